@@ -1,0 +1,48 @@
+/**
+ * The one interface both inference engines (ONNX Runtime, TensorFlow.js) implement.
+ *
+ * Canonical tensors between modules: float32, NCHW, RGB, values in [0,1] (the space where the
+ * certification noise is added). Each adapter converts to what its model card asks for
+ * (layout, normalisation, fixed batch, fixed input size) and back, so the certification core
+ * never sees a model's quirks.
+ */
+import type { ResolvedCard } from '../models/card';
+
+export type EngineName = 'onnx' | 'tfjs';
+export type EnginePreference = 'auto' | EngineName;
+
+/** What actually ran: reported in every result's provenance and in the status bar. */
+export interface EngineInfo {
+  engine: EngineName;
+  /** e.g. 'cuda', 'cpu' (onnx); 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu' (tfjs) */
+  backend: string;
+  device: 'gpu' | 'cpu';
+  /** version of the runtime package */
+  version: string;
+}
+
+export interface Segmenter {
+  readonly card: ResolvedCard;
+  readonly info: EngineInfo;
+  readonly numClasses: number;
+  /**
+   * images: b images, NCHW float32 in [0,1], each 3×h×w (the image's own resolution).
+   * Returns per-pixel class ids (argmax, or threshold 0.5 for a single sigmoid channel),
+   * b×h×w, at the image's resolution (nearest-neighbour resize back if the model's input is fixed).
+   */
+  segment(images: Float32Array, b: number, h: number, w: number): Promise<Uint8Array>;
+  dispose(): Promise<void>;
+}
+
+export interface Denoiser {
+  readonly card: ResolvedCard;
+  readonly info: EngineInfo;
+  /**
+   * noisy: b images x + ε (NCHW float32, [0,1] space, NOT clipped), with ε ~ N(0, σ²) per pixel.
+   * Returns the denoised images in [0,1] space, same shape. One network call per image.
+   */
+  denoise(noisy: Float32Array, b: number, h: number, w: number, sigma: number): Promise<Float32Array>;
+  /** The timestep t* (0-based) that denoise() uses for this σ and image size; null for direct denoisers. */
+  timestepFor(sigma: number, h: number, w: number): number | null;
+  dispose(): Promise<void>;
+}
