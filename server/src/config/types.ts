@@ -1,0 +1,48 @@
+/**
+ * The certification config: one JSON format (`*.certseg.json`), used by the CLI (--config) and by the
+ * editor (completion, validation, diagnostics). Schema: server/schemas/config.schema.json; unknown keys
+ * are errors. Paths are relative to the config file.
+ */
+import type { EnginePreference } from '../engines/engine';
+
+export type Correction = 'holm' | 'bonferroni';
+/** carlini: x_t = sqrt(ᾱ)(2(x+ε)−1), t* from 2σ, clip (default). miccai: the MICCAI 2023 code's convention. */
+export type DenoiseConvention = 'carlini' | 'miccai';
+
+export interface CertsegConfig {
+  $schema?: string;
+  /** Path of the segmenter's model card. Default: the shipped default segmenter. */
+  segmenter?: string;
+  /** Path of the denoiser's model card, or null for plain randomized smoothing. Default: shipped denoiser. */
+  denoiser?: string | null;
+  engine?: EnginePreference;
+  sigma?: number;
+  n0?: number;
+  n?: number;
+  tau?: number;
+  alpha?: number;
+  correction?: Correction;
+  denoiseConvention?: DenoiseConvention;
+  batchSize?: number;
+  seed?: number;
+  /** Also compute the per-pixel Clopper-Pearson radius map (Cohen's CERTIFY per pixel, Bonferroni α/K). */
+  radiusMap?: boolean;
+}
+
+/** A config with every default filled in and paths made absolute. */
+export interface ResolvedConfig {
+  configPath: string | null;
+  segmenter: string;
+  denoiser: string | null;
+  engine: EnginePreference;
+  sigma: number;
+  n0: number;
+  n: number;
+  tau: number;
+  alpha: number;
+  correction: Correction;
+  denoiseConvention: DenoiseConvention;
+  batchSize: number;
+  seed: number;
+  radiusMap: boolean;
+}
