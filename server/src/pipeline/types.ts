@@ -45,3 +45,63 @@ export interface CertifyImageRequest {
   /** write report.json, overlays and .npy files here; nothing is written when omitted */
   outDir?: string | null;
 }
+
+export interface MetricBlock {
+  pixelAccuracy: number;
+  abstainRate: number;
+  /** per class, null where undefined (class absent in both prediction and ground truth) */
+  iou: (number | null)[];
+  dice: (number | null)[];
+  meanIoU: number | null;
+  meanDice: number | null;
+}
+
+/** report.json (docs/report.schema.json). Versioned: bump reportVersion on breaking changes. */
+export interface ImageReport {
+  reportVersion: 1;
+  kind: 'certify' | 'recertify';
+  /** true for re-certified results: the test was re-applied to stored counts with new parameters */
+  exploratory: boolean;
+  image: { path: string; width: number; height: number; sha256: string };
+  mask: { path: string } | null;
+  params: {
+    sigma: number; n0: number; n: number; alpha: number; tau: number;
+    correction: 'holm' | 'bonferroni';
+    denoiser: { card: string; convention: 'carlini' | 'miccai'; timestep: number | null } | null;
+    seed: number; batchSize: number;
+  };
+  classes: { name: string; color: string }[];
+  /** σ·Φ⁻¹(τ): one L2 radius for every certified pixel */
+  radius: number;
+  abstainRate: number;
+  /** smallest vote count (of n) that was certified; n+1 when none */
+  minCertifiedCount: number;
+  certifiedPixels: number;
+  clean: MetricBlock | null;
+  certified: MetricBlock | null;
+  timings: { noise: number; denoise: number; segment: number; count: number; stats: number; total: number };
+  provenance: {
+    segmenter: { card: string; sha256: string; engine: string; backend: string; device: string };
+    denoiser: { card: string; sha256: string; engine: string; backend: string; device: string } | null;
+    certsegVersion: string; node: string; platform: string; date: string;
+  };
+  files: Record<string, string>;
+}
+
+export interface CertifyImageResult {
+  report: ImageReport;
+  width: number;
+  height: number;
+  /** clean (σ = 0) prediction */
+  clean: Uint8Array;
+  /** class chosen from the n0 selection samples */
+  selected: Uint8Array;
+  /** votes for the selected class among the n estimation samples */
+  counts: Uint16Array;
+  /** selected class where certified, else ABSTAIN */
+  certified: Uint8Array;
+  /** per-pixel Clopper-Pearson radius (0 = abstain), when config.radiusMap */
+  radiusMap: Float32Array | null;
+  /** ground truth, when a mask was given */
+  mask: Uint8Array | null;
+}
