@@ -1,0 +1,96 @@
+/**
+ * Seeded Gaussian noise with one independent stream per sample.
+ *
+ * Sample j of a run draws from xoshiro128** seeded by splitmix32(seed, j), so
+ *  - every sample gets fresh noise (also within a batch: the reference code's defect of reusing one
+ *    draw for a whole batch cannot happen, each batch slot has its own stream),
+ *  - results are identical whatever the batch size or the order samples are generated in,
+ *  - the same seed reproduces a run exactly.
+ */
+
+/** splitmix32 step: a well-mixed 32-bit value from any 32-bit input. */
+function splitmix32(x: number): number {
+  x = (x + 0x9e3779b9) | 0;
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** xoshiro128** (Blackman & Vigna): fast, 128-bit state, passes BigCrush. */
+export class Xoshiro128 {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  constructor(seed: number, stream: number) {
+    // Derive the state from (seed, stream) through chained splitmix so nearby streams are unrelated.
+    let s = splitmix32((seed >>> 0) ^ splitmix32(stream >>> 0));
+    this.a = s = splitmix32(s);
+    this.b = s = splitmix32(s);
+    this.c = s = splitmix32(s);
+    this.d = s = splitmix32(s);
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1; // all-zero state is a fixed point
+  }
+
+  nextU32(): number {
+    const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9);
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return r >>> 0;
+  }
+
+  /** Uniform in (0, 1): never 0, so log() below is finite. 32 random bits + half an ulp of 2^-32. */
+  nextOpen01(): number {
+    return (this.nextU32() + 0.5) * 2.3283064365386963e-10;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/**
+ * Fill `out` with N(0, σ²) noise for sample `sampleIndex` of the run seeded by `seed`
+ * (Box–Muller, both outputs used). Deterministic in (seed, sampleIndex, out.length).
+ */
+export function fillGaussian(out: Float32Array, sigma: number, seed: number, sampleIndex: number): void {
+  const rng = new Xoshiro128(seed, sampleIndex);
+  const n = out.length;
+  const twoPi = 2 * Math.PI;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const r = sigma * Math.sqrt(-2 * Math.log(rng.nextOpen01()));
+    const theta = twoPi * rng.nextOpen01();
+    out[i] = r * Math.cos(theta);
+    out[i + 1] = r * Math.sin(theta);
+  }
+  if (i < n) out[i] = sigma * Math.sqrt(-2 * Math.log(rng.nextOpen01())) * Math.cos(twoPi * rng.nextOpen01());
+}
+
+/**
+ * Noisy copies of one image: out[j] = image + ε_j for samples first..first+count-1 (NCHW, not clipped:
+ * the certificate is for x + ε exactly as drawn). `noise` is scratch space of image.length floats.
+ */
+export function noisyBatch(
+  image: Float32Array,
+  sigma: number,
+  seed: number,
+  firstSample: number,
+  count: number,
+  out: Float32Array,
+  noise: Float32Array,
+): void {
+  const len = image.length;
+  for (let j = 0; j < count; j++) {
+    fillGaussian(noise, sigma, seed, firstSample + j);
+    const off = j * len;
+    for (let p = 0; p < len; p++) out[off + p] = image[p] + noise[p];
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The Monte-Carlo loop shared by both SegCertify phases: noisy copies → (denoiser) → segmenter → labels,
+ * batch by batch. Noise for the next batch is drawn while the engine works on the current one (the
+ * engines' run() is asynchronous native work), so sampling noise costs little wall time.
+ */
+import type { Denoiser, Segmenter } from '../engines/engine';
+import { CertsegError } from './errors';
+import { noisyBatch } from './rng';
+
+export interface StageTimings {
+  noise: number;
+  denoise: number;
+  segment: number;
+  count: number;
+}
+
+export function emptyTimings(): StageTimings {
+  return { noise: 0, denoise: 0, segment: 0, count: 0 };
+}
+
+export interface SamplingJob {
+  /** NCHW 3×h×w in [0,1] */
+  image: Float32Array;
+  height: number;
+  width: number;
+  sigma: number;
+  seed: number;
+  /** global index of the first sample: selection uses 0..n0-1, estimation n0..n0+n-1 (disjoint streams) */
+  firstSample: number;
+  total: number;
+  batchSize: number;
+  segmenter: Segmenter;
+  denoiser: Denoiser | null;
+  signal?: AbortSignal;
+  timings: StageTimings;
+  /** receives `count` label maps (count × h × w) for samples [done, done+count) */
+  onLabels(labels: Uint8Array, count: number, doneAfter: number): void;
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CertsegError('cancelled', 'cancelled', 130);
+}
+
+export async function runSamples(job: SamplingJob): Promise<void> {
+  const { image, height: h, width: w, sigma, seed, total, segmenter, denoiser, timings } = job;
+  const batch = Math.max(1, Math.min(job.batchSize, total));
+  const len = image.length;
+  const scratch = new Float32Array(len);
+  // Two input buffers: one being consumed by the engine, one being filled with the next batch.
+  const buffers = [new Float32Array(batch * len), new Float32Array(batch * len)];
+
+  const fill = (slot: number, start: number): number => {
+    const count = Math.min(batch, total - start);
+    const t0 = performance.now();
+    noisyBatch(image, sigma, seed, job.firstSample + start, count, buffers[slot], scratch);
+    timings.noise += performance.now() - t0;
+    return count;
+  };
+
+  let done = 0;
+  let slot = 0;
+  let count = total > 0 ? fill(slot, 0) : 0;
+  while (done < total) {
+    throwIfAborted(job.signal);
+    const input = count === batch ? buffers[slot] : buffers[slot].subarray(0, count * len);
+    // Kick off the engine, then prepare the next batch while it runs.
+    const labelsPromise = infer(input, count, h, w, sigma, segmenter, denoiser, timings);
+    const nextStart = done + count;
+    let nextCount = 0;
+    if (nextStart < total) nextCount = fill(1 - slot, nextStart);
+    const labels = await labelsPromise;
+    const t0 = performance.now();
+    done += count;
+    job.onLabels(labels, count, done);
+    timings.count += performance.now() - t0;
+    slot = 1 - slot;
+    count = nextCount;
+  }
+}
+
+async function infer(
+  input: Float32Array,
+  count: number,
+  h: number,
+  w: number,
+  sigma: number,
+  segmenter: Segmenter,
+  denoiser: Denoiser | null,
+  timings: StageTimings,
+): Promise<Uint8Array> {
+  let x = input;
+  if (denoiser) {
+    const t0 = performance.now();
+    x = await denoiser.denoise(input, count, h, w, sigma);
+    timings.denoise += performance.now() - t0;
+  }
+  const t1 = performance.now();
+  const labels = await segmenter.segment(x, count, h, w);
+  timings.segment += performance.now() - t1;
+  return labels;
+}
