@@ -1,0 +1,130 @@
+/**
+ * SegCertify (Fischer et al. 2021) with streaming counts, exactly as in ../shared/notes/algorithms.md §2:
+ *   ĉ_i  = mode of pixel i over n0 selection samples (ties: lowest class id)
+ *   k_i  = votes for ĉ_i over n further, independent estimation samples
+ *   p_i  = P[Binomial(n, τ) ≥ k_i]; Holm/Bonferroni at family-wise level α over all K pixels
+ *   pixel i = ĉ_i if rejected else ABSTAIN; radius R = σ·Φ⁻¹(τ) for every certified pixel.
+ */
+import type { Denoiser, Segmenter } from '../engines/engine';
+import type { Correction } from '../config/types';
+import { ABSTAIN } from './labels';
+import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
+import { binomPValueTable, certifiedRadius } from './stats';
+import { assertFeasible } from './feasibility';
+import { emptyTimings, runSamples, throwIfAborted, type StageTimings } from './sampling';
+import { EstimationVotes, SelectionVotes } from './votes';
+
+export interface SegCertifyParams {
+  sigma: number;
+  n0: number;
+  n: number;
+  tau: number;
+  alpha: number;
+  correction: Correction;
+  batchSize: number;
+  seed: number;
+  radiusMap: boolean;
+}
+
+export interface SegCertifyProgress {
+  phase: 'selection' | 'estimation';
+  done: number;
+  total: number;
+  selected: Uint8Array;
+  /** estimation votes so far (null in the selection phase) */
+  counts: Uint16Array | null;
+  /** pixels whose votes already reach the Bonferroni threshold: certified whatever the remaining samples */
+  certifiedSoFar: Uint8Array | null;
+}
+
+export interface SegCertifyOutput {
+  selected: Uint8Array;
+  counts: Uint16Array;
+  certified: Uint8Array;
+  minCount: number;
+  certifiedPixels: number;
+  radius: number;
+  radiusMap: Float32Array | null;
+  timings: StageTimings & { stats: number };
+}
+
+export interface SegCertifyInput {
+  image: Float32Array;
+  height: number;
+  width: number;
+  segmenter: Segmenter;
+  denoiser: Denoiser | null;
+  params: SegCertifyParams;
+  signal?: AbortSignal;
+  /** called after every batch; the caller throttles what it forwards */
+  onProgress?(p: SegCertifyProgress): void;
+}
+
+export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutput> {
+  const { image, height: h, width: w, segmenter, denoiser, params: p, signal } = input;
+  const K = h * w;
+  // Say before sampling when not even a unanimous pixel could pass the test.
+  assertFeasible(p.n, p.tau, p.alpha, K, p.correction);
+  const timings = emptyTimings();
+  const common = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
+
+  const selection = new SelectionVotes(K, segmenter.numClasses);
+  const selected = new Uint8Array(K);
+  await runSamples({
+    ...common,
+    firstSample: 0,
+    total: p.n0,
+    onLabels: (labels, count, done) => {
+      selection.add(labels, count);
+      if (input.onProgress) {
+        selection.selected(selected);
+        input.onProgress({ phase: 'selection', done, total: p.n0, selected, counts: null, certifiedSoFar: null });
+      }
+    },
+  });
+  selection.selected(selected);
+
+  // Votes only grow, and Holm rejects everything Bonferroni rejects, so a pixel at the Bonferroni
+  // threshold is final: partial results may show it as certified already.
+  const pTable = binomPValueTable(p.n, p.tau);
+  const sure = smallestCountBelow(pTable, p.alpha / K);
+  const estimation = new EstimationVotes(selected);
+  const soFar = new Uint8Array(K);
+  await runSamples({
+    ...common,
+    firstSample: p.n0, // disjoint noise streams from the selection samples
+    total: p.n,
+    onLabels: (labels, count, done) => {
+      estimation.add(labels, count);
+      if (input.onProgress) {
+        const k = estimation.counts;
+        for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
+        input.onProgress({ phase: 'estimation', done, total: p.n, selected, counts: k, certifiedSoFar: soFar });
+      }
+    },
+  });
+  throwIfAborted(signal);
+
+  const t0 = performance.now();
+  const counts = estimation.counts;
+  const test = certifyFromCounts(selected, counts, p.n, p.tau, p.alpha, p.correction);
+  const radiusMap = p.radiusMap ? clopperPearsonRadiusMap(counts, p.n, p.alpha / K, p.sigma) : null;
+  const stats = performance.now() - t0;
+  return {
+    selected,
+    counts,
+    certified: test.certified,
+    minCount: test.minCount,
+    certifiedPixels: test.rejected,
+    radius: certifiedRadius(p.sigma, p.tau),
+    radiusMap,
+    timings: { ...timings, stats },
+  };
+}
+
+/** Smallest count k whose p-value is at most `level` (p-values fall with k); pTable.length if none. */
+function smallestCountBelow(pTable: Float64Array, level: number): number {
+  let k = pTable.length;
+  while (k > 0 && pTable[k - 1] <= level) k--;
+  return k;
+}

@@ -1,0 +1,22 @@
+import type { Denoiser, Segmenter } from '../engines/engine';
+import type { ImageReport } from './types';
+import { packageVersion } from '../version';
+
+/** What ran: model checksums, engine, backend and device, versions. */
+export function provenance(seg: Segmenter, den: Denoiser | null): ImageReport['provenance'] {
+  const model = (m: Segmenter | Denoiser) => ({
+    card: m.card.cardPath,
+    sha256: m.card.sha256,
+    engine: `${m.info.engine} ${m.info.version}`,
+    backend: m.info.backend,
+    device: m.info.device,
+  });
+  return {
+    segmenter: model(seg),
+    denoiser: den ? model(den) : null,
+    certsegVersion: packageVersion(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
