@@ -112,3 +112,6 @@ export async function loadConfig(configPath: string | null, overrides: Partial<C
   const text = await readFile(configPath, 'utf8');
   return resolveConfig(parseConfigText(text, path.basename(configPath)), configPath, overrides);
 }
+
+// The editor-facing checks live in diagnostics.ts; re-exported here so the worker has one config import.
+export { analyzeConfig, configDiagnostics, type ConfigDiagnostic, type ConfigInsights } from './diagnostics';
