@@ -1,0 +1,250 @@
+/**
+ * The ONE module of custom messages between the extension (client) and the certseg worker (language
+ * server). Both sides import it; docs/protocol.md documents every message (a test keeps them in sync).
+ *
+ * Conventions
+ * - Every message is a namespace with a literal `method` and a `type` built with
+ *   vscode-languageserver-protocol's ProtocolRequestType / NotificationType.
+ * - Typed arrays do not survive JSON. Every per-pixel array crosses the wire as an {@link EncodedArray}:
+ *   the array's raw little-endian bytes in base64 (row-major, width × height). That is 1.33 bytes per
+ *   byte (a 512×512 label map is 350 kB), much smaller than a JSON number array, and decodes without
+ *   parsing. Use {@link encodeArray} / {@link decodeArray}.
+ * - Runs (certifyImage, certifyDataset, recertify) go through ONE queue in the worker: one run at a time,
+ *   the others wait (reported by {@link QueueStatusNotification}). Each run executes in a worker thread;
+ *   cancelling the request ($/cancelRequest) terminates that thread and the request fails with
+ *   LSPErrorCodes.RequestCancelled (-32800).
+ * - A user-facing failure (bad image, bad config, missing model) fails the request with code
+ *   {@link CertsegErrorCodes.UserError} and a one-line `message` that can be shown as is; `data.code` is
+ *   the CertsegError code ('input' | 'config' | 'model' | 'infeasible').
+ */
+import {
+  NotificationType,
+  ProtocolRequestType,
+  ProtocolRequestType0,
+  type PartialResultParams,
+  type WorkDoneProgressOptions,
+  type WorkDoneProgressParams,
+} from 'vscode-languageserver-protocol';
+import type { CertsegConfig } from './config/types';
+import type { EngineInfo } from './engines/engine';
+import type { ImageReport, Phase } from './pipeline/types';
+
+// ---------------------------------------------------------------------------------------------------
+// Encoding of per-pixel arrays
+// ---------------------------------------------------------------------------------------------------
+
+export type DType = 'uint8' | 'uint16' | 'float32';
+type ArrayOf<D extends DType> = D extends 'uint8' ? Uint8Array : D extends 'uint16' ? Uint16Array : Float32Array;
+
+/** A typed array on the wire: its raw little-endian bytes, base64. `length` counts elements. */
+export interface EncodedArray<D extends DType = DType> {
+  dtype: D;
+  length: number;
+  base64: string;
+}
+
+const BYTES: Record<DType, number> = { uint8: 1, uint16: 2, float32: 4 };
+
+function dtypeOf(a: Uint8Array | Uint16Array | Float32Array): DType {
+  if (a instanceof Uint8Array) return 'uint8';
+  if (a instanceof Uint16Array) return 'uint16';
+  return 'float32';
+}
+
+/** Encodes a typed array (Node side: uses Buffer; all supported platforms are little-endian). */
+export function encodeArray<A extends Uint8Array | Uint16Array | Float32Array>(a: A): EncodedArray {
+  return { dtype: dtypeOf(a), length: a.length, base64: Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64') };
+}
+
+/** Decodes an {@link EncodedArray} into a fresh, aligned typed array. Throws on a length mismatch. */
+export function decodeArray<D extends DType>(e: EncodedArray<D>): ArrayOf<D> {
+  const bytes = Buffer.from(e.base64, 'base64');
+  const n = BYTES[e.dtype];
+  if (bytes.length !== e.length * n) throw new Error(`encoded ${e.dtype} array: ${bytes.length} bytes for ${e.length} elements`);
+  const copy = new ArrayBuffer(bytes.length);
+  new Uint8Array(copy).set(bytes);
+  const out = e.dtype === 'uint8' ? new Uint8Array(copy) : e.dtype === 'uint16' ? new Uint16Array(copy) : new Float32Array(copy);
+  return out as ArrayOf<D>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------------
+
+export namespace CertsegErrorCodes {
+  /** A CertsegError: `message` is one line meant for the user; `data.code` is CertsegError.code. */
+  export const UserError = -32001;
+  /** An unexpected failure inside a run (a bug or a crashed worker thread); `message` says what. */
+  export const InternalRunError = -32002;
+}
+
+export interface UserErrorData {
+  code: 'input' | 'config' | 'model' | 'infeasible' | 'cancelled';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared parameter pieces
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * Config fields a caller may override on top of the config file (or the shipped defaults).
+ * Model paths given here must be absolute. Unknown keys are rejected.
+ */
+export type ConfigOverrides = Partial<Omit<CertsegConfig, '$schema'>>;
+
+export interface RunConfigParams {
+  /** absolute path of a `*.certseg.json`; null/absent = shipped defaults (models/default) */
+  configPath?: string | null;
+  overrides?: ConfigOverrides;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// certseg/certifyImage
+// ---------------------------------------------------------------------------------------------------
+
+export interface CertifyImageParams extends RunConfigParams, WorkDoneProgressParams, PartialResultParams {
+  /** absolute path of the image (png, jpg, bmp, tif) */
+  imagePath: string;
+  /** absolute path of a ground-truth mask: metrics and error overlay */
+  maskPath?: string | null;
+  /** write report.json, overlays and arrays here (absolute); nothing written when absent */
+  outDir?: string | null;
+  /** minimum ms between partial results (default 250) */
+  partialIntervalMs?: number;
+}
+
+/** A {@link PartialResult} on the wire: streamed via `$/progress` on `partialResultToken`. */
+export interface PartialResultWire {
+  width: number;
+  height: number;
+  phase: Phase;
+  samplesDone: number;
+  selected: EncodedArray<'uint8'>;
+  counts: EncodedArray<'uint16'>;
+  certifiedSoFar: EncodedArray<'uint8'> | null;
+}
+
+/** A {@link CertifyImageResult} on the wire. */
+export interface CertifyImageResultWire {
+  report: ImageReport;
+  width: number;
+  height: number;
+  clean: EncodedArray<'uint8'>;
+  selected: EncodedArray<'uint8'>;
+  counts: EncodedArray<'uint16'>;
+  /** selected class where certified, else 255 (ABSTAIN) */
+  certified: EncodedArray<'uint8'>;
+  radiusMap: EncodedArray<'float32'> | null;
+  mask: EncodedArray<'uint8'> | null;
+  /** outDir as given, when the pipeline wrote files there */
+  outDir: string | null;
+  /** ms from the request's arrival in the worker to the end of the run (queue wait excluded) */
+  runMs: number;
+}
+
+/**
+ * Sent by the client: certify one image. Queued behind other runs.
+ * Work-done progress (`workDoneToken`, percentages 0..100, message = phase) and partial results
+ * (`partialResultToken`, values {@link PartialResultWire}) are streamed while it runs.
+ * Cancel with $/cancelRequest: the run's thread is terminated, answer RequestCancelled.
+ */
+export namespace CertifyImageRequest {
+  export const method = 'certseg/certifyImage' as const;
+  export const type = new ProtocolRequestType<CertifyImageParams, CertifyImageResultWire, PartialResultWire, void, WorkDoneProgressOptions>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// certseg/certifyDataset
+// ---------------------------------------------------------------------------------------------------
+
+export interface CertifyDatasetParams extends RunConfigParams, WorkDoneProgressParams {
+  /** absolute folder with images (and masks, per the dataset layout the CLI documents) */
+  dir: string;
+  /** absolute output folder: one result folder per image plus summary.json */
+  outDir: string;
+  /** certify at most this many images */
+  limit?: number;
+  /** skip images whose result already exists in outDir */
+  resume?: boolean;
+}
+
+/** Sent by the client: certify a folder of images. Queued; work-done progress; cancellable like certifyImage. */
+export namespace CertifyDatasetRequest {
+  export const method = 'certseg/certifyDataset' as const;
+  /** Result: the pipeline's DatasetSummary (server/src/pipeline/certifyDataset.ts), as JSON. */
+  export const type = new ProtocolRequestType<CertifyDatasetParams, DatasetSummaryWire, void, void, WorkDoneProgressOptions>(method);
+}
+/** JSON of the pipeline's DatasetSummary; kept opaque here so the protocol does not pin its shape. */
+export type DatasetSummaryWire = Record<string, unknown>;
+
+// ---------------------------------------------------------------------------------------------------
+// certseg/recertify
+// ---------------------------------------------------------------------------------------------------
+
+export interface RecertifyParams {
+  /** absolute result folder of an earlier certifyImage run (its outDir) */
+  dir: string;
+  tau?: number;
+  alpha?: number;
+  correction?: 'holm' | 'bonferroni';
+}
+
+/**
+ * Sent by the client: re-apply the test to the stored counts of a result folder with new τ/α/correction
+ * (exploratory: no new samples). Result: the new report (kind 'recertify', exploratory true). A pixel is
+ * certified under the new report iff counts[i] >= report.minCertifiedCount (the test is monotone in the
+ * count), so the client recomputes the certified map from the stored selected/counts arrays.
+ */
+export namespace RecertifyRequest {
+  export const method = 'certseg/recertify' as const;
+  export const type = new ProtocolRequestType<RecertifyParams, ImageReport, void, void, void>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// certseg/engineInfo
+// ---------------------------------------------------------------------------------------------------
+
+export interface EngineInfoResult {
+  /** what `auto` resolves to on this machine, null if no engine loads */
+  preferred: EngineInfo | null;
+  /** every engine that was probed, with the reason when it is unavailable */
+  engines: { name: string; available: boolean; info: EngineInfo | null; reason?: string }[];
+}
+
+/** Sent by the client (at start, for the status bar): which inference engines load here. Not queued. */
+export namespace EngineInfoRequest {
+  export const method = 'certseg/engineInfo' as const;
+  export const type = new ProtocolRequestType0<EngineInfoResult, void, void, void>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Notifications
+// ---------------------------------------------------------------------------------------------------
+
+export interface RunSummary {
+  /** JSON-RPC request id of the run */
+  id: string | number;
+  kind: 'certifyImage' | 'certifyDataset' | 'recertify';
+  /** image path, dataset folder or result folder */
+  label: string;
+}
+
+export interface QueueStatusParams {
+  running: (RunSummary & { startedAt: number }) | null;
+  queued: RunSummary[];
+}
+
+/** Sent by the server whenever its run queue changes (a run starts, ends, or is queued). */
+export namespace QueueStatusNotification {
+  export const method = 'certseg/queueStatus' as const;
+  export const type = new NotificationType<QueueStatusParams>(method);
+}
+
+/** Every custom method, for docs and tests. */
+export const allMethods = [
+  CertifyImageRequest.method,
+  CertifyDatasetRequest.method,
+  RecertifyRequest.method,
+  EngineInfoRequest.method,
+  QueueStatusNotification.method,
+] as const;

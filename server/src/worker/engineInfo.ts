@@ -1,0 +1,34 @@
+/** Normalises describeEngines()'s answer into the protocol's EngineInfoResult (tolerant of its exact shape). */
+import type { EngineInfo } from '../engines/engine';
+import type { EngineInfoResult } from '../protocol';
+
+function isInfo(x: unknown): x is EngineInfo {
+  return !!x && typeof x === 'object' && typeof (x as EngineInfo).engine === 'string' && typeof (x as EngineInfo).device === 'string';
+}
+
+export function toEngineInfoResult(described: unknown): EngineInfoResult {
+  const engines: EngineInfoResult['engines'] = [];
+  let preferred: EngineInfo | null = null;
+  const d = described as Record<string, unknown> | unknown[] | null;
+  const list: unknown[] = Array.isArray(d) ? d : d && typeof d === 'object'
+    ? (Array.isArray((d as Record<string, unknown>).engines) ? ((d as Record<string, unknown>).engines as unknown[]) : Object.values(d))
+    : [];
+  if (d && !Array.isArray(d) && typeof d === 'object') {
+    for (const k of ['preferred', 'auto', 'selected', 'default']) if (isInfo(d[k])) preferred = d[k] as EngineInfo;
+  }
+  for (const e of list) {
+    if (isInfo(e)) {
+      engines.push({ name: e.engine, available: true, info: e });
+      continue;
+    }
+    if (!e || typeof e !== 'object') continue;
+    const o = e as Record<string, unknown>;
+    const info = isInfo(o.info) ? (o.info as EngineInfo) : null;
+    const name = String(o.name ?? o.engine ?? info?.engine ?? 'unknown');
+    const available = typeof o.available === 'boolean' ? o.available : info !== null;
+    const reason = typeof o.reason === 'string' ? o.reason : typeof o.error === 'string' ? o.error : undefined;
+    engines.push({ name, available, info, ...(reason ? { reason } : {}) });
+  }
+  preferred ??= engines.find((e) => e.available && e.info?.device === 'gpu')?.info ?? engines.find((e) => e.available)?.info ?? null;
+  return { preferred, engines };
+}

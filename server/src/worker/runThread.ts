@@ -1,0 +1,99 @@
+/**
+ * One run, in a worker thread started by server.ts: the job arrives as workerData, progress / partial
+ * results / the result go back with postMessage, then the thread ends (its memory goes with it).
+ * Cancellation is the parent terminating this thread, which works even in the middle of an inference call.
+ * Nothing here may write to stdout: console output is forwarded to the parent as 'log' messages.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { format } from 'node:util';
+import { loadConfig } from '../config/config';
+import { isCertsegError } from '../core/errors';
+import { describeEngines } from '../engines/load';
+import { certifyDataset } from '../pipeline/certifyDataset';
+import { certifyImage } from '../pipeline/certifyImage';
+import { recertifyDir } from '../pipeline/recertify';
+import type { CertifyImageResult, PartialResult } from '../pipeline/types';
+import { encodeArray, type CertifyImageResultWire, type PartialResultWire } from '../protocol';
+import { toEngineInfoResult } from './engineInfo';
+import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
+
+const port = parentPort;
+if (!port) throw new Error('runThread.js must run in a worker thread');
+const post = (m: ThreadMessage) => port.postMessage(m);
+
+for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+  console[level] = (...args: unknown[]) => post({ type: 'log', level: level === 'debug' ? 'log' : level, text: format(...args) });
+}
+
+export function partialToWire(p: PartialResult): PartialResultWire {
+  return {
+    width: p.width,
+    height: p.height,
+    phase: p.phase,
+    samplesDone: p.samplesDone,
+    selected: encodeArray(p.selected) as PartialResultWire['selected'],
+    counts: encodeArray(p.counts) as PartialResultWire['counts'],
+    certifiedSoFar: p.certifiedSoFar ? (encodeArray(p.certifiedSoFar) as PartialResultWire['selected']) : null,
+  };
+}
+
+export function resultToWire(r: CertifyImageResult, outDir: string | null, runMs: number): CertifyImageResultWire {
+  return {
+    report: r.report,
+    width: r.width,
+    height: r.height,
+    clean: encodeArray(r.clean) as CertifyImageResultWire['clean'],
+    selected: encodeArray(r.selected) as CertifyImageResultWire['selected'],
+    counts: encodeArray(r.counts) as CertifyImageResultWire['counts'],
+    certified: encodeArray(r.certified) as CertifyImageResultWire['certified'],
+    radiusMap: r.radiusMap ? (encodeArray(r.radiusMap) as CertifyImageResultWire['radiusMap']) : null,
+    mask: r.mask ? (encodeArray(r.mask) as CertifyImageResultWire['mask']) : null,
+    outDir,
+    runMs,
+  };
+}
+
+async function run(job: ThreadJob): Promise<ThreadResult> {
+  const t0 = Date.now();
+  switch (job.kind) {
+    case 'certifyImage': {
+      const config = await loadConfig(job.configPath, job.overrides);
+      const result = await certifyImage(
+        { imagePath: job.imagePath, maskPath: job.maskPath, config, outDir: job.outDir },
+        {
+          onProgress: (event) => post({ type: 'progress', event }),
+          onPartial: job.partials ? (p) => post({ type: 'partial', partial: partialToWire(p) }) : undefined,
+          partialIntervalMs: job.partialIntervalMs,
+        },
+      );
+      return resultToWire(result, job.outDir, Date.now() - t0);
+    }
+    case 'certifyDataset': {
+      const config = await loadConfig(job.configPath, job.overrides);
+      const summary = await certifyDataset(job.dir, config, job.outDir, {
+        onProgress: (event) => post({ type: 'progress', event }),
+        ...(job.limit !== undefined ? { limit: job.limit } : {}),
+        ...(job.resume !== undefined ? { resume: job.resume } : {}),
+      });
+      return JSON.parse(JSON.stringify(summary)) as Record<string, unknown>;
+    }
+    case 'recertify':
+      return await recertifyDir(job.dir, job.params);
+    case 'engineInfo':
+      return toEngineInfoResult(await describeEngines());
+  }
+}
+
+run(workerData as ThreadJob).then(
+  (result) => post({ type: 'result', result }),
+  (e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    post({
+      type: 'error',
+      certseg: isCertsegError(e),
+      code: isCertsegError(e) ? e.code : 'internal',
+      message: err.message,
+      stack: err.stack,
+    });
+  },
+);

@@ -1,0 +1,455 @@
+/**
+ * The certseg worker process: a language server (JSON-RPC over IPC, or --stdio) that the extension
+ * starts. It owns
+ *  - the run queue: certifyImage / certifyDataset / recertify run one at a time, each in its own worker
+ *    thread (runThread.js), so this JSON-RPC loop stays free to read $/cancelRequest; cancelling
+ *    terminates the thread (effective within a second even mid-inference) and answers RequestCancelled;
+ *  - editor support for `*.certseg.json`: diagnostics (configDiagnostics) and hovers (schema descriptions).
+ * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
+ *
+ * Note: messages the server SENDS use the `method` string, not the protocol's type object: protocol.ts is
+ * built on the top-level vscode-languageserver-protocol while vscode-languageserver bundles its own copy,
+ * and jsonrpc compares ParameterStructures by identity when sending with a type object.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  type CancellationToken,
+  type Connection,
+  type Diagnostic,
+  DiagnosticSeverity,
+  ErrorCodes,
+  type Hover,
+  LSPErrorCodes,
+  MarkupKind,
+  ProposedFeatures,
+  ResponseError,
+  TextDocumentSyncKind,
+  TextDocuments,
+  type WorkDoneProgressReporter,
+  ProgressType,
+  createConnection,
+} from 'vscode-languageserver/node';
+import type { ProtocolRequestType, ProtocolRequestType0 } from 'vscode-languageserver-protocol';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { fileURLToPath } from 'node:url';
+import { configDiagnostics } from '../config/config';
+import {
+  CertifyDatasetRequest,
+  CertifyImageRequest,
+  CertsegErrorCodes,
+  EngineInfoRequest,
+  type CertifyImageResultWire,
+  type DatasetSummaryWire,
+  type EngineInfoResult,
+  type PartialResultWire,
+  QueueStatusNotification,
+  type QueueStatusParams,
+  RecertifyRequest,
+  type RunSummary,
+} from '../protocol';
+import { jsonPointerRange, schemaHover } from './jsonLocate';
+import type { ImageReport } from '../pipeline/types';
+import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
+
+const connection: Connection = createConnection(ProposedFeatures.all);
+// Never write to stdout: route console output to the client's log.
+console.log = (...a: unknown[]) => connection.console.log(a.map(String).join(' '));
+console.info = (...a: unknown[]) => connection.console.info(a.map(String).join(' '));
+console.warn = (...a: unknown[]) => connection.console.warn(a.map(String).join(' '));
+console.error = (...a: unknown[]) => connection.console.error(a.map(String).join(' '));
+console.debug = console.log;
+
+const RUN_THREAD = join(__dirname, 'runThread.js');
+
+/**
+ * Registers a handler by method name with the types of protocol.ts's request type (protocol.ts is built on
+ * the top-level vscode-languageserver-protocol, a different copy from the one vscode-languageserver uses,
+ * so its type objects don't type-check against this connection's overloads).
+ */
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function onRequest<P, R>(type: ProtocolRequestType<P, R, any, any, any>, handler: (params: P, token: CancellationToken) => Promise<R>): void {
+  connection.onRequest(type.method, (params: unknown, token: CancellationToken) => handler(params as P, token));
+}
+function onRequest0<R>(type: ProtocolRequestType0<R, any, any, any>, handler: (token: CancellationToken) => Promise<R>): void {
+  // jsonrpc calls a method-name handler with (token) when the request has no params, (params, token) otherwise.
+  connection.onRequest(type.method, (...args: unknown[]) => handler(args[args.length - 1] as CancellationToken));
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+const partialResultType = new ProgressType<PartialResultWire>();
+
+// ---------------------------------------------------------------------------------------------------
+// Threads
+// ---------------------------------------------------------------------------------------------------
+
+interface ThreadHooks {
+  onProgress?(e: Extract<ThreadMessage, { type: 'progress' }>['event']): void;
+  onPartial?(p: Extract<ThreadMessage, { type: 'partial' }>['partial']): void;
+}
+
+const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Run cancelled');
+
+/** Runs one job in a fresh worker thread. Resolves with its result; rejects with a ResponseError. */
+function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks: ThreadHooks): { promise: Promise<ThreadResult>; ended: Promise<void> } {
+  let endThread!: () => void;
+  const ended = new Promise<void>((r) => (endThread = r));
+  const promise = new Promise<ThreadResult>((resolve, reject) => {
+    if (token?.isCancellationRequested) {
+      endThread();
+      return reject(cancelled());
+    }
+    const worker = new Worker(RUN_THREAD, { workerData: job, stdout: true, stderr: true });
+    // stdout/stderr of the thread (native libraries included, when they use process.stdout) go to the log.
+    worker.stdout.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+    worker.stderr.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+    let settled = false;
+    const settle = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      sub?.dispose();
+      f();
+    };
+    const sub = token?.onCancellationRequested(() => {
+      settle(() => reject(cancelled()));
+      void worker.terminate();
+    });
+    worker.on('message', (m: ThreadMessage) => {
+      if (settled) return;
+      switch (m.type) {
+        case 'progress':
+          hooks.onProgress?.(m.event);
+          break;
+        case 'partial':
+          hooks.onPartial?.(m.partial);
+          break;
+        case 'log':
+          connection.console[m.level === 'warn' ? 'warn' : m.level === 'error' ? 'error' : 'log'](m.text);
+          break;
+        case 'result':
+          settle(() => resolve(m.result));
+          break;
+        case 'error':
+          if (!m.certseg) connection.console.error(m.stack ?? m.message);
+          settle(() =>
+            reject(
+              m.code === 'cancelled'
+                ? cancelled()
+                : m.certseg
+                  ? new ResponseError(CertsegErrorCodes.UserError, m.message, { code: m.code })
+                  : new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${m.message}`),
+            ),
+          );
+          break;
+      }
+    });
+    worker.on('error', (e) => {
+      connection.console.error(`run thread failed: ${e.stack ?? e.message}`);
+      settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${e.message}`)));
+    });
+    worker.on('exit', (code) => {
+      settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (thread exit code ${code})`)));
+      endThread();
+    });
+  });
+  return { promise, ended };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Run queue: one run at a time
+// ---------------------------------------------------------------------------------------------------
+
+interface QueuedRun {
+  summary: RunSummary;
+  job: ThreadJob;
+  token: CancellationToken;
+  hooks: ThreadHooks;
+  onStart(): void;
+  resolve(r: ThreadResult): void;
+  reject(e: unknown): void;
+}
+
+let nextRunId = 1;
+const queue: QueuedRun[] = [];
+let running: { run: QueuedRun; startedAt: number } | null = null;
+
+function queueStatus(): QueueStatusParams {
+  return {
+    running: running ? { ...running.run.summary, startedAt: running.startedAt } : null,
+    queued: queue.map((q) => q.summary),
+  };
+}
+function publishQueue() {
+  void connection.sendNotification(QueueStatusNotification.method, queueStatus()).catch(() => undefined);
+}
+
+function submit(kind: RunSummary['kind'], label: string, job: ThreadJob, token: CancellationToken, hooks: ThreadHooks, onStart: () => void): Promise<ThreadResult> {
+  return new Promise((resolve, reject) => {
+    const run: QueuedRun = { summary: { id: nextRunId++, kind, label }, job, token, hooks, onStart, resolve, reject };
+    queue.push(run);
+    const sub = token.onCancellationRequested(() => {
+      const i = queue.indexOf(run);
+      if (i >= 0) {
+        queue.splice(i, 1);
+        sub.dispose();
+        reject(cancelled());
+        publishQueue();
+      }
+    });
+    publishQueue();
+    pump();
+  });
+}
+
+function pump() {
+  if (running) return;
+  const run = queue.shift();
+  if (!run) return;
+  running = { run, startedAt: Date.now() };
+  publishQueue();
+  run.onStart();
+  const { promise, ended } = runInThread(run.job, run.token, run.hooks);
+  promise.then(run.resolve, run.reject);
+  // The next run starts once this thread is gone (its memory released), whether it ended or was terminated.
+  void ended.then(() => {
+    running = null;
+    publishQueue();
+    pump();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Parameter checks
+// ---------------------------------------------------------------------------------------------------
+
+function invalid(message: string) {
+  return new ResponseError(ErrorCodes.InvalidParams, message);
+}
+function userError(message: string, code = 'input') {
+  return new ResponseError(CertsegErrorCodes.UserError, message, { code });
+}
+function requireObject(method: string, params: unknown): Record<string, unknown> {
+  if (!params || typeof params !== 'object' || Array.isArray(params)) throw invalid(`${method}: params must be an object`);
+  return params as Record<string, unknown>;
+}
+function requirePath(method: string, p: Record<string, unknown>, key: string, what: string, optional = false): string | null {
+  const v = p[key];
+  if (v === undefined || v === null) {
+    if (optional) return null;
+    throw invalid(`${method}: params.${key} (${what}) is required`);
+  }
+  if (typeof v !== 'string' || !isAbsolute(v)) throw invalid(`${method}: params.${key} must be an absolute path (got ${JSON.stringify(v)})`);
+  return v;
+}
+function requireFile(path: string, what: string, code = 'input') {
+  let ok = false;
+  try {
+    ok = statSync(path).isFile();
+  } catch {
+    /* missing */
+  }
+  if (!ok) throw userError(`${what} not found: ${path}`, code);
+}
+function requireDir(path: string, what: string) {
+  let ok = false;
+  try {
+    ok = statSync(path).isDirectory();
+  } catch {
+    /* missing */
+  }
+  if (!ok) throw userError(`${what} not found: ${path}`);
+}
+function overridesOf(method: string, p: Record<string, unknown>) {
+  const o = p.overrides;
+  if (o === undefined || o === null) return {};
+  if (typeof o !== 'object' || Array.isArray(o)) throw invalid(`${method}: params.overrides must be an object`);
+  return o as Record<string, unknown>;
+}
+
+function percentReporter(reporter: WorkDoneProgressReporter) {
+  let last = -1;
+  let lastMsg = '';
+  return (e: { percent: number; phase: string; message: string }) => {
+    const pct = Math.max(0, Math.min(100, Math.round(e.percent)));
+    const msg = e.message ? `${e.phase}: ${e.message}` : e.phase;
+    if (pct === last && msg === lastMsg) return;
+    last = pct;
+    lastMsg = msg;
+    reporter.report(pct, msg);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------------
+
+onRequest(CertifyImageRequest.type, async (params, token) => {
+  const m = CertifyImageRequest.method;
+  const p = requireObject(m, params);
+  const imagePath = requirePath(m, p, 'imagePath', 'absolute path of the image')!;
+  const maskPath = requirePath(m, p, 'maskPath', 'absolute path of the mask', true);
+  const configPath = requirePath(m, p, 'configPath', 'absolute path of a *.certseg.json', true);
+  const outDir = requirePath(m, p, 'outDir', 'absolute output folder', true);
+  requireFile(imagePath, 'Image');
+  if (maskPath) requireFile(maskPath, 'Mask');
+  if (configPath) requireFile(configPath, 'Config', 'config');
+  const interval = typeof p.partialIntervalMs === 'number' && p.partialIntervalMs >= 0 ? p.partialIntervalMs : 250;
+  const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);
+  reporter.begin('Certifying', 0, 'queued', true);
+  const partialToken = params.partialResultToken;
+  try {
+    return (await submit(
+      'certifyImage',
+      imagePath,
+      { kind: 'certifyImage', imagePath, maskPath, configPath, overrides: overridesOf(m, p), outDir, partialIntervalMs: interval, partials: partialToken !== undefined },
+      token,
+      {
+        onProgress: percentReporter(reporter),
+        onPartial: (partial) => {
+          if (partialToken !== undefined) void connection.sendProgress(partialResultType, partialToken, partial).catch(() => undefined);
+        },
+      },
+      () => reporter.report(0, 'starting'),
+    )) as CertifyImageResultWire;
+  } finally {
+    reporter.done();
+  }
+});
+
+onRequest(CertifyDatasetRequest.type, async (params, token) => {
+  const m = CertifyDatasetRequest.method;
+  const p = requireObject(m, params);
+  const dir = requirePath(m, p, 'dir', 'absolute dataset folder')!;
+  const outDir = requirePath(m, p, 'outDir', 'absolute output folder')!;
+  const configPath = requirePath(m, p, 'configPath', 'absolute path of a *.certseg.json', true);
+  requireDir(dir, 'Dataset folder');
+  if (configPath) requireFile(configPath, 'Config', 'config');
+  const limit = typeof p.limit === 'number' ? p.limit : undefined;
+  const resume = typeof p.resume === 'boolean' ? p.resume : undefined;
+  const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);
+  reporter.begin('Certifying dataset', 0, 'queued', true);
+  try {
+    return (await submit(
+      'certifyDataset',
+      dir,
+      { kind: 'certifyDataset', dir, outDir, configPath, overrides: overridesOf(m, p), limit, resume },
+      token,
+      { onProgress: percentReporter(reporter) },
+      () => reporter.report(0, 'starting'),
+    )) as DatasetSummaryWire;
+  } finally {
+    reporter.done();
+  }
+});
+
+onRequest(RecertifyRequest.type, async (params, token) => {
+  const m = RecertifyRequest.method;
+  const p = requireObject(m, params);
+  const dir = requirePath(m, p, 'dir', 'absolute result folder')!;
+  requireDir(dir, 'Result folder');
+  const { tau, alpha, correction } = params;
+  return (await submit('recertify', dir, { kind: 'recertify', dir, params: { tau, alpha, correction } }, token, {}, () => undefined)) as ImageReport;
+});
+
+let engineInfo: Promise<EngineInfoResult> | null = null;
+onRequest0(EngineInfoRequest.type, async (token) => {
+  // Not queued (it only loads the runtimes), cached after the first success.
+  engineInfo ??= runInThread({ kind: 'engineInfo' }, undefined, {}).promise as Promise<EngineInfoResult>;
+  try {
+    const info = await engineInfo;
+    if (token.isCancellationRequested) throw cancelled();
+    return info;
+  } catch (e) {
+    engineInfo = null;
+    throw e;
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// *.certseg.json: diagnostics and hovers
+// ---------------------------------------------------------------------------------------------------
+
+const documents = new TextDocuments(TextDocument);
+const isConfigDoc = (uri: string) => uri.endsWith('.certseg.json');
+const pendingValidation = new Map<string, NodeJS.Timeout>();
+
+async function validate(doc: TextDocument) {
+  const text = doc.getText();
+  let path = doc.uri;
+  try {
+    path = fileURLToPath(doc.uri);
+  } catch {
+    /* not a file: URI */
+  }
+  let diagnostics: Diagnostic[] = [];
+  try {
+    const found = await configDiagnostics(text, path);
+    if (documents.get(doc.uri)?.version !== doc.version) return; // stale
+    diagnostics = found.map((d) => ({
+      range: jsonPointerRange(doc, d.path),
+      message: d.message,
+      source: 'certseg',
+      severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    }));
+  } catch (e) {
+    connection.console.error(`config diagnostics failed for ${path}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  }
+  void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+}
+
+documents.onDidChangeContent(({ document }) => {
+  if (!isConfigDoc(document.uri)) return;
+  clearTimeout(pendingValidation.get(document.uri));
+  pendingValidation.set(document.uri, setTimeout(() => {
+    pendingValidation.delete(document.uri);
+    void validate(document);
+  }, 200));
+});
+documents.onDidClose(({ document }) => {
+  clearTimeout(pendingValidation.get(document.uri));
+  pendingValidation.delete(document.uri);
+  void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
+});
+
+let schema: Record<string, unknown> | null | undefined;
+function loadSchema(): Record<string, unknown> | null {
+  if (schema !== undefined) return schema;
+  for (const p of [join(__dirname, '../../server/schemas/config.schema.json'), join(__dirname, '../schemas/config.schema.json')]) {
+    if (existsSync(p)) {
+      try {
+        return (schema = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>);
+      } catch {
+        /* try next */
+      }
+    }
+  }
+  return (schema = null);
+}
+
+connection.onHover((params): Hover | null => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc || !isConfigDoc(doc.uri)) return null;
+  const s = loadSchema();
+  if (!s) return null;
+  const h = schemaHover(doc, params.position, s);
+  return h ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: h.range } : null;
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Lifecycle
+// ---------------------------------------------------------------------------------------------------
+
+connection.onInitialize(() => ({
+  capabilities: {
+    textDocumentSync: TextDocumentSyncKind.Incremental,
+    hoverProvider: true,
+  },
+  serverInfo: { name: 'certseg-worker', version: '0.1.0' },
+}));
+
+connection.onShutdown(() => {
+  for (const q of queue.splice(0)) q.reject(cancelled());
+});
+
+documents.listen(connection);
+connection.listen();

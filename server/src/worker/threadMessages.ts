@@ -1,0 +1,51 @@
+/**
+ * Messages between the worker process's JSON-RPC loop (server.ts) and a run thread (runThread.ts).
+ * One thread per run: the job goes in as workerData, messages come back with postMessage, and the thread
+ * ends with the run, so its memory (models, sample buffers) returns to the OS.
+ */
+import type { ProgressEvent } from '../pipeline/types';
+import type {
+  CertifyDatasetParams,
+  CertifyImageResultWire,
+  ConfigOverrides,
+  DatasetSummaryWire,
+  EngineInfoResult,
+  PartialResultWire,
+  RecertifyParams,
+} from '../protocol';
+import type { ImageReport } from '../pipeline/types';
+
+export type ThreadJob =
+  | {
+      kind: 'certifyImage';
+      imagePath: string;
+      maskPath: string | null;
+      configPath: string | null;
+      overrides: ConfigOverrides;
+      outDir: string | null;
+      partialIntervalMs: number;
+      /** stream partial results at all (the client asked for them) */
+      partials: boolean;
+    }
+  | {
+      kind: 'certifyDataset';
+      dir: string;
+      outDir: string;
+      configPath: string | null;
+      overrides: ConfigOverrides;
+      limit?: number;
+      resume?: boolean;
+    }
+  | { kind: 'recertify'; dir: string; params: Omit<RecertifyParams, 'dir'> }
+  | { kind: 'engineInfo' };
+
+export type ThreadResult = CertifyImageResultWire | DatasetSummaryWire | ImageReport | EngineInfoResult;
+
+export type ThreadMessage =
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'partial'; partial: PartialResultWire }
+  | { type: 'log'; level: 'log' | 'info' | 'warn' | 'error'; text: string }
+  | { type: 'result'; result: ThreadResult }
+  | { type: 'error'; certseg: boolean; code: string; message: string; stack?: string };
+
+export type { CertifyDatasetParams };
