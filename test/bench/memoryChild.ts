@@ -1,0 +1,19 @@
+/**
+ * Certifies one image with n estimation samples in a fresh process and prints its peak RSS, so the
+ * benchmark can compare peak memory at n = 100 and n = 1000 (counts stream: it must not grow with n).
+ */
+import { loadConfig } from '../../server/src/config/config';
+import { certifyImage } from '../../server/src/pipeline/certifyImage';
+import { disposeModels } from '../../server/src/pipeline/models';
+
+async function main() {
+  const [image, n, configPath] = process.argv.slice(2);
+  const config = await loadConfig(configPath && configPath !== '-' ? configPath : null, { n: Number(n), radiusMap: true });
+  const r = await certifyImage({ imagePath: image, config });
+  await disposeModels();
+  process.stdout.write(JSON.stringify({ n: Number(n), maxRssKiB: process.resourceUsage().maxRSS, totalMs: r.report.timings.total }) + '\n');
+}
+main().catch((e) => {
+  process.stderr.write(String(e?.message ?? e) + '\n');
+  process.exit(1);
+});
