@@ -3,6 +3,8 @@
  * (installed with --onnxruntime-node-install=cuda12) and session creation succeeds; otherwise CPU.
  * session.run is async, so inference stays off the event loop.
  */
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CertsegError } from '../core/errors';
 import type { EngineInfo } from './engine';
@@ -20,7 +22,10 @@ export function onnxProviders(): string[] {
   } catch {
     // older packages have no listing: CPU only
   }
-  return listed.some((b) => b.name === 'cuda') ? ['cuda', 'cpu'] : ['cpu'];
+  // 'cuda' is listed even when its provider library was never downloaded: check the file, or ORT logs an error
+  const cudaLib = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch,
+    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+  return listed.some((b) => b.name === 'cuda') && existsSync(cudaLib) ? ['cuda', 'cpu'] : ['cpu'];
 }
 
 let cudaBroken = false; // one failed CUDA session means this install has no usable CUDA: skip it afterwards

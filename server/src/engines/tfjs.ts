@@ -106,7 +106,12 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
           for (const [n, f] of Object.entries(feeds)) named[inputs.find((i) => sameTensorName(i.name, n))?.name ?? n] = toFeedTensor(f);
           const outName = outputs.find((o) => sameTensorName(o.name, output))?.name ?? output;
           try {
-            const res = (await model.executeAsync(named, outName)) as tf.Tensor;
+            let res: tf.Tensor;
+            try {
+              res = model.execute(named, outName) as tf.Tensor;
+            } catch {
+              res = (await model.executeAsync(named, outName)) as tf.Tensor; // graphs with control flow
+            }
             try { return await readOut(res); } finally { res.dispose(); }
           } finally {
             tf.dispose(Object.values(named));
