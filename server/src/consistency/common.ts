@@ -11,8 +11,8 @@ import { ABSTAIN, MAX_CLASSES } from '../core/labels';
  * class id (0..MAX_CLASSES-1 = 0..253) and from ABSTAIN (255): uncovered pixels are never filled in.
  */
 export const NOT_COVERED = 254;
-// Compile-time-ish guard: NOT_COVERED must stay clear of the class ids and ABSTAIN.
-if (NOT_COVERED < MAX_CLASSES || NOT_COVERED === ABSTAIN) throw new Error('NOT_COVERED collides with a label value');
+// Guard: NOT_COVERED must stay clear of the class ids and ABSTAIN.
+if ((NOT_COVERED as number) < MAX_CLASSES || (NOT_COVERED as number) === ABSTAIN) throw new Error('NOT_COVERED collides with a label value');
 
 /** The only part of a Segmenter the consistency tools need (so tests can pass plain objects). */
 export interface SegmentFn {
