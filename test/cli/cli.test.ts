@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import sharp from 'sharp';
+import type { ImageReport } from '../../server/src/pipeline/types';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/server/cli.js');
@@ -42,12 +43,13 @@ test('certify writes a valid report, overlays and numpy arrays', () => {
   const r = certseg(['certify', sample, '--mask', sampleMask, '--out', out, '--seed', '3', ...small]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /radius 0\.1686/);
-  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
+  const report = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8')) as ImageReport;
   const schema = JSON.parse(readFileSync(path.join(root, 'docs/report.schema.json'), 'utf8'));
   const validate = new Ajv({ strict: false }).compile(schema);
   assert.ok(validate(report), JSON.stringify(validate.errors));
   assert.equal(report.params.seed, 3);
   assert.equal(report.params.n, 40);
+  assert.ok(report.clean && report.certified);
   assert.ok(report.clean.pixelAccuracy > 0.8, `clean accuracy ${report.clean.pixelAccuracy}`);
   assert.ok(report.certified.pixelAccuracy <= report.clean.pixelAccuracy + 0.05);
   for (const f of ['prediction.png', 'certified.png', 'radius.png', 'errors.png', 'selected.npy', 'counts.npy']) assert.ok(existsSync(path.join(out, f)), f);
@@ -95,7 +97,7 @@ test('bad inputs: one clear line, non-zero exit, nothing half-written', async ()
   const corrupt = path.join(tmp, 'corrupt.png');
   writeFileSync(corrupt, Buffer.from('\x89PNG\r\n\x1a\nthis is not a png'));
   const wrongMask = path.join(tmp, 'small-mask.png');
-  await sharp({ create: { width: 17, height: 9, channels: 1, background: 0 } }).png().toFile(wrongMask);
+  await sharp({ create: { width: 17, height: 9, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(wrongMask);
   const badCfg = path.join(tmp, 'bad.certseg.json');
   writeFileSync(badCfg, JSON.stringify({ sigmaa: 0.25 }));
   const missingModelCfg = path.join(tmp, 'missing.certseg.json');
