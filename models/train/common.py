@@ -1,0 +1,118 @@
+"""Shared helpers for the certseg training scripts: paths, data sets, ONNX export and model cards."""
+import json
+import os
+import random
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
+SHARED = os.environ.get("CERTSEG_SHARED", os.path.abspath(os.path.join(REPO, "..", "shared")))
+KVASIR = os.path.join(SHARED, "datasets", "kvasir-seg-256")
+
+# Seeds of the default (procedural) domain: disjoint streams for each use.
+SEED_SEG_TRAIN, SEED_SEG_VAL, SEED_TEST, SEED_DEN_TRAIN, SEED_DEN_TEST = 101, 102, 103, 111, 113
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def set_threads():
+    torch.set_num_threads(int(os.environ.get("CERTSEG_THREADS", "2")))
+
+
+def out_dir(set_name, override=None):
+    d = override or os.path.join(REPO, "models", set_name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def work_dir(set_name, override=None):
+    """Checkpoints (git-ignored: models/_work/)."""
+    d = os.path.join(override, "_work") if override else os.path.join(REPO, "models", "_work", set_name)
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+# --------------------------------------------------------------------------------------------- Kvasir data
+def kvasir_ids(split):
+    with open(os.path.join(KVASIR, "splits", f"{split}.txt")) as f:
+        return [l.strip() for l in f if l.strip()]
+
+
+def load_kvasir(split, limit=None):
+    """images (N,3,256,256) uint8, masks (N,256,256) uint8 in {0,1}."""
+    from PIL import Image
+
+    if not os.path.isdir(KVASIR):
+        raise SystemExit(f"Kvasir-SEG not found at {KVASIR} (set CERTSEG_SHARED to the folder holding datasets/)")
+    ids = kvasir_ids(split)[: limit or None]
+    imgs, masks = [], []
+    for i in ids:
+        im = np.array(Image.open(os.path.join(KVASIR, "images", f"{i}.jpg")).convert("RGB"))
+        m = np.array(Image.open(os.path.join(KVASIR, "masks", f"{i}.png")).convert("L"))
+        imgs.append(im.transpose(2, 0, 1))
+        masks.append((m >= 128).astype(np.uint8))
+    return np.stack(imgs), np.stack(masks)
+
+
+# --------------------------------------------------------------------------------------------- export
+def export_onnx(model, args, path, input_names, output_names, dynamic_axes):
+    import onnx
+
+    model.eval()
+    torch.onnx.export(
+        model,
+        args,
+        path,
+        opset_version=13,
+        input_names=input_names,
+        output_names=output_names,
+        dynamic_axes=dynamic_axes,
+        do_constant_folding=True,
+    )
+    m = onnx.load(path)
+    onnx.checker.check_model(m)
+    return path
+
+
+def write_card(path, card):
+    with open(path, "w") as f:
+        json.dump(card, f, indent=2)
+        f.write("\n")
+
+
+def write_reference(path, inputs, outputs, meta):
+    """Small input/output pair for the numeric ONNX-vs-PyTorch check in test/models/models.test.ts."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    rec = {"meta": meta, "inputs": {}, "outputs": {}}
+    for k, v in inputs.items():
+        a = v.detach().cpu().numpy()
+        rec["inputs"][k] = {"dtype": str(a.dtype), "shape": list(a.shape), "data": [float(x) if a.dtype.kind == "f" else int(x) for x in a.ravel()]}
+    for k, v in outputs.items():
+        a = v.detach().cpu().numpy().astype(np.float64)
+        rec["outputs"][k] = {"shape": list(a.shape), "data": [round(float(x), 7) for x in a.ravel()]}
+    with open(path, "w") as f:
+        json.dump(rec, f)
+
+
+class Timer:
+    def __init__(self):
+        self.t0 = time.time()
+
+    def minutes(self):
+        return (time.time() - self.t0) / 60.0
+
+
+def log(fh, msg):
+    line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+    print(line, flush=True)
+    if fh:
+        fh.write(line + "\n")
+        fh.flush()
