@@ -88,6 +88,16 @@ function dims(shape: readonly (number | null)[] | undefined): (number | null)[] 
   return shape ? shape.map((d) => (d != null && d > 0 ? d : null)) : null;
 }
 
+type Signature = { outputs?: Record<string, { name?: string; tensorShape?: { dim?: { size?: string | number }[] } }> };
+
+function signatureShapes(sig: unknown): [string, (number | null)[]][] {
+  const outs = (sig as Signature | undefined)?.outputs ?? {};
+  return Object.entries(outs).flatMap(([key, o]) => {
+    const dim = o.tensorShape?.dim;
+    return dim ? [[o.name ?? key, dim.map((d) => (Number(d.size) > 0 ? Number(d.size) : null))] as [string, (number | null)[]]] : [];
+  });
+}
+
 export async function loadTfjsRunner(file: string, shown: string, format?: ModelFormat): Promise<ModelRunner> {
   const info = await tfjsBackend();
   const fmt = format && format !== 'onnx' ? format : await detectFormat(file).catch(() => {
@@ -98,7 +108,11 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
     if (fmt === 'tfjs-graph') {
       const model = await tf.loadGraphModel(handler);
       const inputs: TensorMeta[] = model.inputs.map((i) => ({ name: i.name, dims: dims(i.shape), dtype: i.dtype }));
-      const outputs: TensorMeta[] = model.outputs.map((o) => ({ name: o.name, dims: dims(o.shape), dtype: o.dtype }));
+      // converted graphs often leave output shapes off the graph but keep them in the signature
+      const sig = signatureShapes(model.modelSignature);
+      const outputs: TensorMeta[] = model.outputs.map((o) => ({
+        name: o.name, dims: dims(o.shape) ?? sig.find(([n]) => sameTensorName(n, o.name))?.[1] ?? null, dtype: o.dtype,
+      }));
       return {
         info, inputs, outputs,
         async run(feeds, output) {
