@@ -1,0 +1,335 @@
+/**
+ * The segmentation preview: one webview per image, used by the "Certify segmentation" command (a
+ * WebviewPanel that opens at once and fills in as results stream), by the "Segmentation Preview" custom
+ * editor, and by the panel serializer (shown again after a reload, from the stored result in .certseg/).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { WorkDoneProgress, type WorkDoneProgressReport, type WorkDoneProgressBegin } from 'vscode-languageclient/node';
+import type { ClassInfo, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
+import {
+  CertifyImageRequest,
+  CertsegErrorCodes,
+  RecertifyRequest,
+  decodeArray,
+  type CertifyImageParams,
+  type PartialResultWire,
+} from '../../server/src/protocol';
+import { activeConfig, settingsOverrides } from './settings';
+import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
+import type { Worker } from './worker';
+
+export const PREVIEW_VIEW_TYPE = 'certseg.preview';
+export const EDITOR_VIEW_TYPE = 'certseg.segmentationPreview';
+
+const controllers = new Map<string, PreviewController>();
+
+export function webviewOptions(context: vscode.ExtensionContext, imagePath: string): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  const roots = [
+    vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'),
+    vscode.Uri.joinPath(context.extensionUri, 'media'),
+    vscode.Uri.file(path.dirname(imagePath)),
+  ];
+  return { enableScripts: true, localResourceRoots: roots, enableFindWidget: false };
+}
+
+export class PreviewController implements vscode.Disposable {
+  private ready = false;
+  private pending: ToWebview[] = [];
+  private cts: vscode.CancellationTokenSource | undefined;
+  private stored: StoredResult | null = null;
+  private readonly disposables: vscode.Disposable[] = [];
+  private disposed = false;
+
+  static forImage(context: vscode.ExtensionContext, worker: Worker, imagePath: string): PreviewController {
+    const existing = controllers.get(imagePath);
+    if (existing) {
+      existing.panel.reveal(undefined, true);
+      return existing;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      PREVIEW_VIEW_TYPE,
+      `Certify: ${path.basename(imagePath)}`,
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
+      webviewOptions(context, imagePath),
+    );
+    return new PreviewController(context, worker, panel, imagePath);
+  }
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly worker: Worker,
+    readonly panel: vscode.WebviewPanel,
+    readonly imagePath: string,
+  ) {
+    controllers.set(imagePath, this);
+    panel.webview.options = webviewOptions(context, imagePath);
+    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
+    panel.webview.html = this.html();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  get resultDir(): string {
+    return resultDirFor(this.context, this.imagePath);
+  }
+
+  private html(): string {
+    const webview = this.panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', 'preview.js'));
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'preview.css'));
+    const csp = `default-src 'none'; img-src ${webview.cspSource} blob: data:; script-src 'nonce-${nonce}'; style-src ${webview.cspSource};`;
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}">
+<title>certseg preview</title>
+</head>
+<body>
+<div id="app" data-image-name="${escapeHtml(path.basename(this.imagePath))}"></div>
+<script nonce="${nonce}" src="${script}"></script>
+</body>
+</html>`;
+  }
+
+  private imageUrl(): string | null {
+    const ext = path.extname(this.imagePath).toLowerCase();
+    if (ext === '.tif' || ext === '.tiff' || !existsSync(this.imagePath)) return null;
+    const st = statSync(this.imagePath);
+    return this.panel.webview.asWebviewUri(vscode.Uri.file(this.imagePath)).with({ query: `version=${st.mtimeMs}-${st.size}` }).toString();
+  }
+
+  post(m: ToWebview): void {
+    if (this.disposed) return;
+    if (!this.ready) {
+      this.pending.push(m);
+      return;
+    }
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async onMessage(m: FromWebview) {
+    switch (m.type) {
+      case 'ready': {
+        this.ready = true;
+        void this.panel.webview.postMessage({ type: 'init', imageUrl: this.imageUrl(), imageName: path.basename(this.imagePath), imagePath: this.imagePath, running: !!this.cts, canRun: vscode.workspace.isTrusted } satisfies ToWebview);
+        const queued = this.pending;
+        this.pending = [];
+        if (!this.cts && !queued.some((q) => q.type === 'result')) await this.showStored();
+        for (const q of queued) void this.panel.webview.postMessage(q);
+        break;
+      }
+      case 'certify':
+        void vscode.commands.executeCommand('certseg.certifyImage', vscode.Uri.file(this.imagePath));
+        break;
+      case 'cancel':
+        this.cts?.cancel();
+        break;
+      case 'recertify':
+        await this.recertify(m);
+        break;
+      case 'openReport': {
+        const report = path.join(this.resultDir, 'report.json');
+        if (existsSync(report)) await vscode.window.showTextDocument(vscode.Uri.file(report), { viewColumn: vscode.ViewColumn.Beside });
+        break;
+      }
+      case 'hover':
+        break;
+    }
+  }
+
+  /** Shows the result stored in .certseg/ for this image, if any. */
+  async showStored(): Promise<boolean> {
+    const stored = await loadStoredResult(this.resultDir);
+    if (!stored) return false;
+    this.stored = stored;
+    this.post({ type: 'result', fromCache: true, resultDir: stored.dir, report: stored.report, classes: classesOf(stored.report.classes), ...arraysOf(stored) });
+    return true;
+  }
+
+  private async recertify(m: Extract<FromWebview, { type: 'recertify' }>) {
+    if (!vscode.workspace.isTrusted) return void refuseUntrusted();
+    const stored = this.stored ?? (await loadStoredResult(this.resultDir));
+    if (!stored) return this.post({ type: 'error', message: 'Certify the image first: re-certification re-uses its stored votes.' });
+    try {
+      const client = await this.worker.ensureStarted();
+      const report = await client.sendRequest(RecertifyRequest.type, { dir: stored.dir, tau: m.tau, alpha: m.alpha, correction: m.correction });
+      this.post({ type: 'recertified', report, certified: certifiedFromCounts(stored.selected, stored.counts, report.minCertifiedCount) });
+    } catch (e) {
+      this.post({ type: 'error', message: errorMessage(e) });
+    }
+  }
+
+  /** Runs certseg/certifyImage for this panel's image with a cancellable notification; streams into the webview. */
+  async certify(opts: { configPath?: string | null } = {}): Promise<void> {
+    if (this.cts) {
+      this.panel.reveal(undefined, true);
+      void vscode.window.showInformationMessage(`certseg: ${path.basename(this.imagePath)} is already being certified.`);
+      return;
+    }
+    const cts = new vscode.CancellationTokenSource();
+    this.cts = cts;
+    const name = path.basename(this.imagePath);
+    const configPath = opts.configPath !== undefined ? opts.configPath : activeConfig(this.context);
+    const maskPath = findMask(this.imagePath);
+    this.post({ type: 'init', imageUrl: this.imageUrl(), imageName: name, imagePath: this.imagePath, running: true, canRun: true });
+    const t0 = Date.now();
+    try {
+      const client = await this.worker.ensureStarted();
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${name}`, cancellable: true },
+        async (progress, token) => {
+          const sub = token.onCancellationRequested(() => cts.cancel());
+          const workDoneToken = randomUUID();
+          const partialResultToken = randomUUID();
+          let lastPct = 0;
+          const d1 = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
+            if (v.kind === 'end') return;
+            const r = v as WorkDoneProgressBegin | WorkDoneProgressReport;
+            const pct = r.percentage ?? lastPct;
+            progress.report({ increment: Math.max(0, pct - lastPct), message: r.message });
+            lastPct = Math.max(lastPct, pct);
+            this.post({ type: 'progress', percent: pct, message: r.message ?? '' });
+          });
+          const d2 = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) => {
+            this.post({
+              type: 'partial',
+              width: p.width,
+              height: p.height,
+              phase: p.phase,
+              samplesDone: p.samplesDone,
+              selected: decodeArray(p.selected),
+              counts: decodeArray(p.counts),
+              certifiedSoFar: p.certifiedSoFar ? decodeArray(p.certifiedSoFar) : null,
+              elapsedMs: Date.now() - t0,
+            });
+          });
+          const params: CertifyImageParams = {
+            imagePath: this.imagePath,
+            maskPath,
+            configPath,
+            overrides: settingsOverrides(),
+            outDir: this.resultDir,
+            workDoneToken,
+            partialResultToken,
+          };
+          this.worker.log.info(`certify ${this.imagePath}${maskPath ? ` (mask ${maskPath})` : ''} with ${configPath ?? 'the shipped defaults'}`);
+          try {
+            const r = await client.sendRequest(CertifyImageRequest.type, params, cts.token);
+            const result: StoredResult = {
+              report: r.report,
+              dir: r.outDir ?? this.resultDir,
+              width: r.width,
+              height: r.height,
+              clean: decodeArray(r.clean),
+              selected: decodeArray(r.selected),
+              counts: decodeArray(r.counts),
+              certified: decodeArray(r.certified),
+              radiusMap: r.radiusMap ? decodeArray(r.radiusMap) : null,
+              mask: r.mask ? decodeArray(r.mask) : null,
+            };
+            this.stored = result;
+            this.post({ type: 'result', fromCache: false, resultDir: result.dir, report: r.report, classes: classesOf(r.report.classes), ...arraysOf(result) });
+            this.worker.log.info(`certified ${name} in ${Date.now() - t0} ms: ${(100 * (1 - r.report.abstainRate)).toFixed(1)}% certified at radius ${r.report.radius.toFixed(3)}`);
+          } finally {
+            sub.dispose();
+            d1.dispose();
+            d2.dispose();
+          }
+        },
+      );
+    } catch (e) {
+      if (cts.token.isCancellationRequested) {
+        this.worker.log.info(`certify ${name}: cancelled after ${Date.now() - t0} ms`);
+        this.post({ type: 'cancelled' });
+        await this.showStored();
+      } else {
+        const msg = errorMessage(e);
+        this.worker.log.error(`certify ${name}: ${msg}`);
+        this.post({ type: 'error', message: msg });
+        void vscode.window.showErrorMessage(`certseg: ${msg}`, 'Show Logs').then((a) => a && this.worker.log.show());
+      }
+    } finally {
+      this.cts = undefined;
+      cts.dispose();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.cts?.cancel();
+    if (controllers.get(this.imagePath) === this) controllers.delete(this.imagePath);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function arraysOf(r: StoredResult) {
+  return { width: r.width, height: r.height, clean: r.clean, selected: r.selected, counts: r.counts, certified: r.certified, radiusMap: r.radiusMap, mask: r.mask };
+}
+
+function classesOf(c: { name: string; color: string }[] | undefined): ClassInfo[] {
+  return (c ?? []).map((x) => ({ name: x.name, color: x.color }));
+}
+
+export function errorMessage(e: unknown): string {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const code = (e as { code: number }).code;
+    const message = String((e as { message: string }).message);
+    if (code === CertsegErrorCodes.UserError) return message;
+    return message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function refuseUntrusted(): void {
+  void vscode.window.showWarningMessage(
+    'certseg: certification is disabled in Restricted Mode, because it loads the model files a workspace points to. Trust this workspace to run it; previews of stored results still work.',
+    'Manage Workspace Trust',
+  ).then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** Revives preview panels after a reload from their saved state (the arrays come back from .certseg/). */
+export class PreviewSerializer implements vscode.WebviewPanelSerializer<WebviewState> {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: WebviewState | undefined): Promise<void> {
+    if (!state?.imagePath) {
+      panel.dispose();
+      return;
+    }
+    new PreviewController(this.context, this.worker, panel, state.imagePath);
+  }
+}
+
+/** "Segmentation Preview": a read-only custom editor for images showing the stored result's overlays. */
+export class SegmentationPreviewProvider implements vscode.CustomReadonlyEditorProvider {
+  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => undefined };
+  }
+  resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
+    const c = new PreviewController(this.context, this.worker, panel, document.uri.fsPath);
+    // Re-render when the stored result changes (a run from elsewhere, the CLI).
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(c.resultDir)), `${path.basename(c.resultDir)}/report.json`));
+    const refresh = () => void c.showStored();
+    watcher.onDidChange(refresh);
+    watcher.onDidCreate(refresh);
+    panel.onDidDispose(() => watcher.dispose());
+  }
+}
+
+export function controllerFor(imagePath: string): PreviewController | undefined {
+  return controllers.get(imagePath);
+}

@@ -1,0 +1,38 @@
+/** Typed access to the extension's settings and the picked active config. */
+import * as vscode from 'vscode';
+import type { ConfigOverrides } from '../../server/src/protocol';
+
+const ACTIVE_CONFIG_KEY = 'certseg.activeConfig';
+
+export function settings() {
+  const c = vscode.workspace.getConfiguration('certseg');
+  return {
+    engine: c.get<'auto' | 'onnx' | 'tfjs'>('engine', 'auto'),
+    batchSize: c.get<number | null>('batchSize', null),
+    defaultConfig: c.get<string>('defaultConfig', ''),
+  };
+}
+
+/** Settings that become config overrides for every run (the config file wins for anything not set here). */
+export function settingsOverrides(): ConfigOverrides {
+  const s = settings();
+  const o: ConfigOverrides = {};
+  if (s.engine && s.engine !== 'auto') o.engine = s.engine;
+  if (typeof s.batchSize === 'number' && s.batchSize >= 1) o.batchSize = Math.floor(s.batchSize);
+  return o;
+}
+
+/** Absolute path of the config to run with: the picked one, else certseg.defaultConfig, else null (shipped defaults). */
+export function activeConfig(context: vscode.ExtensionContext): string | null {
+  const picked = context.workspaceState.get<string>(ACTIVE_CONFIG_KEY);
+  if (picked) return picked;
+  const d = settings().defaultConfig;
+  if (!d) return null;
+  if (d.startsWith('/') || /^[A-Za-z]:[\\/]/.test(d)) return d;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folder ? vscode.Uri.joinPath(folder.uri, d).fsPath : null;
+}
+
+export async function setActiveConfig(context: vscode.ExtensionContext, path: string | null): Promise<void> {
+  await context.workspaceState.update(ACTIVE_CONFIG_KEY, path ?? undefined);
+}

@@ -1,0 +1,72 @@
+/**
+ * Messages between the extension host (client/src/preview.ts) and the preview webview (media/src/preview.ts).
+ * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
+ */
+import type { ImageReport } from '../../server/src/pipeline/types';
+
+export interface ClassInfo {
+  name: string;
+  color: string;
+}
+
+export interface ResultArrays {
+  width: number;
+  height: number;
+  clean: Uint8Array | null;
+  selected: Uint8Array;
+  counts: Uint16Array;
+  certified: Uint8Array;
+  radiusMap: Float32Array | null;
+  mask: Uint8Array | null;
+}
+
+/** Host → webview. */
+export type ToWebview =
+  | {
+      type: 'init';
+      /** webview URI of the image (cache-busted); null when the format cannot be shown (TIFF) */
+      imageUrl: string | null;
+      imageName: string;
+      /** absolute path of the image (kept in the webview state for the panel serializer) */
+      imagePath: string;
+      /** true while a run for this panel is in flight */
+      running: boolean;
+      /** runs are refused (untrusted workspace) */
+      canRun: boolean;
+      /** n0 and n of the config about to run, for the partial-result progress bars */
+      n0?: number;
+      n?: number;
+    }
+  | { type: 'progress'; percent: number; message: string }
+  | {
+      type: 'partial';
+      width: number;
+      height: number;
+      phase: string;
+      samplesDone: number;
+      selected: Uint8Array;
+      counts: Uint16Array;
+      certifiedSoFar: Uint8Array | null;
+      /** ms since the run was sent */
+      elapsedMs: number;
+    }
+  | ({ type: 'result'; report: ImageReport; classes: ClassInfo[]; resultDir: string | null; fromCache: boolean } & ResultArrays)
+  | { type: 'recertified'; report: ImageReport; certified: Uint8Array }
+  | { type: 'error'; message: string }
+  | { type: 'cancelled' };
+
+/** Webview → host. */
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'certify' }
+  | { type: 'cancel' }
+  | { type: 'recertify'; tau?: number; alpha?: number; correction?: 'holm' | 'bonferroni' }
+  | { type: 'openReport' }
+  | { type: 'hover'; text: string };
+
+/** What the webview keeps in getState/setState (small: the host reloads the arrays from .certseg/). */
+export interface WebviewState {
+  imagePath: string;
+  resultDir: string | null;
+  view?: { zoom: number; panX: number; panY: number; layers: Record<string, boolean>; opacity: number };
+}
