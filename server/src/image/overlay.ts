@@ -167,7 +167,7 @@ const VIRIDIS: RGB[] = [
 
 /** Viridis colour for t in [0,1] (clamped). */
 export function viridis(t: number): RGB {
-  const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
+  const x = Math.min(1, Math.max(0, Number.isNaN(t) ? 0 : t)) * (VIRIDIS.length - 1);
   const k = Math.min(VIRIDIS.length - 2, Math.floor(x));
   const f = x - k;
   const a = VIRIDIS[k];
