@@ -49,3 +49,12 @@ test('noiseStdFactor: identity 1, area /2 per axis 0.5, matches empirical std of
   const f = noiseStdFactor(h, w, oh, ow);
   assert.ok(Math.abs(std - f) / f < 0.02, `empirical ${std} vs ${f}`);
 });
+
+test("mode 'bilinear' downsampling samples at half-pixel centres (no antialiasing)", () => {
+  const x = Float32Array.from({ length: 6 }, (_, i) => i);
+  // 6 → 2: centres at 1 and 4 (x = (j+0.5)·3 − 0.5)
+  assert.deepEqual(Array.from(resizeNCHW(x, 1, 1, 1, 6, 1, 2, 'bilinear')), [1, 4]);
+  assert.deepEqual(Array.from(resizeNCHW(x, 1, 1, 1, 6, 1, 2)), [1, 4]); // area means of 0..2 and 3..5
+  assert.equal(noiseStdFactor(1, 6, 1, 2, 'bilinear'), 1); // picks single pixels: noise std unchanged
+  assert.ok(Math.abs(noiseStdFactor(1, 6, 1, 2) - 1 / Math.sqrt(3)) < 1e-7);
+});

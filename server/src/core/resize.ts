@@ -17,14 +17,17 @@ export interface ResizeWeights {
 
 const cache = new Map<string, ResizeWeights>();
 
-export function resizeWeights1D(srcLen: number, dstLen: number): ResizeWeights {
+/** 'area': area-averaging when shrinking (antialiased), bilinear when enlarging. 'bilinear': bilinear both ways. */
+export type ResizeMode = 'area' | 'bilinear';
+
+export function resizeWeights1D(srcLen: number, dstLen: number, mode: ResizeMode = 'area'): ResizeWeights {
   if (!(Number.isInteger(srcLen) && Number.isInteger(dstLen) && srcLen > 0 && dstLen > 0)) {
     throw new CertsegError(`resize: sizes must be positive integers (got ${srcLen} → ${dstLen})`, 'input');
   }
-  const key = `${srcLen}>${dstLen}`;
+  const key = `${srcLen}>${dstLen}:${mode}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const w = dstLen < srcLen ? areaWeights(srcLen, dstLen) : bilinearWeights(srcLen, dstLen);
+  const w = dstLen < srcLen && mode === 'area' ? areaWeights(srcLen, dstLen) : bilinearWeights(srcLen, dstLen);
   if (cache.size > 64) cache.clear();
   cache.set(key, w);
   return w;
@@ -72,14 +75,14 @@ function bilinearWeights(src: number, dst: number): ResizeWeights {
  * Resize b×c planes h×w → outH×outW (NCHW float32). Returns `data` itself when the size is unchanged.
  */
 export function resizeNCHW(
-  data: Float32Array, b: number, c: number, h: number, w: number, outH: number, outW: number,
+  data: Float32Array, b: number, c: number, h: number, w: number, outH: number, outW: number, mode: ResizeMode = 'area',
 ): Float32Array {
   if (data.length !== b * c * h * w) {
     throw new CertsegError(`resize: buffer has ${data.length} values, expected ${b}×${c}×${h}×${w}`, 'input');
   }
   if (h === outH && w === outW) return data;
-  const wx = resizeWeights1D(w, outW);
-  const wy = resizeWeights1D(h, outH);
+  const wx = resizeWeights1D(w, outW, mode);
+  const wy = resizeWeights1D(h, outH, mode);
   const planes = b * c;
   const tmp = new Float32Array(h * outW);
   const out = new Float32Array(planes * outH * outW);
@@ -133,9 +136,9 @@ export function resizeLabelsNearest(
 }
 
 /** RMS over output positions of the kernel row's L2 norm: the std of i.i.d. unit noise after this 1-D resize. */
-function axisNoiseFactor(src: number, dst: number): number {
+function axisNoiseFactor(src: number, dst: number, mode: ResizeMode): number {
   if (src === dst) return 1;
-  const { weight } = resizeWeights1D(src, dst);
+  const { weight } = resizeWeights1D(src, dst, mode);
   let s = 0;
   for (let i = 0; i < weight.length; i++) s += weight[i] * weight[i];
   return Math.sqrt(s / dst);
@@ -145,6 +148,6 @@ function axisNoiseFactor(src: number, dst: number): number {
  * How the std of i.i.d. per-pixel noise changes through resizeNCHW(srcH×srcW → dstH×dstW):
  * e.g. area-downsampling by 2 per axis → 0.5; identity → 1. (Upsampling gives < 1 too: bilinear mixes.)
  */
-export function noiseStdFactor(srcH: number, srcW: number, dstH: number, dstW: number): number {
-  return axisNoiseFactor(srcH, dstH) * axisNoiseFactor(srcW, dstW);
+export function noiseStdFactor(srcH: number, srcW: number, dstH: number, dstW: number, mode: ResizeMode = 'area'): number {
+  return axisNoiseFactor(srcH, dstH, mode) * axisNoiseFactor(srcW, dstW, mode);
 }

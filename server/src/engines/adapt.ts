@@ -139,7 +139,7 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
         const buf = new Float32Array(fed * C * H * W);
         for (let k = 0; k < count; k++) {
           const img = images.subarray((start + k) * C * h * w, (start + k + 1) * C * h * w);
-          writeSlot(buf, k, resizeNCHW(img, 1, C, h, w, H, W), H, W, nhwc, a, off);
+          writeSlot(buf, k, resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize), H, W, nhwc, a, off);
         }
         const dims = nhwc ? [fed, H, W, C] : [fed, C, H, W];
         const out = await runner.run({ [inMeta.name]: { dtype: 'float32', data: buf, dims } }, outMeta.name);
@@ -210,7 +210,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
   const timestepFor = (sigma: number, h: number, w: number): number | null => {
     if (!abar) return null;
     // the network sees the noise after resizing to its input size
-    const f = inSpec.height && inSpec.width ? noiseStdFactor(h, w, inSpec.height, inSpec.width) : 1;
+    const f = inSpec.height && inSpec.width ? noiseStdFactor(h, w, inSpec.height, inSpec.width, inSpec.resize) : 1;
     return convention === 'miccai' ? miccaiTimestep(abar, sigma * f) : carliniTimestep(abar, sigma * f);
   };
 
@@ -228,7 +228,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
         const xts: Float32Array[] = [];
         for (let k = 0; k < count; k++) {
           const img = noisy.subarray((start + k) * C * h * w, (start + k + 1) * C * h * w);
-          let x = resizeNCHW(img, 1, C, h, w, H, W);
+          let x = resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize);
           if (ddpm) {
             // Carlini: z = 2x − 1, x_t = sqrt(ᾱ)·z. MICCAI code: x_t = sqrt(ᾱ)·x, x kept in [0,1].
             x = convention === 'miccai' ? x.map((v) => sa * v) : x.map((v) => sa * (2 * v - 1));

@@ -30,7 +30,11 @@ export interface InputSpec extends TensorSpec {
   range: [number, number];
   mean?: number[];
   std?: number[];
-  /** How the spatial size is brought to a fixed input size. Default 'bilinear'. */
+  /**
+   * How an image is brought to a fixed input size. 'area' (default): area-averaging when shrinking
+   * (antialiased), bilinear when enlarging. 'bilinear': bilinear with half-pixel centres both ways
+   * (like F.interpolate without antialias). Outputs always come back with 'area'.
+   */
   resize?: 'bilinear' | 'area';
 }
 
