@@ -133,6 +133,10 @@ test('readImage: missing, corrupt and unsupported files give one-line CertsegErr
     await rejectsInput(readImage(path.join(dir, 'trunc.jpg')), /^cannot read image trunc\.jpg: /);
     writeFileSync(path.join(dir, 'bad.bmp'), Buffer.concat([Buffer.from('BM'), Buffer.alloc(30, 0xff)]));
     await rejectsInput(readImage(path.join(dir, 'bad.bmp')), /^cannot read image bad\.bmp: /);
+    const rle = encodeBmp(new Uint8Array(W * H * 3), W, H, 8);
+    rle.writeUInt32LE(1, 30); // BI_RLE8
+    writeFileSync(path.join(dir, 'rle.bmp'), rle);
+    await rejectsInput(readImage(path.join(dir, 'rle.bmp')), /^cannot read image rle\.bmp: RLE-compressed BMP is not supported/);
     await rejectsInput(readImage(dir), /is a folder/);
   } finally {
     cleanup();
