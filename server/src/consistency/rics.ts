@@ -7,8 +7,10 @@
  *   1. score every candidate origin o with a translation-covariant score s(o) = f(content of the k×k
  *      patch at the centre of the crop at o) — a function of the image content only, never of the
  *      frame coordinates, so moving the content moves the score map with it;
- *   2. pick o* = argmax over the window (ties: lowest (y,x) in raster order — lexicographic order of
- *      positions is preserved by translation, so this tie rule is covariant as well);
+ *   2. pick o* = argmax over the window. Ties are broken by hashes of growing patches of each tied
+ *      crop's content (covariant), and only then by the lowest (y,x) in raster order — lexicographic order
+ *      of positions is preserved by translation, so that last rule is covariant as well, but it is biased
+ *      towards the window's top-left corner, which is why it is the last resort (flat images);
  *   3. segment the crop at o*, place it back into the frame; every pixel outside the crop is
  *      NOT_COVERED (254), never filled in.
  * If the content moves by d, the candidate positions common to the old and the new window carry the same
@@ -101,21 +103,22 @@ function randomFilter(k: number, seed: number): Float64Array {
   return f;
 }
 
-/** Score of the k×k luminance patch with top-left (r0,c0) of an h×w(=stride) plane. */
-function patchScore(L: Float64Array, stride: number, r0: number, c0: number, k: number, kind: ScoreKind, seed: number): number {
+/** Score of the kh×kw luminance patch with top-left (r0,c0) of a plane with row stride `stride`. */
+function patchScore(L: Float64Array, stride: number, r0: number, c0: number, k: number, kind: ScoreKind, seed: number, kw = k): number {
+  const kh = k;
   switch (kind) {
     case 'luma': {
       let s = 0;
-      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) s += L[(r0 + i) * stride + c0 + j];
-      return s / (k * k);
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) s += L[(r0 + i) * stride + c0 + j];
+      return s / (kh * kw);
     }
     case 'gradient': {
       let s = 0;
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
           const v = L[(r0 + i) * stride + c0 + j];
-          if (j + 1 < k) { const d = L[(r0 + i) * stride + c0 + j + 1] - v; s += d * d; }
-          if (i + 1 < k) { const d = L[(r0 + i + 1) * stride + c0 + j] - v; s += d * d; }
+          if (j + 1 < kw) { const d = L[(r0 + i) * stride + c0 + j + 1] - v; s += d * d; }
+          if (i + 1 < kh) { const d = L[(r0 + i + 1) * stride + c0 + j] - v; s += d * d; }
         }
       }
       return s;
@@ -123,15 +126,15 @@ function patchScore(L: Float64Array, stride: number, r0: number, c0: number, k: 
     case 'random': {
       const f = randomFilter(k, seed);
       let s = 0;
-      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) s += f[i * k + j] * L[(r0 + i) * stride + c0 + j];
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) s += f[i * k + j] * L[(r0 + i) * stride + c0 + j];
       return s;
     }
     case 'hash': {
-      // two independent 32-bit FNV-1a style hashes of the quantised patch → one double in [0,1)
+      // two independent 32-bit FNV-1a style hashes of the 8-bit-quantised patch → one double in [0,1)
       let h1 = (0x811c9dc5 ^ seed) >>> 0;
       let h2 = (0x01000193 ^ Math.imul(seed, 0x9e3779b1)) >>> 0;
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) {
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
           const q = Math.max(0, Math.min(255, Math.round(L[(r0 + i) * stride + c0 + j] * 255)));
           h1 = Math.imul(h1 ^ q, 0x01000193) >>> 0;
           h2 = Math.imul(h2 ^ (q + 0x5bd1e995), 0x5bd1e995) >>> 0;
@@ -167,11 +170,32 @@ function scoreWindowWith(L: Float64Array, stride: number, M: number, g: Geometry
  */
 export function selectCrop(image: Float32Array, h: number, w: number, M: number, opts: CropSelectionOptions = {}): CropSelection {
   const g = geometry(image, h, w, M, opts);
-  const s = scoreWindowWith(luminance(image, g.c, h, w), w, M, g);
+  const L = luminance(image, g.c, h, w);
+  const s = scoreWindowWith(L, w, M, g);
   let best = 0, ties = 1;
   for (let i = 1; i < s.length; i++) {
-    // strict '>' keeps the first maximum in raster order (covariant tie rule)
     if (s[i] > s[best]) { best = i; ties = 1; } else if (s[i] === s[best]) ties++;
+  }
+  if (ties > 1) {
+    // Tie-break levels, all covariant (functions of the crop's content): hashes of growing centred patches,
+    // ending with the whole crop. Only a tie that survives the whole-crop hash (identical crops, or a 2^-53
+    // collision) falls back to the first position in raster order, which is covariant too.
+    let cands: number[] = [];
+    for (let i = 0; i < s.length; i++) if (s[i] === s[best]) cands.push(i);
+    let kh = g.k, kw = g.k;
+    while (cands.length > 1 && (kh < g.cropH || kw < g.cropW)) {
+      kh = Math.min(g.cropH, 2 * kh + 1);
+      kw = Math.min(g.cropW, 2 * kw + 1);
+      const py = Math.floor((g.cropH - kh) / 2), px = Math.floor((g.cropW - kw) / 2);
+      let top = -Infinity;
+      const vals = cands.map((i) => {
+        const v = patchScore(L, w, g.wy + Math.floor(i / M) + py, g.wx + (i % M) + px, kh, 'hash', g.seed + 17 * kh + kw, kw);
+        if (v > top) top = v;
+        return v;
+      });
+      cands = cands.filter((_, j) => vals[j] === top);
+    }
+    best = cands[0];
   }
   return {
     y: g.wy + Math.floor(best / M), x: g.wx + (best % M),
