@@ -24,7 +24,7 @@ def seed_everything(seed):
 
 
 def set_threads():
-    torch.set_num_threads(int(os.environ.get("CERTSEG_THREADS", "2")))
+    torch.set_num_threads(int(os.environ.get("CERTSEG_THREADS", "1")))
 
 
 def out_dir(set_name, override=None):

@@ -13,7 +13,7 @@ stays a full diffusion model (ancestral sampling works) while spending more of t
 The exported weights are an exponential moving average (EMA) of the training weights.
 
 Writes models/<set>/denoiser.onnx, denoiser.card.json, test/models/fixtures/<set>-denoiser.json and a
-checkpoint under models/_work/<set>/ (git-ignored). Deterministic: fixed seeds, 2 threads.
+checkpoint under models/_work/<set>/ (git-ignored). Deterministic: fixed seeds, 1 thread (CERTSEG_THREADS).
 """
 import argparse
 import copy
@@ -34,7 +34,7 @@ from unet import DiffusionUNet, count_params, linear_alphas_cumprod  # noqa: E40
 
 CFG = {
     "default": dict(chans=(32, 64, 64), crop=32, steps=2500, batch=48, lr=1e-3, ema=0.999, export_every=500),
-    "polyp": dict(chans=(32, 64, 96), crop=64, steps=2000, batch=24, lr=6e-4, ema=0.999, export_every=250),
+    "polyp": dict(chans=(32, 64, 96), crop=64, steps=1500, batch=16, lr=6e-4, ema=0.999, export_every=250),
 }
 T = 1000
 T_LOW = 400
