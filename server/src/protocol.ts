@@ -10,8 +10,8 @@
  *   byte (a 512×512 label map is 350 kB), much smaller than a JSON number array, and decodes without
  *   parsing. Use {@link encodeArray} / {@link decodeArray}.
  * - Runs (certifyImage, certifyDataset, recertify) go through ONE queue in the worker: one run at a time,
- *   the others wait (reported by {@link QueueStatusNotification}). Each run executes in a worker thread;
- *   cancelling the request ($/cancelRequest) terminates that thread and the request fails with
+ *   the others wait (reported by {@link QueueStatusNotification}). Each run executes in its own child
+ *   process; cancelling the request ($/cancelRequest) kills that process and the request fails with
  *   LSPErrorCodes.RequestCancelled (-32800).
  * - A user-facing failure (bad image, bad config, missing model) fails the request with code
  *   {@link CertsegErrorCodes.UserError} and a one-line `message` that can be shown as is; `data.code` is
@@ -74,7 +74,7 @@ export function decodeArray<D extends DType>(e: EncodedArray<D>): ArrayOf<D> {
 export namespace CertsegErrorCodes {
   /** A CertsegError: `message` is one line meant for the user; `data.code` is CertsegError.code. */
   export const UserError = -32001;
-  /** An unexpected failure inside a run (a bug or a crashed worker thread); `message` says what. */
+  /** An unexpected failure inside a run (a bug or a crashed run process); `message` says what. */
   export const InternalRunError = -32002;
 }
 
@@ -146,7 +146,7 @@ export interface CertifyImageResultWire {
  * Sent by the client: certify one image. Queued behind other runs.
  * Work-done progress (`workDoneToken`, percentages 0..100, message = phase) and partial results
  * (`partialResultToken`, values {@link PartialResultWire}) are streamed while it runs.
- * Cancel with $/cancelRequest: the run's thread is terminated, answer RequestCancelled.
+ * Cancel with $/cancelRequest: the run's process is killed, answer RequestCancelled.
  */
 export namespace CertifyImageRequest {
   export const method = 'certseg/certifyImage' as const;
@@ -207,7 +207,7 @@ export namespace RecertifyRequest {
 export interface EngineInfoResult {
   /** what `auto` resolves to on this machine, null if no engine loads */
   preferred: EngineInfo | null;
-  /** every engine that was probed, with the reason when it is unavailable */
+  /** every engine that was probed; `reason`: why it is unavailable, or a note (fallback backend) */
   engines: { name: string; available: boolean; info: EngineInfo | null; reason?: string }[];
 }
 

@@ -17,16 +17,17 @@ export function toEngineInfoResult(described: unknown): EngineInfoResult {
     for (const k of ['preferred', 'auto', 'selected', 'default']) if (isInfo(d[k])) preferred = d[k] as EngineInfo;
   }
   for (const e of list) {
-    if (isInfo(e)) {
-      engines.push({ name: e.engine, available: true, info: e });
-      continue;
-    }
     if (!e || typeof e !== 'object') continue;
     const o = e as Record<string, unknown>;
+    if (isInfo(e) && o.available !== false) {
+      const { engine, backend, device, version } = e;
+      engines.push({ name: engine, available: true, info: { engine, backend, device, version }, ...(typeof o.note === 'string' ? { reason: o.note } : {}) });
+      continue;
+    }
     const info = isInfo(o.info) ? (o.info as EngineInfo) : null;
     const name = String(o.name ?? o.engine ?? info?.engine ?? 'unknown');
     const available = typeof o.available === 'boolean' ? o.available : info !== null;
-    const reason = typeof o.reason === 'string' ? o.reason : typeof o.error === 'string' ? o.error : undefined;
+    const reason = [o.reason, o.note, o.error].find((x): x is string => typeof x === 'string');
     engines.push({ name, available, info, ...(reason ? { reason } : {}) });
   }
   preferred ??= engines.find((e) => e.available && e.info?.device === 'gpu')?.info ?? engines.find((e) => e.available)?.info ?? null;

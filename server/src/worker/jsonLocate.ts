@@ -1,5 +1,5 @@
 /** JSON positions for *.certseg.json: JSON pointer → range (diagnostics), position → schema hover. */
-import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser';
+import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: the UMD one does not bundle
 import type { Position, Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 

@@ -1,8 +1,14 @@
 /**
- * One run, in a worker thread started by server.ts: the job arrives as workerData, progress / partial
- * results / the result go back with postMessage, then the thread ends (its memory goes with it).
- * Cancellation is the parent terminating this thread, which works even in the middle of an inference call.
- * Nothing here may write to stdout: console output is forwarded to the parent as 'log' messages.
+ * One run, in its own child process forked by server.ts (serialization 'advanced'): the job arrives as
+ * the first IPC message, progress / partial results / the result go back as messages, then the process
+ * exits, so its memory (models, sample buffers) returns to the OS.
+ *
+ * Why a process and not a worker_thread: terminating a worker thread while onnxruntime-node has an
+ * inference in flight aborts the WHOLE process ("terminate called after throwing an instance of
+ * 'Napi::Error'", measured with onnxruntime-node 1.30), which would take the language server down with it.
+ * Killing a child process is safe at any point and takes effect at once, even mid-inference.
+ * (It still runs in a worker thread when started as one: parentPort/workerData are honoured.)
+ * Nothing here writes to the parent's stdout: console output goes to the parent as 'log' messages.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
@@ -17,9 +23,11 @@ import { encodeArray, type CertifyImageResultWire, type PartialResultWire } from
 import { toEngineInfoResult } from './engineInfo';
 import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
 
-const port = parentPort;
-if (!port) throw new Error('runThread.js must run in a worker thread');
-const post = (m: ThreadMessage) => port.postMessage(m);
+const post = (m: ThreadMessage) => {
+  if (parentPort) parentPort.postMessage(m);
+  else if (process.send) process.send(m);
+};
+if (!parentPort && !process.send) throw new Error('runThread.js must be forked with an IPC channel (or run as a worker thread)');
 
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   console[level] = (...args: unknown[]) => post({ type: 'log', level: level === 'debug' ? 'log' : level, text: format(...args) });
@@ -84,16 +92,27 @@ async function run(job: ThreadJob): Promise<ThreadResult> {
   }
 }
 
-run(workerData as ThreadJob).then(
-  (result) => post({ type: 'result', result }),
-  (e: unknown) => {
-    const err = e instanceof Error ? e : new Error(String(e));
-    post({
-      type: 'error',
-      certseg: isCertsegError(e),
-      code: isCertsegError(e) ? e.code : 'internal',
-      message: err.message,
-      stack: err.stack,
-    });
-  },
-);
+function start(job: ThreadJob) {
+  run(job).then(
+    (result) => finish({ type: 'result', result }),
+    (e: unknown) => {
+      const err = e instanceof Error ? e : new Error(String(e));
+      finish({
+        type: 'error',
+        certseg: isCertsegError(e),
+        code: isCertsegError(e) ? e.code : 'internal',
+        message: err.message,
+        stack: err.stack,
+      });
+    },
+  );
+}
+
+/** Posts the last message and ends (a process: once the message is flushed to the IPC channel). */
+function finish(m: ThreadMessage) {
+  if (parentPort) return post(m);
+  process.send!(m, undefined, undefined, () => process.exit(0));
+}
+
+if (parentPort) start(workerData as ThreadJob);
+else process.once('message', (job: ThreadJob) => start(job));

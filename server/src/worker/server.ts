@@ -1,9 +1,10 @@
 /**
  * The certseg worker process: a language server (JSON-RPC over IPC, or --stdio) that the extension
  * starts. It owns
- *  - the run queue: certifyImage / certifyDataset / recertify run one at a time, each in its own worker
- *    thread (runThread.js), so this JSON-RPC loop stays free to read $/cancelRequest; cancelling
- *    terminates the thread (effective within a second even mid-inference) and answers RequestCancelled;
+ *  - the run queue: certifyImage / certifyDataset / recertify run one at a time, each in its own child
+ *    process (runThread.js; a worker_thread cannot be terminated safely mid-inference, see there), so this
+ *    JSON-RPC loop stays free to read $/cancelRequest; cancelling kills the run (effective at once, even
+ *    mid-inference) and answers RequestCancelled; memory returns to idle when the run process exits;
  *  - editor support for `*.certseg.json`: diagnostics (configDiagnostics) and hovers (schema descriptions).
  * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
  *
@@ -12,8 +13,9 @@
  * and jsonrpc compares ParameterStructures by identity when sending with a type object.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { fork } from 'node:child_process';
+import { readdir, rm } from 'node:fs/promises';
 import {
   type CancellationToken,
   type Connection,
@@ -70,7 +72,8 @@ const RUN_THREAD = join(__dirname, 'runThread.js');
  */
 /* eslint-disable @typescript-eslint/no-explicit-any */
 function onRequest<P, R>(type: ProtocolRequestType<P, R, any, any, any>, handler: (params: P, token: CancellationToken) => Promise<R>): void {
-  connection.onRequest(type.method, (params: unknown, token: CancellationToken) => handler(params as P, token));
+  // jsonrpc calls a method-name handler with (token) when the request has no params, (params, token) otherwise.
+  connection.onRequest(type.method, (...args: unknown[]) => handler((args.length > 1 ? args[0] : undefined) as P, args[args.length - 1] as CancellationToken));
 }
 function onRequest0<R>(type: ProtocolRequestType0<R, any, any, any>, handler: (token: CancellationToken) => Promise<R>): void {
   // jsonrpc calls a method-name handler with (token) when the request has no params, (params, token) otherwise.
@@ -90,7 +93,10 @@ interface ThreadHooks {
 
 const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Run cancelled');
 
-/** Runs one job in a fresh worker thread. Resolves with its result; rejects with a ResponseError. */
+/**
+ * Runs one job in a fresh child process (runThread.js; see there why not a worker thread). Resolves with
+ * its result; rejects with a ResponseError. `ended` resolves once the process is gone.
+ */
 function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks: ThreadHooks): { promise: Promise<ThreadResult>; ended: Promise<void> } {
   let endThread!: () => void;
   const ended = new Promise<void>((r) => (endThread = r));
@@ -99,10 +105,10 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       endThread();
       return reject(cancelled());
     }
-    const worker = new Worker(RUN_THREAD, { workerData: job, stdout: true, stderr: true });
-    // stdout/stderr of the thread (native libraries included, when they use process.stdout) go to the log.
-    worker.stdout.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
-    worker.stderr.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+    const child = fork(RUN_THREAD, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+    // stdout/stderr of the run (native libraries included) go to the log, never to our stdout.
+    child.stdout!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+    child.stderr!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
     let settled = false;
     const settle = (f: () => void) => {
       if (settled) return;
@@ -110,11 +116,13 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       sub?.dispose();
       f();
     };
+    let cancelledAt = 0;
     const sub = token?.onCancellationRequested(() => {
+      cancelledAt = Date.now();
       settle(() => reject(cancelled()));
-      void worker.terminate();
+      child.kill('SIGKILL');
     });
-    worker.on('message', (m: ThreadMessage) => {
+    child.on('message', (m: ThreadMessage) => {
       if (settled) return;
       switch (m.type) {
         case 'progress':
@@ -143,16 +151,35 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
           break;
       }
     });
-    worker.on('error', (e) => {
-      connection.console.error(`run thread failed: ${e.stack ?? e.message}`);
+    child.on('error', (e) => {
+      connection.console.error(`run process failed: ${e.stack ?? e.message}`);
       settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${e.message}`)));
-    });
-    worker.on('exit', (code) => {
-      settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (thread exit code ${code})`)));
       endThread();
     });
+    child.on('exit', (code, signal) => {
+      if (cancelledAt) {
+        connection.console.log(`run ${job.kind}: process ended ${Date.now() - cancelledAt} ms after the cancellation`);
+        if (job.kind === 'certifyImage' && job.outDir) void removeStaging(job.outDir, child.pid);
+      }
+      settle(() =>
+        reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`)),
+      );
+      endThread();
+    });
+    child.send(job);
   });
   return { promise, ended };
+}
+
+/** A killed run may leave the pipeline's staging folder (`<outDir>.partial-<pid>-<time>`) behind. */
+async function removeStaging(outDir: string, pid: number | undefined) {
+  if (pid === undefined) return;
+  const prefix = `${basename(outDir)}.partial-${pid}-`;
+  try {
+    for (const f of await readdir(dirname(outDir))) if (f.startsWith(prefix)) await rm(join(dirname(outDir), f), { recursive: true, force: true });
+  } catch {
+    /* parent folder missing: nothing to clean */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

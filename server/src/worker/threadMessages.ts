@@ -1,6 +1,6 @@
 /**
- * Messages between the worker process's JSON-RPC loop (server.ts) and a run thread (runThread.ts).
- * One thread per run: the job goes in as workerData, messages come back with postMessage, and the thread
+ * Messages between the worker process's JSON-RPC loop (server.ts) and a run process (runThread.ts).
+ * One process per run: the job goes in as the first IPC message, messages come back the same way, and it
  * ends with the run, so its memory (models, sample buffers) returns to the OS.
  */
 import type { ProgressEvent } from '../pipeline/types';
