@@ -245,7 +245,7 @@ test('*.certseg.json: diagnostics at the offending key, hover from the schema', 
   await w.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version: 1, text } });
   const p = await diags;
   assert.equal(p.diagnostics.length, 1, JSON.stringify(p.diagnostics));
-  assert.match(p.diagnostics[0].message, /sigmaa/);
+  assert.match(String(p.diagnostics[0].message), /sigmaa/);
   assert.equal(p.diagnostics[0].range.start.line, 2, 'points at the "sigmaa" line');
   const hover = await w.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 1, character: 5 } });
   const contents = hover?.contents as { kind: string; value: string } | undefined;
