@@ -6,6 +6,7 @@
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { CertsegError } from './errors';
 import { noisyBatch } from './rng';
+import { EstimationVotes, SelectionVotes } from './votes';
 
 export interface StageTimings {
   noise: number;
@@ -99,3 +100,54 @@ async function infer(
   timings.segment += performance.now() - t1;
   return labels;
 }
+
+/** Where the Monte-Carlo loop ran: 'host' (this file: JS noise, labels read back, JS counting) or 'device' (engines/deviceSampler.ts). */
+export type SamplingPath = 'host' | 'device';
+
+/** What both phases share (a SamplingJob without the phase-specific fields). */
+export type SamplerJob = Omit<SamplingJob, 'firstSample' | 'total' | 'onLabels'>;
+
+export interface SamplerPhase {
+  /** global index of the first sample (selection 0, estimation n0) and number of samples */
+  firstSample: number;
+  total: number;
+  /** null: selection phase, counts are the per-pixel class histogram K×C (row-major);
+   *  else the estimation phase, counts are the per-pixel votes for selected[i] (K) */
+  selected: Uint8Array | null;
+  /**
+   * Counts so far after `done` samples (the array may be reused: copy what you keep). The host sampler
+   * calls it after every batch; a device sampler only every so often, since each call costs a read-back.
+   */
+  onCounts?(counts: Uint16Array, done: number): void;
+}
+
+/**
+ * One Monte-Carlo phase from noisy copies to per-pixel counts. SegCertify keeps all statistics; a
+ * sampler only decides where noise, inference and counting happen. Implementations must give fresh,
+ * seeded noise per global sample index (independent of the batch size) and never keep label maps.
+ */
+export interface Sampler {
+  readonly path: SamplingPath;
+  run(job: SamplerJob, phase: SamplerPhase): Promise<Uint16Array>;
+}
+
+/** The CPU loop above with the JS vote counters of votes.ts. */
+export const hostSampler: Sampler = {
+  path: 'host',
+  async run(job, phase) {
+    const K = job.height * job.width;
+    const sel = phase.selected;
+    const votes = sel ? new EstimationVotes(sel) : new SelectionVotes(K, job.segmenter.numClasses);
+    const counts = votes instanceof EstimationVotes ? votes.counts : votes.votes;
+    await runSamples({
+      ...job,
+      firstSample: phase.firstSample,
+      total: phase.total,
+      onLabels: (labels, count, done) => {
+        votes.add(labels, count);
+        phase.onCounts?.(counts, done);
+      },
+    });
+    return counts;
+  },
+};

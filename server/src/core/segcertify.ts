@@ -7,12 +7,13 @@
  */
 import type { Denoiser, Segmenter } from '../engines/engine';
 import type { Correction } from '../config/types';
+import { CertsegError } from './errors';
 import { ABSTAIN } from './labels';
 import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
 import { binomPValueTable, certifiedRadius } from './stats';
 import { assertFeasible } from './feasibility';
-import { emptyTimings, runSamples, throwIfAborted, type StageTimings } from './sampling';
-import { EstimationVotes, SelectionVotes } from './votes';
+import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
+import { modeOf } from './votes';
 
 export interface SegCertifyParams {
   sigma: number;
@@ -46,6 +47,8 @@ export interface SegCertifyOutput {
   radius: number;
   radiusMap: Float32Array | null;
   timings: StageTimings & { stats: number };
+  /** which Monte-Carlo loop ran */
+  sampling: SamplingPath;
 }
 
 export interface SegCertifyInput {
@@ -56,8 +59,10 @@ export interface SegCertifyInput {
   denoiser: Denoiser | null;
   params: SegCertifyParams;
   signal?: AbortSignal;
-  /** called after every batch; the caller throttles what it forwards */
+  /** called after every batch (host sampler) or every few batches (device sampler); the caller throttles what it forwards */
   onProgress?(p: SegCertifyProgress): void;
+  /** where noise, inference and counting run; default: the host loop (core/sampling.ts) */
+  sampler?: Sampler;
 }
 
 export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutput> {
@@ -66,47 +71,46 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
   // Say before sampling when not even a unanimous pixel could pass the test.
   assertFeasible(p.n, p.tau, p.alpha, K, p.correction);
   const timings = emptyTimings();
-  const common = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
+  const job = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
+  const sampler = input.sampler ?? hostSampler;
+  const C = segmenter.numClasses;
+  for (const [what, v] of [['n0', p.n0], ['n', p.n]] as const) {
+    if (v > 0xffff) throw new CertsegError(`${what} must be at most 65535`, 'config'); // counts are 16-bit
+  }
 
-  const selection = new SelectionVotes(K, segmenter.numClasses);
   const selected = new Uint8Array(K);
-  await runSamples({
-    ...common,
+  const histogram = await sampler.run(job, {
     firstSample: 0,
     total: p.n0,
-    onLabels: (labels, count, done) => {
-      selection.add(labels, count);
-      if (input.onProgress) {
-        selection.selected(selected);
-        input.onProgress({ phase: 'selection', done, total: p.n0, selected, counts: null, certifiedSoFar: null });
-      }
-    },
+    selected: null,
+    onCounts: input.onProgress
+      ? (votes, done) => {
+          modeOf(votes, K, C, selected);
+          input.onProgress!({ phase: 'selection', done, total: p.n0, selected, counts: null, certifiedSoFar: null });
+        }
+      : undefined,
   });
-  selection.selected(selected);
+  modeOf(histogram, K, C, selected);
 
   // Votes only grow, and Holm rejects everything Bonferroni rejects, so a pixel at the Bonferroni
   // threshold is final: partial results may show it as certified already.
   const pTable = binomPValueTable(p.n, p.tau);
   const sure = smallestCountBelow(pTable, p.alpha / K);
-  const estimation = new EstimationVotes(selected);
   const soFar = new Uint8Array(K);
-  await runSamples({
-    ...common,
+  const counts = await sampler.run(job, {
     firstSample: p.n0, // disjoint noise streams from the selection samples
     total: p.n,
-    onLabels: (labels, count, done) => {
-      estimation.add(labels, count);
-      if (input.onProgress) {
-        const k = estimation.counts;
-        for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
-        input.onProgress({ phase: 'estimation', done, total: p.n, selected, counts: k, certifiedSoFar: soFar });
-      }
-    },
+    selected,
+    onCounts: input.onProgress
+      ? (k, done) => {
+          for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
+          input.onProgress!({ phase: 'estimation', done, total: p.n, selected, counts: k, certifiedSoFar: soFar });
+        }
+      : undefined,
   });
   throwIfAborted(signal);
 
   const t0 = performance.now();
-  const counts = estimation.counts;
   const test = certifyFromCounts(selected, counts, p.n, p.tau, p.alpha, p.correction);
   const radiusMap = p.radiusMap ? clopperPearsonRadiusMap(counts, p.n, p.alpha / K, p.sigma) : null;
   const stats = performance.now() - t0;
@@ -119,6 +123,7 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
     radius: certifiedRadius(p.sigma, p.tau),
     radiusMap,
     timings: { ...timings, stats },
+    sampling: sampler.path,
   };
 }
 

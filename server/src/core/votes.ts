@@ -32,23 +32,25 @@ export class SelectionVotes {
 
   /** ĉ_i: most frequent class per pixel, ties to the lowest class id. */
   selected(out = new Uint8Array(this.numPixels)): Uint8Array {
-    const K = this.numPixels;
-    const C = this.numClasses;
-    const v = this.votes;
-    for (let i = 0; i < K; i++) {
-      let best = 0;
-      let bestVotes = v[i * C];
-      for (let c = 1; c < C; c++) {
-        const x = v[i * C + c];
-        if (x > bestVotes) {
-          best = c;
-          bestVotes = x;
-        }
-      }
-      out[i] = best;
-    }
-    return out;
+    return modeOf(this.votes, this.numPixels, this.numClasses, out);
   }
+}
+
+/** Per-pixel mode of a K×C vote histogram (row-major), ties to the lowest class id. */
+export function modeOf(v: ArrayLike<number>, K: number, C: number, out = new Uint8Array(K)): Uint8Array {
+  for (let i = 0; i < K; i++) {
+    let best = 0;
+    let bestVotes = v[i * C];
+    for (let c = 1; c < C; c++) {
+      const x = v[i * C + c];
+      if (x > bestVotes) {
+        best = c;
+        bestVotes = x;
+      }
+    }
+    out[i] = best;
+  }
+  return out;
 }
 
 /** Estimation phase: per-pixel count of samples agreeing with the selected class. */

@@ -68,7 +68,7 @@ function writeSlot(out: Float32Array, k: number, src: Float32Array, H: number, W
   }
 }
 
-function affine(spec: InputSpec): { a: number[]; b: number[] } {
+export function affine(spec: InputSpec): { a: number[]; b: number[] } {
   const [lo, hi] = spec.range;
   const mean = perChannel(spec.mean, 0);
   const std = perChannel(spec.std, 1);
@@ -116,7 +116,24 @@ async function forChunks(
   }
 }
 
-export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmenter {
+/**
+ * What the segmenter adapter derives from its card and model: shared by the host adapter below and the
+ * device-side sampler (engines/deviceSampler.ts), which applies the same transforms as tensor ops.
+ */
+export interface SegmenterPlan {
+  shown: string;
+  inName: string;
+  outName: string;
+  inSpec: InputSpec;
+  outSpec: SegmenterOutputSpec;
+  numClasses: number;
+  /** y = a_c·x + b_c maps canonical [0,1] to the card's input range and normalisation */
+  a: number[];
+  b: number[];
+  nhwc: boolean;
+}
+
+export function planSegmenter(runner: ModelRunner, card: ResolvedCard): SegmenterPlan {
   const shown = displayPath(card.cardPath);
   const inSpec = card.input;
   const outSpec = card.output as SegmenterOutputSpec;
@@ -126,11 +143,18 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
   checkShape(outMeta, outSpec, 'output', shown);
   const numClasses = card.classes!.length;
   if (numClasses > MAX_CLASSES) throw new CertsegError(`${shown}: at most ${MAX_CLASSES} classes are supported`, 'config');
-  const { a, b: off } = affine(inSpec);
-  const nhwc = inSpec.layout === 'NHWC';
+  const { a, b } = affine(inSpec);
+  return { shown, inName: inMeta.name, outName: outMeta.name, inSpec, outSpec, numClasses, a, b, nhwc: inSpec.layout === 'NHWC' };
+}
+
+export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmenter {
+  const plan = planSegmenter(runner, card);
+  const { shown, inSpec, outSpec, numClasses, a, b: off, nhwc } = plan;
+  const inMeta = { name: plan.inName };
+  const outMeta = { name: plan.outName };
 
   return {
-    card, info: runner.info, numClasses,
+    card, info: runner.info, numClasses, adapter: { runner, plan },
     async segment(images, b, h, w) {
       checkImages(images, b, h, w, 'segment');
       const H = inSpec.height ?? h, W = inSpec.width ?? w;
@@ -191,7 +215,26 @@ function timestepFeed(meta: TensorMeta, dtype: Feed['dtype'], value: number, fed
   return { dtype, dims, data: new Float32Array(n).fill(value) };
 }
 
-export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention: DenoiseConvention = 'carlini'): Denoiser {
+/** What the denoiser adapter derives from its card and model (shared with the device sampler, like SegmenterPlan). */
+export interface DenoiserPlan {
+  shown: string;
+  inName: string;
+  outName: string;
+  /** timestep input, if the model has one */
+  ts: { meta: TensorMeta; dtype: Feed['dtype']; scale: number } | null;
+  inSpec: InputSpec;
+  outSpec: TensorSpec;
+  ddpm: boolean;
+  abar: Float64Array | null;
+  convention: DenoiseConvention;
+  /** direct denoisers: y = a_c·x + b_c into the model's range (ddpm: identity, x_t is already in model space) */
+  a: number[];
+  b: number[];
+  nhwc: boolean;
+  timestepFor(sigma: number, h: number, w: number): number | null;
+}
+
+export function planDenoiser(runner: ModelRunner, card: ResolvedCard, convention: DenoiseConvention = 'carlini'): DenoiserPlan {
   const shown = displayPath(card.cardPath);
   const spec = card.denoiser!;
   const inSpec = card.input;
@@ -202,10 +245,9 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
   const tsMeta = tsName ? pick(runner.inputs, tsName, 'timestep input', shown) : null;
   checkShape(inMeta, inSpec, 'input', shown);
   checkShape(outMeta, outSpec, 'output', shown);
-  const nhwc = inSpec.layout === 'NHWC';
   const ddpm = spec.kind === 'ddpm-eps';
   const abar = ddpm ? alphasCumprod(spec.schedule!, spec.T!) : null;
-  const { a, b: off } = ddpm ? { a: [1, 1, 1], b: [0, 0, 0] } : affine(inSpec); // x_t is already in model space
+  const { a, b } = ddpm ? { a: [1, 1, 1], b: [0, 0, 0] } : affine(inSpec); // x_t is already in model space
 
   const timestepFor = (sigma: number, h: number, w: number): number | null => {
     if (!abar) return null;
@@ -213,9 +255,22 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
     const f = inSpec.height && inSpec.width ? noiseStdFactor(h, w, inSpec.height, inSpec.width, inSpec.resize) : 1;
     return convention === 'miccai' ? miccaiTimestep(abar, sigma * f) : carliniTimestep(abar, sigma * f);
   };
+  return {
+    shown, inName: inMeta.name, outName: outMeta.name,
+    ts: tsMeta ? { meta: tsMeta, dtype: spec.timestep!.dtype, scale: spec.timestep!.scale ?? 1 } : null,
+    inSpec, outSpec, ddpm, abar, convention, a, b, nhwc: inSpec.layout === 'NHWC', timestepFor,
+  };
+}
+
+export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention: DenoiseConvention = 'carlini'): Denoiser {
+  const plan = planDenoiser(runner, card, convention);
+  const { shown, inSpec, outSpec, nhwc, ddpm, abar, a, b: off, timestepFor } = plan;
+  const inMeta = { name: plan.inName };
+  const outMeta = { name: plan.outName };
+  const tsMeta = plan.ts?.meta ?? null;
 
   return {
-    card, info: runner.info, timestepFor,
+    card, info: runner.info, timestepFor, adapter: { runner, plan },
     async denoise(noisy, b, h, w, sigma) {
       checkImages(noisy, b, h, w, 'denoise');
       const H = inSpec.height ?? h, W = inSpec.width ?? w, hw = H * W;
@@ -237,7 +292,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
           writeSlot(buf, k, x, H, W, nhwc, a, off);
         }
         const feeds: Record<string, Feed> = { [inMeta.name]: { dtype: 'float32', data: buf, dims: nhwc ? [fed, H, W, C] : [fed, C, H, W] } };
-        if (tsMeta) feeds[tsMeta.name] = timestepFeed(tsMeta, spec.timestep!.dtype, t! * (spec.timestep!.scale ?? 1), fed);
+        if (tsMeta) feeds[tsMeta.name] = timestepFeed(tsMeta, plan.ts!.dtype, t! * plan.ts!.scale, fed);
         const out = await runner.run(feeds, outMeta.name);
         for (let k = 0; k < count; k++) {
           const pl = planesOf(out, k, outSpec, 'denoiser output', shown);

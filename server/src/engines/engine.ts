@@ -7,6 +7,8 @@
  * never sees a model's quirks.
  */
 import type { ResolvedCard } from '../models/card';
+import type { DenoiserPlan, SegmenterPlan } from './adapt';
+import type { ModelRunner } from './runner';
 
 export type EngineName = 'onnx' | 'tfjs';
 export type EnginePreference = 'auto' | EngineName;
@@ -31,6 +33,8 @@ export interface Segmenter {
    * b×h×w, at the image's resolution (nearest-neighbour resize back if the model's input is fixed).
    */
   segment(images: Float32Array, b: number, h: number, w: number): Promise<Uint8Array>;
+  /** Set by the card adapter: the runner and card-derived plan, for the device-side sampler (deviceSampler.ts). */
+  readonly adapter?: { runner: ModelRunner; plan: SegmenterPlan };
   dispose(): Promise<void>;
 }
 
@@ -44,5 +48,7 @@ export interface Denoiser {
   denoise(noisy: Float32Array, b: number, h: number, w: number, sigma: number): Promise<Float32Array>;
   /** The timestep t* (0-based) that denoise() uses for this σ and image size; null for direct denoisers. */
   timestepFor(sigma: number, h: number, w: number): number | null;
+  /** Set by the card adapter (see Segmenter.adapter). */
+  readonly adapter?: { runner: ModelRunner; plan: DenoiserPlan };
   dispose(): Promise<void>;
 }

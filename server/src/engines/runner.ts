@@ -3,6 +3,7 @@
  * to named tensors. Everything model-card related (layout, range, batch, size, output kinds) lives
  * in adapt.ts on top of it, so both engines share one tested adapter.
  */
+import type { Tensor } from '@tensorflow/tfjs';
 import type { EngineInfo } from './engine';
 
 export type FeedDType = 'float32' | 'int32' | 'int64';
@@ -31,6 +32,11 @@ export interface ModelRunner {
   readonly inputs: TensorMeta[];
   readonly outputs: TensorMeta[];
   run(feeds: Record<string, Feed>, output: string): Promise<RunOutput>;
+  /**
+   * TF.js only: synchronous run on tensors that stay on the backend's device (usable inside tf.tidy).
+   * Throws for graphs that need executeAsync (control flow); the caller then falls back to run().
+   */
+  runTensors?(feeds: Record<string, Tensor>, output: string): Tensor;
   dispose(): Promise<void>;
 }
 

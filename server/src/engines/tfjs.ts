@@ -131,6 +131,11 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
             tf.dispose(Object.values(named));
           }
         },
+        runTensors(feeds, output) {
+          const named: tf.NamedTensorMap = {};
+          for (const [n, t] of Object.entries(feeds)) named[inputs.find((i) => sameTensorName(i.name, n))?.name ?? n] = t;
+          return model.execute(named, outputs.find((o) => sameTensorName(o.name, output))?.name ?? output) as tf.Tensor;
+        },
         async dispose() { model.dispose(); },
       };
     }
@@ -156,6 +161,16 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
         } finally {
           tf.dispose(ordered);
         }
+      },
+      runTensors(feeds, output) {
+        const ordered = inputs.map((i) => {
+          const t = Object.entries(feeds).find(([n]) => sameTensorName(n, i.name))?.[1];
+          if (!t) throw new CertsegError(`${shown}: no value for model input ${i.name}`, 'model');
+          return t;
+        });
+        const r = model.predict(ordered.length === 1 ? ordered[0] : ordered);
+        const all = Array.isArray(r) ? r : [r];
+        return all[Math.max(0, outputs.findIndex((o) => sameTensorName(o.name, output)))];
       },
       async dispose() { model.dispose(); },
     };
