@@ -18,7 +18,7 @@ const cli = path.join(root, 'dist/server/cli.js');
 const sample = path.join(root, 'models/default/sample.png');
 const sampleMask = path.join(root, 'models/default/sample-mask.png');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'certseg-cli-'));
-const small = ['--n0', '4', '--n', '40', '--tau', '0.75', '--alpha', '0.01', '--batch-size', '8'];
+const small = ['--n0', '4', '--n', '60', '--tau', '0.75', '--alpha', '0.01', '--batch-size', '8'];
 
 function certseg(args: string[], opts: { cwd?: string } = {}) {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: opts.cwd ?? tmp, env: { ...process.env, CI: '1' } });
@@ -27,9 +27,11 @@ function certseg(args: string[], opts: { cwd?: string } = {}) {
 
 function assertCleanError(r: { code: number | null; stderr: string }, pattern: RegExp) {
   assert.notEqual(r.code, 0, 'must exit non-zero');
-  const lines = r.stderr.trim().split('\n');
-  assert.match(lines[0], /^certseg: /);
-  assert.match(lines[0], pattern);
+  // progress lines may come first; the error is exactly one line, the last
+  const errors = r.stderr.trim().split('\n').filter((l) => l.startsWith('certseg: '));
+  assert.equal(errors.length, 1, r.stderr);
+  assert.match(errors[0], pattern);
+  assert.ok(r.stderr.trim().endsWith(errors[0]));
   assert.ok(!/\n\s+at /.test(r.stderr), `stack trace printed:\n${r.stderr}`);
 }
 
@@ -48,7 +50,7 @@ test('certify writes a valid report, overlays and numpy arrays', () => {
   const validate = new Ajv({ strict: false }).compile(schema);
   assert.ok(validate(report), JSON.stringify(validate.errors));
   assert.equal(report.params.seed, 3);
-  assert.equal(report.params.n, 40);
+  assert.equal(report.params.n, 60);
   assert.ok(report.clean && report.certified);
   assert.ok(report.clean.pixelAccuracy > 0.8, `clean accuracy ${report.clean.pixelAccuracy}`);
   assert.ok(report.certified.pixelAccuracy <= report.clean.pixelAccuracy + 0.05);
@@ -69,6 +71,7 @@ test('recertify re-applies the test to stored counts and marks it exploratory', 
   const rep = JSON.parse(readFileSync(path.join(tmp, 're', 'report.json'), 'utf8'));
   assert.equal(rep.exploratory, true);
   assert.equal(rep.params.tau, 0.6);
+  assert.equal(rep.params.n, 60);
   const base = JSON.parse(readFileSync(path.join(out, 'report.json'), 'utf8'));
   assert.ok(rep.certifiedPixels >= base.certifiedPixels, 'a lower τ and larger α certify at least as many pixels');
 });

@@ -204,7 +204,7 @@ export function run(): void {
     (e: unknown) => {
       if (process.env.CERTSEG_DEBUG) console.error(e);
       if (e instanceof UsageError) {
-        process.stderr.write(`certseg: ${e.message}\n${USAGE}\n`);
+        process.stderr.write(`certseg: ${e.message} (certseg --help shows the usage)\n`);
         process.exit(2);
       }
       if (isCertsegError(e)) {

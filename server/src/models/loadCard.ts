@@ -118,7 +118,9 @@ export async function loadCard(cardPath: string, expectedRole?: 'segmenter' | 'd
   try {
     text = readFileSync(abs, 'utf8');
   } catch (e) {
-    throw new CertsegError(`${shown}: cannot read model card (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'model');
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new CertsegError(`model card not found: ${shown}`, 'model');
+    throw new CertsegError(`${shown}: cannot read model card (${code ?? String(e)})`, 'model');
   }
   let json: unknown;
   try {
