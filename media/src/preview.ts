@@ -1,0 +1,555 @@
+/**
+ * The segmentation preview webview: stacked canvas layers over the image (prediction, certified map with
+ * abstentions hatched, radius heatmap, ground truth, errors), layer toggles, overlay opacity, zoom/pan
+ * with crisp pixels, a per-pixel hover readout (class, votes, p-value, radius), legend, metrics, and a
+ * progress bar that sharpens the overlay as partial results stream in.
+ *
+ * Talks to the host with the messages in ./messages.ts; keeps only small view state in setState.
+ */
+import type { ClassInfo, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
+import type { ImageReport } from '../../server/src/pipeline/types';
+
+declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
+
+const vscode = acquireVsCodeApi();
+const ABSTAIN = 255;
+
+type LayerId = 'prediction' | 'certified' | 'radius' | 'groundTruth' | 'errors';
+const LAYERS: { id: LayerId; label: string; title: string }[] = [
+  { id: 'prediction', label: 'Prediction', title: 'Clean (σ = 0) prediction; while sampling: the running majority of the noisy samples' },
+  { id: 'certified', label: 'Certified', title: 'Certified class per pixel; hatched = the certificate abstains' },
+  { id: 'radius', label: 'Radius', title: 'Per-pixel certified L2 radius (Clopper-Pearson), 0 = abstain' },
+  { id: 'groundTruth', label: 'Ground truth', title: 'The mask given with the image' },
+  { id: 'errors', label: 'Errors', title: 'Red: certified but wrong. Yellow: clean prediction wrong' },
+];
+
+const FALLBACK_COLORS = ['#000000', '#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
+
+// ---------------------------------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------------------------------
+
+interface Current extends ResultArrays {
+  report: ImageReport | null;
+  classes: ClassInfo[];
+  /** partial results: phase and samples so far */
+  partial: { phase: string; samplesDone: number } | null;
+}
+
+const saved = vscode.getState();
+const state = {
+  imagePath: saved?.imagePath ?? '',
+  resultDir: saved?.resultDir ?? null,
+  zoom: saved?.view?.zoom ?? 0,
+  panX: saved?.view?.panX ?? 0,
+  panY: saved?.view?.panY ?? 0,
+  opacity: saved?.view?.opacity ?? 0.6,
+  layers: { prediction: false, certified: true, radius: false, groundTruth: false, errors: false, ...(saved?.view?.layers ?? {}) } as Record<LayerId, boolean>,
+  showImage: true,
+  running: false,
+  canRun: true,
+  firstPartialMs: null as number | null,
+};
+let cur: Current | null = null;
+let imageSize: { w: number; h: number } | null = null;
+
+function persist() {
+  vscode.setState({
+    imagePath: state.imagePath,
+    resultDir: state.resultDir,
+    view: { zoom: state.zoom, panX: state.panX, panY: state.panY, layers: { ...state.layers }, opacity: state.opacity },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// DOM
+// ---------------------------------------------------------------------------------------------------
+
+function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) if (v !== undefined) el.setAttribute(k, v);
+  for (const c of children) el.append(c);
+  return el;
+}
+
+const app = document.getElementById('app') ?? document.body.appendChild(h('div', { id: 'app' }));
+const certifyBtn = h('button', { id: 'certify', title: 'Certify this image (runs in the certseg worker)' }, 'Certify');
+const cancelBtn = h('button', { id: 'cancel', class: 'secondary', title: 'Cancel the run' }, 'Cancel');
+const imageToggle = h('input', { type: 'checkbox', id: 'toggle-image' });
+const layerToggles = new Map<LayerId, HTMLInputElement>();
+const toolbar = h('div', { class: 'toolbar' }, certifyBtn, cancelBtn, h('label', { title: 'The image itself' }, imageToggle, 'Image'));
+for (const l of LAYERS) {
+  const cb = h('input', { type: 'checkbox', id: `toggle-${l.id}` });
+  layerToggles.set(l.id, cb);
+  toolbar.append(h('label', { title: l.title }, cb, l.label));
+}
+const opacity = h('input', { type: 'range', id: 'opacity', min: '0', max: '1', step: '0.05', title: 'Overlay opacity' });
+const zoomLabel = h('span', { id: 'zoom-label', class: 'muted' }, '');
+const fitBtn = h('button', { id: 'fit', class: 'secondary', title: 'Fit to window (0)' }, 'Fit');
+const oneBtn = h('button', { id: 'one', class: 'secondary', title: 'Actual pixels (1)' }, '1:1');
+toolbar.append(h('label', { class: 'opacity' }, 'Opacity', opacity), fitBtn, oneBtn, zoomLabel);
+
+const progressBar = h('div', { class: 'bar' });
+const progressText = h('span', { id: 'progress-text' }, '');
+const progress = h('div', { id: 'progress', class: 'progress hidden' }, h('div', { class: 'track' }, progressBar), progressText);
+const errorBox = h('div', { id: 'error', class: 'error hidden' });
+
+const img = h('img', { id: 'layer-image', class: 'layer', alt: '' });
+const canvases = new Map<LayerId, HTMLCanvasElement>();
+const stack = h('div', { class: 'stack', id: 'stack' }, img);
+for (const l of LAYERS) {
+  const c = h('canvas', { id: `layer-${l.id}`, class: 'layer' });
+  canvases.set(l.id, c);
+  stack.append(c);
+}
+const stage = h('div', { class: 'stage', id: 'stage', tabindex: '0' }, stack);
+const placeholder = h('div', { class: 'placeholder', id: 'placeholder' }, 'No result yet. Click Certify to run.');
+
+const readout = h('div', { id: 'readout', class: 'readout' }, 'Hover a pixel');
+const legend = h('div', { id: 'legend', class: 'legend' });
+const metrics = h('div', { id: 'metrics', class: 'metrics' });
+const tauIn = h('input', { type: 'number', id: 'tau', min: '0.51', max: '0.999', step: '0.01' });
+const alphaIn = h('input', { type: 'number', id: 'alpha', min: '0.000001', max: '0.5', step: '0.0001' });
+const corrIn = h('select', { id: 'correction' }, h('option', { value: 'holm' }, 'Holm'), h('option', { value: 'bonferroni' }, 'Bonferroni'));
+const recertBtn = h('button', { id: 'recertify', class: 'secondary', title: 'Re-apply the test to the stored votes (exploratory)' }, 'Re-certify');
+const reportBtn = h('button', { id: 'open-report', class: 'secondary' }, 'Open report.json');
+const recert = h(
+  'details',
+  { class: 'recert' },
+  h('summary', {}, 'Re-certify (exploratory)'),
+  h('label', {}, 'τ', tauIn),
+  h('label', {}, 'α', alphaIn),
+  h('label', {}, 'correction', corrIn),
+  recertBtn,
+  h('p', { class: 'muted' }, 'Choosing τ/α after looking at the votes voids the family-wise guarantee: the result is marked exploratory.'),
+);
+const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn);
+const title = h('div', { class: 'title', id: 'title' }, app.getAttribute('data-image-name') ?? '');
+app.append(h('header', {}, title, toolbar, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, placeholder), side));
+
+// ---------------------------------------------------------------------------------------------------
+// Colors and drawing
+// ---------------------------------------------------------------------------------------------------
+
+function hexToRgb(hex: string): [number, number, number] {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(hex.trim());
+  return m ? [parseInt(m[1], 16), parseInt(m[2], 16), parseInt(m[3], 16)] : [255, 0, 255];
+}
+function classColor(k: number): [number, number, number] {
+  const c = cur?.classes[k]?.color ?? FALLBACK_COLORS[k % FALLBACK_COLORS.length];
+  return hexToRgb(c);
+}
+function className(k: number): string {
+  if (k === ABSTAIN) return 'abstain';
+  return cur?.classes[k]?.name ?? `class ${k}`;
+}
+/** Class 0 is the background: drawn transparent in the class layers. */
+const isBackground = (k: number) => k === 0;
+
+/** viridis-like ramp for t in [0,1] */
+function ramp(t: number): [number, number, number] {
+  const stops: [number, number, number][] = [
+    [68, 1, 84],
+    [59, 82, 139],
+    [33, 145, 140],
+    [94, 201, 98],
+    [253, 231, 37],
+  ];
+  const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
+  const i = Math.min(stops.length - 2, Math.floor(x));
+  const f = x - i;
+  return [0, 1, 2].map((j) => Math.round(stops[i][j] + f * (stops[i + 1][j] - stops[i][j]))) as [number, number, number];
+}
+
+function paint(id: LayerId, w: number, hgt: number, fill: (i: number, x: number, y: number, px: Uint8ClampedArray, o: number) => void) {
+  const c = canvases.get(id)!;
+  if (c.width !== w || c.height !== hgt) {
+    c.width = w;
+    c.height = hgt;
+  }
+  const ctx = c.getContext('2d')!;
+  const data = ctx.createImageData(w, hgt);
+  const px = data.data;
+  for (let y = 0, i = 0; y < hgt; y++) for (let x = 0; x < w; x++, i++) fill(i, x, y, px, i * 4);
+  ctx.putImageData(data, 0, 0);
+}
+function put(px: Uint8ClampedArray, o: number, rgb: [number, number, number], a = 255) {
+  px[o] = rgb[0];
+  px[o + 1] = rgb[1];
+  px[o + 2] = rgb[2];
+  px[o + 3] = a;
+}
+const HATCH: [number, number, number] = [40, 40, 40];
+const HATCH_LIGHT: [number, number, number] = [200, 200, 200];
+function hatch(px: Uint8ClampedArray, o: number, x: number, y: number) {
+  // diagonal stripes, 2 px dark / 2 px light: reads as "abstain" at any zoom
+  put(px, o, (x + y) % 4 < 2 ? HATCH : HATCH_LIGHT, 255);
+}
+
+function drawAll() {
+  if (!cur) return;
+  const { width: w, height: hgt } = cur;
+  const pred = cur.partial ? cur.selected : (cur.clean ?? cur.selected);
+  paint('prediction', w, hgt, (i, _x, _y, px, o) => {
+    const k = pred[i];
+    if (!isBackground(k) && k !== ABSTAIN) put(px, o, classColor(k));
+  });
+  const certified = cur.certified;
+  paint('certified', w, hgt, (i, x, y, px, o) => {
+    const k = certified[i];
+    if (k === ABSTAIN) {
+      if (!cur!.partial || cur!.partial.phase === 'estimation') hatch(px, o, x, y);
+    } else if (!isBackground(k)) put(px, o, classColor(k));
+  });
+  const rm = cur.radiusMap;
+  let rmax = 0;
+  if (rm) for (let i = 0; i < rm.length; i++) if (Number.isFinite(rm[i]) && rm[i] > rmax) rmax = rm[i];
+  paint('radius', w, hgt, (i, _x, _y, px, o) => {
+    if (rm && rm[i] > 0) put(px, o, ramp(rmax > 0 ? rm[i] / rmax : 0));
+  });
+  const mask = cur.mask;
+  paint('groundTruth', w, hgt, (i, _x, _y, px, o) => {
+    if (mask && !isBackground(mask[i]) && mask[i] !== ABSTAIN) put(px, o, classColor(mask[i]));
+  });
+  paint('errors', w, hgt, (i, _x, _y, px, o) => {
+    if (!mask || mask[i] === ABSTAIN) return;
+    if (certified[i] !== ABSTAIN && certified[i] !== mask[i]) put(px, o, [255, 0, 0]);
+    else if (pred[i] !== mask[i]) put(px, o, [255, 210, 0]);
+  });
+  renderLegend(rmax);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// View: visibility, zoom, pan
+// ---------------------------------------------------------------------------------------------------
+
+function contentSize(): { w: number; h: number } | null {
+  if (cur) return { w: cur.width, h: cur.height };
+  return imageSize;
+}
+
+function applyView() {
+  const size = contentSize();
+  placeholder.classList.toggle('hidden', !!cur || state.running);
+  img.classList.toggle('hidden', !state.showImage);
+  for (const l of LAYERS) {
+    const c = canvases.get(l.id)!;
+    const available = !!cur && (l.id !== 'radius' || !!cur.radiusMap) && ((l.id !== 'groundTruth' && l.id !== 'errors') || !!cur.mask);
+    layerToggles.get(l.id)!.disabled = !available;
+    c.classList.toggle('hidden', !available || !state.layers[l.id]);
+    c.style.opacity = String(state.opacity);
+  }
+  if (!size) return;
+  if (state.zoom <= 0) fit();
+  stack.style.width = `${size.w}px`;
+  stack.style.height = `${size.h}px`;
+  stack.style.transform = `translate(${state.panX}px, ${state.panY}px) scale(${state.zoom})`;
+  zoomLabel.textContent = `${size.w}×${size.h} · ${Math.round(state.zoom * 100)}%`;
+}
+
+function fit() {
+  const size = contentSize();
+  if (!size) return;
+  const r = stage.getBoundingClientRect();
+  const z = Math.max(0.05, Math.min((r.width - 16) / size.w, (r.height - 16) / size.h));
+  state.zoom = z >= 1 ? Math.floor(z) : z; // integer zoom when enlarging: every pixel the same size
+  state.panX = Math.round((r.width - size.w * state.zoom) / 2);
+  state.panY = Math.round((r.height - size.h * state.zoom) / 2);
+}
+
+function zoomAt(factor: number, cx: number, cy: number) {
+  const z = Math.max(0.05, Math.min(64, state.zoom * factor));
+  state.panX = cx - ((cx - state.panX) * z) / state.zoom;
+  state.panY = cy - ((cy - state.panY) * z) / state.zoom;
+  state.zoom = z;
+  applyView();
+  persist();
+}
+
+stage.addEventListener(
+  'wheel',
+  (e) => {
+    e.preventDefault();
+    const r = stage.getBoundingClientRect();
+    zoomAt(e.deltaY < 0 ? 1.25 : 0.8, e.clientX - r.left, e.clientY - r.top);
+  },
+  { passive: false },
+);
+let drag: { x: number; y: number; panX: number; panY: number } | null = null;
+stage.addEventListener('pointerdown', (e) => {
+  drag = { x: e.clientX, y: e.clientY, panX: state.panX, panY: state.panY };
+  stage.setPointerCapture(e.pointerId);
+});
+stage.addEventListener('pointerup', () => {
+  if (drag) persist();
+  drag = null;
+});
+stage.addEventListener('pointermove', (e) => {
+  if (drag) {
+    state.panX = drag.panX + e.clientX - drag.x;
+    state.panY = drag.panY + e.clientY - drag.y;
+    applyView();
+  }
+  const r = stage.getBoundingClientRect();
+  const x = Math.floor((e.clientX - r.left - state.panX) / state.zoom);
+  const y = Math.floor((e.clientY - r.top - state.panY) / state.zoom);
+  showPixel(x, y);
+});
+stage.addEventListener('pointerleave', () => showPixel(-1, -1));
+stage.addEventListener('keydown', (e) => {
+  const r = stage.getBoundingClientRect();
+  if (e.key === '+' || e.key === '=') zoomAt(1.25, r.width / 2, r.height / 2);
+  else if (e.key === '-') zoomAt(0.8, r.width / 2, r.height / 2);
+  else if (e.key === '0') fitBtn.click();
+  else if (e.key === '1') oneBtn.click();
+});
+fitBtn.addEventListener('click', () => {
+  state.zoom = 0;
+  applyView();
+  persist();
+});
+oneBtn.addEventListener('click', () => {
+  const r = stage.getBoundingClientRect();
+  zoomAt(1 / state.zoom, r.width / 2, r.height / 2);
+});
+window.addEventListener('resize', () => applyView());
+
+// ---------------------------------------------------------------------------------------------------
+// Hover readout: class, votes, p-value, radius
+// ---------------------------------------------------------------------------------------------------
+
+const lgammaCache: number[] = [0, 0];
+function logFactorial(n: number): number {
+  for (let i = lgammaCache.length; i <= n; i++) lgammaCache[i] = lgammaCache[i - 1] + Math.log(i);
+  return lgammaCache[n];
+}
+/** One-sided binomial p-value P(X ≥ c) for X ~ Bin(n, τ): the per-pixel test of SegCertify. */
+export function binomialPValue(c: number, n: number, tau: number): number {
+  if (c <= 0) return 1;
+  let s = 0;
+  const lt = Math.log(tau);
+  const l1 = Math.log1p(-tau);
+  for (let k = c; k <= n; k++) s += Math.exp(logFactorial(n) - logFactorial(k) - logFactorial(n - k) + k * lt + (n - k) * l1);
+  return Math.min(1, s);
+}
+
+function fmtP(p: number): string {
+  return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
+}
+
+function showPixel(x: number, y: number) {
+  if (!cur || x < 0 || y < 0 || x >= cur.width || y >= cur.height) {
+    readout.textContent = cur ? 'Hover a pixel' : '';
+    return;
+  }
+  const i = y * cur.width + x;
+  const lines: string[] = [`(${x}, ${y})`];
+  const rep = cur.report;
+  const n = rep?.params.n;
+  if (cur.partial) {
+    lines.push(`selected so far: ${className(cur.selected[i])}`);
+    if (cur.partial.phase === 'estimation') lines.push(`votes: ${cur.counts[i]}/${cur.partial.samplesDone}`);
+  } else {
+    const k = cur.certified[i];
+    lines.push(k === ABSTAIN ? `certified: abstain (selected ${className(cur.selected[i])})` : `certified: ${className(k)}`);
+    if (cur.clean) lines.push(`clean prediction: ${className(cur.clean[i])}`);
+    if (n !== undefined && rep) {
+      lines.push(`votes: ${cur.counts[i]}/${n} (needs ≥ ${rep.minCertifiedCount})`);
+      lines.push(`p-value: ${fmtP(binomialPValue(cur.counts[i], n, rep.params.tau))} (τ = ${rep.params.tau})`);
+      lines.push(`radius: ${k === ABSTAIN ? '0 (abstain)' : rep.radius.toFixed(4)}`);
+    }
+    if (cur.radiusMap) lines.push(`pixel radius (CP): ${cur.radiusMap[i].toFixed(4)}`);
+  }
+  if (cur.mask) lines.push(`ground truth: ${className(cur.mask[i])}`);
+  readout.textContent = lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Legend, metrics, progress
+// ---------------------------------------------------------------------------------------------------
+
+function swatch(color: string | null, cls = ''): HTMLElement {
+  const s = h('span', { class: `swatch ${cls}` });
+  if (color) s.style.background = color;
+  return s;
+}
+
+function renderLegend(rmax: number) {
+  legend.replaceChildren();
+  const classes = cur?.classes.length ? cur.classes : [];
+  classes.forEach((c, k) => legend.append(h('div', {}, swatch(isBackground(k) ? null : c.color, isBackground(k) ? 'transparent' : ''), `${k} ${c.name}${isBackground(k) ? ' (transparent)' : ''}`)));
+  legend.append(h('div', {}, swatch(null, 'hatched'), 'abstain'));
+  if (cur?.radiusMap) {
+    const bar = h('span', { class: 'colorbar' });
+    legend.append(h('div', {}, 'radius 0 ', bar, ` ${rmax.toFixed(3)}`));
+  }
+  if (cur?.mask) legend.append(h('div', {}, swatch('#ff0000'), 'certified & wrong'), h('div', {}, swatch('#ffd200'), 'prediction wrong'));
+}
+
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
+
+function renderMetrics() {
+  metrics.replaceChildren();
+  const rep = cur?.report;
+  if (!cur || !rep) {
+    if (cur?.partial) metrics.append(h('div', {}, `${cur.partial.phase}: ${cur.partial.samplesDone} samples`));
+    return;
+  }
+  const rows: [string, string][] = [
+    ['certified pixels', `${rep.certifiedPixels} (${pct(1 - rep.abstainRate)})`],
+    ['abstain rate', pct(rep.abstainRate)],
+    ['radius σ·Φ⁻¹(τ)', num(rep.radius, 4)],
+    ['σ / n0 / n', `${rep.params.sigma} / ${rep.params.n0} / ${rep.params.n}`],
+    ['τ / α / correction', `${rep.params.tau} / ${rep.params.alpha} / ${rep.params.correction}`],
+    ['denoiser', rep.params.denoiser ? `${rep.params.denoiser.convention}, t* = ${rep.params.denoiser.timestep ?? '–'}` : 'none'],
+  ];
+  if (rep.clean) rows.push(['clean mean Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);
+  if (rep.certified) rows.push(['certified mean Dice / IoU', `${num(rep.certified.meanDice)} / ${num(rep.certified.meanIoU)}`], ['certified pixel acc.', pct(rep.certified.pixelAccuracy)]);
+  const seg = rep.provenance?.segmenter;
+  if (seg) rows.push(['engine', `${seg.engine} (${seg.backend}, ${seg.device})`]);
+  if (rep.timings) rows.push(['time', `${(rep.timings.total / 1000).toFixed(2)} s`]);
+  if (state.firstPartialMs !== null) rows.push(['first partial', `${state.firstPartialMs} ms`]);
+  const table = h('table', {});
+  for (const [k, v] of rows) table.append(h('tr', {}, h('th', {}, k), h('td', {}, v)));
+  if (rep.exploratory) metrics.append(h('div', { class: 'badge', id: 'exploratory' }, 'exploratory (re-certified)'));
+  metrics.append(table);
+  tauIn.value = String(rep.params.tau);
+  alphaIn.value = String(rep.params.alpha);
+  corrIn.value = rep.params.correction;
+}
+
+function setProgress(percent: number | null, text: string) {
+  progress.classList.toggle('hidden', percent === null && !text);
+  progressBar.style.width = `${Math.max(0, Math.min(100, percent ?? 0))}%`;
+  progressText.textContent = text;
+}
+
+function setRunning(running: boolean) {
+  state.running = running;
+  certifyBtn.disabled = running || !state.canRun;
+  certifyBtn.title = state.canRun ? 'Certify this image (runs in the certseg worker)' : 'Runs are disabled in Restricted Mode: trust the workspace to certify';
+  cancelBtn.classList.toggle('hidden', !running);
+  recertBtn.disabled = running || !state.canRun || !cur?.report;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Controls
+// ---------------------------------------------------------------------------------------------------
+
+imageToggle.checked = state.showImage;
+imageToggle.addEventListener('change', () => {
+  state.showImage = imageToggle.checked;
+  applyView();
+});
+for (const [id, cb] of layerToggles) {
+  cb.checked = state.layers[id];
+  cb.addEventListener('change', () => {
+    state.layers[id] = cb.checked;
+    applyView();
+    persist();
+  });
+}
+opacity.value = String(state.opacity);
+opacity.addEventListener('input', () => {
+  state.opacity = Number(opacity.value);
+  applyView();
+  persist();
+});
+certifyBtn.addEventListener('click', () => vscode.postMessage({ type: 'certify' }));
+cancelBtn.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
+reportBtn.addEventListener('click', () => vscode.postMessage({ type: 'openReport' }));
+recertBtn.addEventListener('click', () => {
+  const tau = Number(tauIn.value);
+  const alpha = Number(alphaIn.value);
+  vscode.postMessage({ type: 'recertify', tau: Number.isFinite(tau) ? tau : undefined, alpha: Number.isFinite(alpha) ? alpha : undefined, correction: corrIn.value as 'holm' | 'bonferroni' });
+});
+img.addEventListener('load', () => {
+  imageSize = { w: img.naturalWidth, h: img.naturalHeight };
+  applyView();
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Messages from the host
+// ---------------------------------------------------------------------------------------------------
+
+function onMessage(m: ToWebview) {
+  switch (m.type) {
+    case 'init':
+      title.textContent = m.imageName;
+      state.imagePath = m.imagePath;
+      state.canRun = m.canRun;
+      if (m.imageUrl) {
+        if (img.getAttribute('src') !== m.imageUrl) img.src = m.imageUrl;
+      } else img.removeAttribute('src');
+      if (m.running) {
+        errorBox.classList.add('hidden');
+        state.firstPartialMs = null;
+        setProgress(0, 'queued…');
+      }
+      setRunning(m.running);
+      persist();
+      break;
+    case 'progress':
+      setProgress(m.percent, `${Math.round(m.percent)}% · ${m.message}`);
+      break;
+    case 'partial': {
+      if (state.firstPartialMs === null) state.firstPartialMs = m.elapsedMs;
+      cur = {
+        width: m.width,
+        height: m.height,
+        clean: null,
+        selected: m.selected,
+        counts: m.counts,
+        certified: m.certifiedSoFar ?? m.selected.map(() => ABSTAIN),
+        radiusMap: null,
+        mask: null,
+        report: null,
+        classes: cur?.classes ?? [],
+        partial: { phase: m.phase, samplesDone: m.samplesDone },
+      };
+      // while selecting, the running majority is the only thing to see
+      if (m.phase === 'selection' && !state.layers.prediction && !state.layers.certified) state.layers.prediction = true;
+      drawAll();
+      renderMetrics();
+      applyView();
+      break;
+    }
+    case 'result':
+      cur = { width: m.width, height: m.height, clean: m.clean, selected: m.selected, counts: m.counts, certified: m.certified, radiusMap: m.radiusMap, mask: m.mask, report: m.report, classes: m.classes, partial: null };
+      state.resultDir = m.resultDir;
+      errorBox.classList.add('hidden');
+      setProgress(null, m.fromCache ? '' : `done in ${((m.report.timings?.total ?? 0) / 1000).toFixed(1)} s`);
+      setRunning(false);
+      drawAll();
+      renderMetrics();
+      applyView();
+      persist();
+      document.body.dataset.state = 'result';
+      break;
+    case 'recertified':
+      if (cur) {
+        cur.certified = m.certified;
+        cur.report = m.report;
+        drawAll();
+        renderMetrics();
+        applyView();
+      }
+      break;
+    case 'error':
+      errorBox.textContent = m.message;
+      errorBox.classList.remove('hidden');
+      setProgress(null, '');
+      setRunning(false);
+      break;
+    case 'cancelled':
+      setProgress(null, 'cancelled');
+      setRunning(false);
+      break;
+  }
+}
+
+window.addEventListener('message', (e: MessageEvent<ToWebview>) => onMessage(e.data));
+setRunning(false);
+applyView();
+vscode.postMessage({ type: 'ready' });
