@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import sharp from 'sharp';
 import type { ImageReport } from '../../server/src/pipeline/types';
+import { scaleModel } from '../engines/onnxWriter';
 
 const root = path.resolve(__dirname, '../..');
 const cli = path.join(root, 'dist/server/cli.js');
@@ -105,7 +106,32 @@ test('bad inputs: one clear line, non-zero exit, nothing half-written', async ()
   writeFileSync(badCfg, JSON.stringify({ sigmaa: 0.25 }));
   const missingModelCfg = path.join(tmp, 'missing.certseg.json');
   writeFileSync(missingModelCfg, JSON.stringify({ segmenter: 'nope/segmenter.card.json' }));
+  // A segmenter card that contradicts its model (4 output channels in the file, 5 classes on the card).
+  const segCard = JSON.parse(readFileSync(path.join(root, 'models/default/segmenter.card.json'), 'utf8'));
+  const mismatched = path.join(tmp, 'mismatched.card.json');
+  writeFileSync(mismatched, JSON.stringify({
+    ...segCard, file: path.join(root, 'models/default', segCard.file),
+    output: { ...segCard.output, channels: 5 }, classes: [...segCard.classes, { name: 'extra', color: '#ffffff' }],
+  }));
+  // A denoiser whose outputs are NaN (y = NaN·x), and a real denoiser behind a schedule σ = 0.25 lies outside.
+  writeFileSync(path.join(tmp, 'nan.onnx'), scaleModel(NaN));
+  const nanCard = path.join(tmp, 'nan.card.json');
+  writeFileSync(nanCard, JSON.stringify({
+    cardVersion: 1, name: 'nan', role: 'denoiser', file: 'nan.onnx',
+    input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1] },
+    output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3 },
+    denoiser: { kind: 'direct', sigma: 0.25 },
+  }));
+  const denCard = JSON.parse(readFileSync(path.join(root, 'models/default/denoiser.card.json'), 'utf8'));
+  const shortSchedule = path.join(tmp, 'short.card.json');
+  writeFileSync(shortSchedule, JSON.stringify({
+    ...denCard, file: path.join(root, 'models/default', denCard.file),
+    denoiser: { ...denCard.denoiser, schedule: { type: 'alphasCumprod', values: [0.999, 0.99, 0.95, 0.9] }, T: 4 },
+  }));
   const cases: [string[], RegExp][] = [
+    [['certify', sample, '--segmenter', mismatched, '--no-denoiser'], /channel|class|shape|output/i],
+    [['certify', sample, '--denoiser', nanCard], /NaN/],
+    [['certify', sample, '--denoiser', shortSchedule], /schedule/],
     [['certify', path.join(tmp, 'does-not-exist.png')], /cannot read image|not found|no such/i],
     [['certify', corrupt], /cannot read image/i],
     [['certify', sample, '--mask', wrongMask], /mask .* is 17×9 but image is/],
