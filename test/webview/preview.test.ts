@@ -1,0 +1,173 @@
+/**
+ * The preview webview in headless Chromium (playwright-core + Debian's chromium): the built
+ * dist/webview/preview.js in a static page with a stub acquireVsCodeApi and the production CSP, fed a REAL
+ * result (the worker certifying models/default/sample.png with the shipped models); checks pixels of a
+ * screenshot and the hover readout. Skips when no chromium is installed (`apt-get install -y chromium`).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { CertifyImageRequest, decodeArray, type CertifyImageResultWire } from '../../server/src/protocol';
+import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, startWorker } from '../worker/harness';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const PREVIEW_JS = join(ROOT, 'dist', 'webview', 'preview.js');
+const OUT = join(ROOT, 'dist', 'test-out'); // git-ignored
+const skip = !CHROMIUM ? 'chromium is not installed (apt-get install -y chromium)' : !existsSync(PREVIEW_JS) ? 'dist/webview/preview.js missing: run node esbuild.mjs' : false;
+
+let browser: Browser | undefined;
+let page: Page;
+let result: CertifyImageResultWire;
+const dir = mkdtempSync(join(tmpdir(), 'certseg-webview-'));
+const cspViolations: string[] = [];
+const pageErrors: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  const w = await startWorker();
+  try {
+    result = await w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, maskPath: SAMPLE_MASK, overrides: baseOverrides() });
+  } finally {
+    await w.stop();
+  }
+  copyFileSync(PREVIEW_JS, join(dir, 'preview.js'));
+  copyFileSync(join(ROOT, 'media', 'preview.css'), join(dir, 'preview.css'));
+  copyFileSync(SAMPLE, join(dir, 'sample.png'));
+  // the production page shape (client/src/preview.ts) with file: standing in for webview.cspSource
+  const csp = `default-src 'none'; img-src file: blob: data:; script-src 'nonce-test'; style-src file:;`;
+  writeFileSync(
+    join(dir, 'index.html'),
+    `<!DOCTYPE html><html><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<link rel="stylesheet" href="preview.css"></head><body>
+<div id="app" data-image-name="sample.png"></div>
+<script nonce="test">
+  window.__posted = [];
+  let st;
+  window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => st, setState: (s) => { st = s; } });
+</script>
+<script nonce="test" src="preview.js"></script></body></html>`,
+  );
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--allow-file-access-from-files'],
+  });
+  page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await page.goto('file://' + join(dir, 'index.html'));
+});
+
+after(async () => {
+  await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Sends a host → webview message (typed arrays rebuilt in the page from plain arrays). */
+async function post(m: Record<string, unknown>) {
+  const plain: Record<string, unknown> = {};
+  const typed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m)) {
+    if (v instanceof Uint8Array || v instanceof Uint16Array || v instanceof Float32Array) {
+      plain[k] = Array.from(v);
+      typed[k] = v.constructor.name;
+    } else plain[k] = v;
+  }
+  await page.evaluate(
+    ([msg, types]) => {
+      const g = globalThis as unknown as Record<string, new (a: number[]) => unknown>;
+      const o = msg as Record<string, unknown>;
+      for (const [k, t] of Object.entries(types as Record<string, string>)) o[k] = new g[t](o[k] as number[]);
+      window.postMessage(o, '*');
+    },
+    [plain, typed] as const,
+  );
+}
+
+function hexToRgb(hex: string): number[] {
+  const m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})/i.exec(hex)!;
+  return [1, 2, 3].map((i) => parseInt(m[i], 16));
+}
+
+test('webview: posts ready, renders a real result, hover readout, no CSP violations', { skip }, async () => {
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted[0]), { type: 'ready' });
+  const W = result.width;
+  const H = result.height;
+  await post({ type: 'init', imageUrl: 'sample.png', imageName: 'sample.png', imagePath: SAMPLE, running: true, canRun: true });
+  // a partial first (selection phase): the overlay shows before the result
+  const selected = decodeArray(result.selected);
+  const counts = decodeArray(result.counts);
+  await post({ type: 'partial', width: W, height: H, phase: 'estimation', samplesDone: 50, selected, counts, certifiedSoFar: null, elapsedMs: 123 });
+  assert.equal(await page.evaluate(() => (document.getElementById('layer-certified') as HTMLCanvasElement).width), W);
+
+  const certified = decodeArray(result.certified);
+  await post({
+    type: 'result', fromCache: false, resultDir: null, report: result.report, classes: result.report.classes,
+    width: W, height: H, clean: decodeArray(result.clean), selected, counts, certified,
+    radiusMap: result.radiusMap ? decodeArray(result.radiusMap) : null, mask: result.mask ? decodeArray(result.mask) : null,
+  });
+  await page.waitForSelector('body[data-state="result"]');
+  // full opacity, image hidden: the screen shows the certified layer's colors exactly
+  await page.evaluate(() => {
+    const o = document.getElementById('opacity') as HTMLInputElement;
+    o.value = '1';
+    o.dispatchEvent(new Event('input'));
+    const img = document.getElementById('toggle-image') as HTMLInputElement;
+    img.checked = false;
+    img.dispatchEvent(new Event('change'));
+  });
+  const box = (await page.locator('#stack').boundingBox())!;
+  const zoom = box.width / W;
+  assert.ok(zoom >= 2, `fitted zoom ${zoom}`);
+  mkdirSync(OUT, { recursive: true });
+  const shot = await page.screenshot({ path: join(OUT, 'preview.png') });
+  const { data, info } = await sharp(shot).raw().toBuffer({ resolveWithObject: true });
+  const at = (x: number, y: number) => {
+    const sx = Math.floor(box.x + (x + 0.5) * zoom);
+    const sy = Math.floor(box.y + (y + 0.5) * zoom);
+    const o = (sy * info.width + sx) * info.channels;
+    return [data[o], data[o + 1], data[o + 2]];
+  };
+  // a certified foreground pixel shows its class color; an abstained pixel shows the hatch
+  const fg = certified.findIndex((k) => k !== 255 && k !== 0);
+  const ab = certified.findIndex((k) => k === 255);
+  assert.ok(fg >= 0 && ab >= 0, 'the sample has both certified foreground and abstained pixels');
+  const want = hexToRgb(result.report.classes[certified[fg]].color);
+  const got = at(fg % W, Math.floor(fg / W));
+  assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 3), `certified pixel ${got} != class color ${want}`);
+  const hatchPx = at(ab % W, Math.floor(ab / W));
+  assert.ok([[40, 40, 40], [200, 200, 200]].some((c) => c.every((v, i) => Math.abs(v - hatchPx[i]) <= 3)), `abstain pixel ${hatchPx} is not hatched`);
+
+  // hover readout over the certified pixel: class, votes, p-value, radius
+  await page.mouse.move(box.x + ((fg % W) + 0.5) * zoom, box.y + (Math.floor(fg / W) + 0.5) * zoom);
+  const text = await page.locator('#readout').innerText();
+  assert.match(text, new RegExp(`certified: ${result.report.classes[certified[fg]].name}`));
+  assert.match(text, new RegExp(`votes: ${counts[fg]}/${result.report.params.n}`));
+  assert.match(text, /p-value: /);
+  assert.match(text, /radius: \d/);
+  // hover over the abstained pixel
+  await page.mouse.move(box.x + ((ab % W) + 0.5) * zoom, box.y + (Math.floor(ab / W) + 0.5) * zoom);
+  assert.match(await page.locator('#readout').innerText(), /certified: abstain/);
+  // metrics and legend
+  const metrics = await page.locator('#metrics').innerText();
+  assert.match(metrics, /certified pixels/);
+  assert.match(metrics, new RegExp(String(result.report.certifiedPixels)));
+  assert.match(await page.locator('#legend').innerText(), /abstain/);
+  // toggles: the radius layer becomes visible
+  await page.locator('#toggle-radius').check();
+  assert.equal(await page.locator('#layer-radius').isVisible(), result.radiusMap !== null);
+  // state persisted for the serializer
+  const st = await page.evaluate(() => (window as unknown as { acquireVsCodeApi(): { getState(): unknown } }).acquireVsCodeApi().getState());
+  assert.equal((st as { imagePath: string }).imagePath, SAMPLE);
+  // zoom with the wheel keeps crisp pixels (image-rendering: pixelated)
+  await page.mouse.wheel(0, -100);
+  assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('layer-certified')!).imageRendering), 'pixelated');
+  assert.deepEqual(cspViolations, []);
+  assert.deepEqual(pageErrors, []);
+});
