@@ -25,6 +25,7 @@ export const DEFAULTS = {
   batchSize: 8,
   seed: 0,
   radiusMap: true,
+  cropSelection: null,
 } as const;
 
 export function defaultModelPaths(): { segmenter: string; denoiser: string } {
@@ -90,6 +91,7 @@ export function resolveConfig(raw: unknown, configPath: string | null, overrides
     batchSize: c.batchSize ?? DEFAULTS.batchSize,
     seed: c.seed ?? DEFAULTS.seed,
     radiusMap: c.radiusMap ?? DEFAULTS.radiusMap,
+    cropSelection: c.cropSelection ?? DEFAULTS.cropSelection,
   };
 }
 

@@ -27,6 +27,8 @@ export interface CertsegConfig {
   seed?: number;
   /** Also compute the per-pixel Clopper-Pearson radius map (Cohen's CERTIFY per pixel, Bonferroni α/K). */
   radiusMap?: boolean;
+  /** Crop selection window M (robust inference by crop selection), or null for the whole frame. */
+  cropSelection?: number | null;
 }
 
 /** A config with every default filled in and paths made absolute. */
@@ -45,4 +47,5 @@ export interface ResolvedConfig {
   batchSize: number;
   seed: number;
   radiusMap: boolean;
+  cropSelection: number | null;
 }

@@ -11,6 +11,7 @@ import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
 import { writeImageOutputs } from './outputs';
 import { provenance } from './provenance';
+import { selectRegion, type Region } from './region';
 import type { CertifyImageRequest, CertifyImageResult, ImageReport, PartialResult, Phase, RunHooks } from './types';
 
 export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {}): Promise<CertifyImageResult> {
@@ -22,30 +23,35 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const segmenter = await getSegmenter(cfg.segmenter, cfg.engine);
   const denoiser = cfg.denoiser ? await getDenoiser(cfg.denoiser, cfg.engine, cfg.denoiseConvention) : null;
   const image = await readImage(req.imagePath);
-  const { width: w, height: h } = image;
+  const { width: W, height: H } = image;
   const classes = segmenter.card.classes ?? [];
   const mask = req.maskPath
     ? await readMask(req.maskPath, {
         numClasses: segmenter.numClasses,
         ignoreLabel: segmenter.card.ignoreLabel,
-        expectWidth: w,
-        expectHeight: h,
+        expectWidth: W,
+        expectHeight: H,
         classes,
       })
     : null;
+  // Robust inference by crop selection: certify the crop chosen from the content (whole frame otherwise).
+  const region = selectRegion(image.data, H, W, cfg.cropSelection);
+  const { height: h, width: w } = region;
+  const x = region.crop(image.data, 3);
+  const gt = mask ? region.crop(mask, 1) : null;
   // Fails early (config error) when σ is outside the denoiser's schedule.
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
   throwIfAborted(hooks.signal);
 
   progress('clean', 0, 1, 'clean prediction');
   const tClean = performance.now();
-  const clean = await segmenter.segment(image.data, 1, h, w);
+  const clean = await segmenter.segment(x, 1, h, w);
   const cleanMs = performance.now() - tClean;
 
   let lastPartial = 0;
   const interval = hooks.partialIntervalMs ?? 250;
   const out = await segCertify({
-    image: image.data,
+    image: x,
     height: h,
     width: w,
     segmenter,
@@ -58,7 +64,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       const last = p.phase === 'estimation' && p.done === p.total;
       if (hooks.onPartial && (now - lastPartial >= interval || last)) {
         lastPartial = now;
-        hooks.onPartial(partial(p, w, h));
+        hooks.onPartial(partial(p, region));
       }
     },
   });
@@ -69,7 +75,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     reportVersion: 1,
     kind: 'certify',
     exploratory: false,
-    image: { path: req.imagePath, width: w, height: h, sha256: image.sha256 },
+    image: { path: req.imagePath, width: W, height: H, sha256: image.sha256 },
     mask: req.maskPath ? { path: req.maskPath } : null,
     params: {
       sigma: cfg.sigma,
@@ -85,10 +91,11 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     classes: classes.map((c) => ({ name: c.name, color: c.color })),
     radius: certifiedRadius(cfg.sigma, cfg.tau),
     abstainRate: 1 - out.certifiedPixels / (w * h),
+    crop: region.describe(),
     minCertifiedCount: out.minCount,
     certifiedPixels: out.certifiedPixels,
-    clean: mask ? metricBlock(clean, mask, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
-    certified: mask ? metricBlock(out.certified, mask, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
+    clean: gt ? metricBlock(clean, gt, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
+    certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
     timings: {
       noise: round(out.timings.noise),
       denoise: round(out.timings.denoise),
@@ -100,15 +107,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     provenance: provenance(segmenter, denoiser),
     files: {},
   };
+  // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
   const result: CertifyImageResult = {
     report,
-    width: w,
-    height: h,
-    clean,
-    selected: out.selected,
-    counts: out.counts,
-    certified: out.certified,
-    radiusMap: out.radiusMap,
+    width: W,
+    height: H,
+    clean: region.place(clean),
+    selected: region.place(out.selected),
+    counts: region.place(out.counts),
+    certified: region.place(out.certified),
+    radiusMap: out.radiusMap ? region.place(out.radiusMap) : null,
     mask,
   };
   if (req.outDir) {
@@ -120,16 +128,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   return result;
 }
 
-function partial(p: SegCertifyProgress, width: number, height: number): PartialResult {
+function partial(p: SegCertifyProgress, region: Region): PartialResult {
+  // place() copies: the run keeps mutating its buffers while the consumer reads these
   return {
-    width,
-    height,
+    width: region.frameWidth,
+    height: region.frameHeight,
     phase: p.phase,
     samplesDone: p.done,
-    // copies: the run keeps mutating its buffers while the consumer reads these
-    selected: p.selected.slice(),
-    counts: p.counts ? p.counts.slice() : new Uint16Array(width * height),
-    certifiedSoFar: p.certifiedSoFar ? p.certifiedSoFar.slice() : null,
+    selected: region.place(p.selected),
+    counts: p.counts ? region.place(p.counts) : new Uint16Array(region.frameWidth * region.frameHeight),
+    certifiedSoFar: p.certifiedSoFar ? region.place(p.certifiedSoFar) : null,
   };
 }
 

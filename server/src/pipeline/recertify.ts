@@ -17,6 +17,7 @@ import { writeFileAtomic, writeNpy, writePngRGBA } from '../image/write';
 import { readImage } from '../image/read';
 import { metricBlock } from './metricBlock';
 import { OUTPUT_FILES } from './outputs';
+import { NOT_COVERED } from '../consistency/common';
 import type { Correction } from '../config/types';
 import type { ImageReport } from './types';
 
@@ -52,6 +53,8 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
   const n = base.params.n;
   assertFeasible(n, tau, alpha, w * h, correction);
   const test = certifyFromCounts(selected.data, counts.data as Uint16Array, n, tau, alpha, correction);
+  // Pixels outside a selected crop were never sampled: keep them marked as such.
+  for (let i = 0; i < test.certified.length; i++) if (selected.data[i] === NOT_COVERED) test.certified[i] = NOT_COVERED;
   const numClasses = base.classes.length;
 
   let certifiedBlock = null;

@@ -74,6 +74,14 @@ export interface ImageReport {
   /** σ·Φ⁻¹(τ): one L2 radius for every certified pixel */
   radius: number;
   abstainRate: number;
+  /** robust inference by crop selection: the certified crop (abstainRate and counts refer to it); null = whole frame */
+  crop: {
+    y: number; x: number; height: number; width: number; window: number;
+    notCoveredRate: number;
+    /** bound on the probability that a one-pixel shift selects other content (uniform-argmax assumption) */
+    onePixelShiftBound: number;
+    note: string;
+  } | null;
   /** smallest vote count (of n) that was certified; n+1 when none */
   minCertifiedCount: number;
   certifiedPixels: number;
