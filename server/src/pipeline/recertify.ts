@@ -4,17 +4,15 @@
  * result is always marked exploratory.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
 import { certifyFromCounts } from '../core/multipleTesting';
 import { certifiedRadius } from '../core/stats';
 import { assertFeasible } from '../core/feasibility';
-import { readNpy } from '../image/write';
-import { readMask } from '../image/read';
+import { readImage, readMask } from '../image/read';
 import { certifiedOverlay } from '../image/overlay';
-import { writeFileAtomic, writeNpy, writePngRGBA } from '../image/write';
-import { readImage } from '../image/read';
+import { readNpy, writeFileAtomic, writeNpy, writePngRGBA } from '../image/write';
 import { metricBlock } from './metricBlock';
 import { OUTPUT_FILES } from './outputs';
 import { NOT_COVERED } from '../consistency/common';
@@ -75,7 +73,6 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
     certified: certifiedBlock,
     files: { certified: OUTPUT_FILES.certified, certifiedNpy: OUTPUT_FILES.certifiedNpy },
   };
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(target, { recursive: true });
   await writeNpy(path.join(target, OUTPUT_FILES.certifiedNpy), test.certified, [h, w]);
   if (existsSync(base.image.path)) {
