@@ -16,6 +16,7 @@ import { throwIfAborted } from '../core/sampling';
 import type { ResolvedConfig } from '../config/types';
 import { certifyImage } from './certifyImage';
 import { OUTPUT_FILES } from './outputs';
+import { cutToCrop } from './region';
 import type { ImageReport, MetricBlock, RunHooks } from './types';
 
 export interface DatasetOptions extends RunHooks {
@@ -83,19 +84,10 @@ export async function certifyDataset(dir: string, config: ResolvedConfig, outDir
       ({ certified, clean, radiusMap, mask } = r);
     }
     // Crop selection: score only the certified crop (the rest is NOT_COVERED).
-    if (report.crop) {
-      const c = report.crop;
-      const W = report.image.width;
-      const cut = <T extends Uint8Array | Float32Array>(a: T): T => {
-        const out = new (a.constructor as new (n: number) => T)(c.height * c.width);
-        for (let r = 0; r < c.height; r++) out.set(a.subarray((c.y + r) * W + c.x, (c.y + r) * W + c.x + c.width), r * c.width);
-        return out;
-      };
-      certified = cut(certified);
-      clean = cut(clean);
-      radiusMap = radiusMap ? cut(radiusMap) : null;
-      mask = mask ? cut(mask) : null;
-    }
+    certified = cutToCrop(certified, report);
+    clean = cutToCrop(clean, report);
+    radiusMap = radiusMap ? cutToCrop(radiusMap, report) : null;
+    mask = mask ? cutToCrop(mask, report) : null;
     params = report.params;
     radius = report.radius;
     const numClasses = report.classes.length;

@@ -16,6 +16,7 @@ import { readNpy, writeFileAtomic, writeNpy, writePngRGBA } from '../image/write
 import { metricBlock } from './metricBlock';
 import { OUTPUT_FILES } from './outputs';
 import { NOT_COVERED } from '../consistency/common';
+import { cutToCrop } from './region';
 import type { Correction } from '../config/types';
 import type { ImageReport } from './types';
 
@@ -58,7 +59,7 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
   let certifiedBlock = null;
   if (base.mask) {
     const mask = await readMask(base.mask.path, { numClasses, expectWidth: w, expectHeight: h, classes: base.classes });
-    certifiedBlock = metricBlock(test.certified, mask, numClasses);
+    certifiedBlock = metricBlock(cutToCrop(test.certified, base), cutToCrop(mask, base), numClasses);
   }
   const target = outDir ?? path.join(dir, `recertified-tau${tau}-alpha${alpha}-${correction}`);
   const report: ImageReport = {

@@ -55,3 +55,13 @@ export function selectRegion(image: Float32Array, H: number, W: number, window: 
     }),
   };
 }
+
+/** The certified crop of a frame-sized per-pixel array (identity when the whole frame was certified). */
+export function cutToCrop<T extends PixelArray>(a: T, report: Pick<ImageReport, 'crop' | 'image'>): T {
+  const c = report.crop;
+  if (!c) return a;
+  const W = report.image.width;
+  const out = new (a.constructor as new (n: number) => T)(c.height * c.width);
+  for (let r = 0; r < c.height; r++) out.set(a.subarray((c.y + r) * W + c.x, (c.y + r) * W + c.x + c.width), r * c.width);
+  return out;
+}
