@@ -270,3 +270,17 @@ test('selfie (TF.js graph): SegCertify on the device path is reproducible, batch
   assert.ok(Math.abs(mean(tfRuns, person) - mean(hostRuns, person)) < 0.05);
   await seg.dispose();
 });
+
+test('certifyImage: device loop by default for tfjs models, host when configured; provenance says which', { skip: noShared }, async () => {
+  const { resolveConfig } = await import('../../server/src/config/config');
+  const { certifyImage } = await import('../../server/src/pipeline/certifyImage');
+  const card = writeCard(tempDir(), 'selfie', selfieCard());
+  const imagePath = path.join(KVASIR_IMAGES, MIXED);
+  const paths: string[] = [];
+  for (const sampling of [undefined, 'host'] as const) {
+    const config = resolveConfig({ segmenter: card, denoiser: null, engine: 'tfjs', sigma: 0.05, n0: 2, n: 32, tau: 0.6, alpha: 0.01, batchSize: 4, seed: 3, radiusMap: false, ...(sampling ? { sampling } : {}) }, null);
+    const res = await certifyImage({ imagePath, config });
+    paths.push(res.report.provenance.sampling!);
+  }
+  assert.deepEqual(paths, ['device', 'host']);
+});

@@ -92,6 +92,7 @@ export function resolveConfig(raw: unknown, configPath: string | null, overrides
     seed: c.seed ?? DEFAULTS.seed,
     radiusMap: c.radiusMap ?? DEFAULTS.radiusMap,
     cropSelection: c.cropSelection ?? DEFAULTS.cropSelection,
+    sampling: c.sampling ?? 'auto',
   };
 }
 

@@ -29,6 +29,8 @@ export interface CertsegConfig {
   radiusMap?: boolean;
   /** Crop selection window M (robust inference by crop selection), or null for the whole frame. */
   cropSelection?: number | null;
+  /** Where the Monte-Carlo loop runs (default auto: on the tfjs device when both models run on tfjs). */
+  sampling?: SamplingPreference;
 }
 
 /** A config with every default filled in and paths made absolute. */
@@ -48,4 +50,9 @@ export interface ResolvedConfig {
   seed: number;
   radiusMap: boolean;
   cropSelection: number | null;
+  /** absent means 'auto' */
+  sampling?: SamplingPreference;
 }
+
+/** auto: the device loop (engines/deviceSampler.ts) when both models run on tfjs, else the host loop. */
+export type SamplingPreference = 'auto' | 'device' | 'host';

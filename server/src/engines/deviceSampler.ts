@@ -23,14 +23,14 @@ import { CertsegError } from '../core/errors';
 import { resizeWeights1D, type ResizeMode } from '../core/resize';
 import { fillGaussian, Xoshiro128 } from '../core/rng';
 import { hostSampler, throwIfAborted, type Sampler, type SamplerJob, type SamplerPhase, type SamplingPath } from '../core/sampling';
+import type { SamplingPreference } from '../config/types';
 import type { TensorSpec } from '../models/card';
 import type { DenoiserPlan, SegmenterPlan } from './adapt';
 import type { Denoiser, Segmenter } from './engine';
 import type { ModelRunner } from './runner';
 
 export type DeviceNoise = 'xoshiro' | 'tfjs';
-/** 'auto': device when both models run on tfjs, else host. */
-export type SamplingPreference = 'auto' | SamplingPath;
+export type { SamplingPreference };
 
 export interface DeviceSamplerOptions {
   noise?: DeviceNoise;

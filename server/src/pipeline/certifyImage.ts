@@ -5,7 +5,9 @@
  */
 import { certifiedRadius } from '../core/stats';
 import { segCertify, type SegCertifyProgress } from '../core/segcertify';
-import { throwIfAborted } from '../core/sampling';
+import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
+import type { SamplingPreference } from '../config/types';
+import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
@@ -50,7 +52,9 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
 
   let lastPartial = 0;
   const interval = hooks.partialIntervalMs ?? 250;
+  const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
   const out = await segCertify({
+    sampler,
     image: x,
     height: h,
     width: w,
@@ -104,7 +108,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       stats: round(out.timings.stats),
       total: round(total),
     },
-    provenance: provenance(segmenter, denoiser),
+    provenance: provenance(segmenter, denoiser, out.sampling),
     files: {},
   };
   // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
@@ -158,6 +162,12 @@ function progressReporter(n0: number, n: number, hooks: RunHooks) {
     }
     hooks.onProgress({ phase, done, total: phaseTotal, percent, message });
   };
+}
+
+/** The device loop when both models run on tfjs (unless config says host); tfjs is only loaded when it can apply. */
+async function samplerFor(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference): Promise<Sampler> {
+  if (pref === 'host' || (pref === 'auto' && seg.info.engine !== 'tfjs')) return hostSampler;
+  return (await import('../engines/deviceSampler')).chooseSampler(seg, den, pref);
 }
 
 function round(ms: number): number {

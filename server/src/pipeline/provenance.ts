@@ -1,9 +1,10 @@
 import type { Denoiser, Segmenter } from '../engines/engine';
+import type { SamplingPath } from '../core/sampling';
 import type { ImageReport } from './types';
 import { packageVersion } from '../version';
 
-/** What ran: model checksums, engine, backend and device, versions. */
-export function provenance(seg: Segmenter, den: Denoiser | null): ImageReport['provenance'] {
+/** What ran: model checksums, engine, backend and device, where the sampling loop ran, versions. */
+export function provenance(seg: Segmenter, den: Denoiser | null, sampling?: SamplingPath): ImageReport['provenance'] {
   const model = (m: Segmenter | Denoiser) => ({
     card: m.card.cardPath,
     sha256: m.card.sha256,
@@ -14,6 +15,7 @@ export function provenance(seg: Segmenter, den: Denoiser | null): ImageReport['p
   return {
     segmenter: model(seg),
     denoiser: den ? model(den) : null,
+    ...(sampling ? { sampling } : {}),
     certsegVersion: packageVersion(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,

@@ -91,6 +91,8 @@ export interface ImageReport {
   provenance: {
     segmenter: { card: string; sha256: string; engine: string; backend: string; device: string };
     denoiser: { card: string; sha256: string; engine: string; backend: string; device: string } | null;
+    /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
+    sampling?: 'device' | 'host';
     certsegVersion: string; node: string; platform: string; date: string;
   };
   files: Record<string, string>;
