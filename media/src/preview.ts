@@ -252,7 +252,7 @@ function fit() {
   if (!size) return;
   const r = stage.getBoundingClientRect();
   const z = Math.max(0.05, Math.min((r.width - 16) / size.w, (r.height - 16) / size.h));
-  state.zoom = z >= 1 ? Math.floor(z) : z; // integer zoom when enlarging: every pixel the same size
+  state.zoom = z >= 2 ? Math.floor(z) : z; // integer zoom when enlarging 2x or more: every pixel the same size
   state.panX = Math.round((r.width - size.w * state.zoom) / 2);
   state.panY = Math.round((r.height - size.h * state.zoom) / 2);
 }
@@ -491,7 +491,7 @@ function onMessage(m: ToWebview) {
       persist();
       break;
     case 'progress':
-      setProgress(m.percent, `${Math.round(m.percent)}% · ${m.message}`);
+      if (state.running) setProgress(m.percent, `${Math.round(m.percent)}% · ${m.message}`);
       break;
     case 'partial': {
       if (state.firstPartialMs === null) state.firstPartialMs = m.elapsedMs;
@@ -519,7 +519,7 @@ function onMessage(m: ToWebview) {
       cur = { width: m.width, height: m.height, clean: m.clean, selected: m.selected, counts: m.counts, certified: m.certified, radiusMap: m.radiusMap, mask: m.mask, report: m.report, classes: m.classes, partial: null };
       state.resultDir = m.resultDir;
       errorBox.classList.add('hidden');
-      setProgress(null, m.fromCache ? '' : `done in ${((m.report.timings?.total ?? 0) / 1000).toFixed(1)} s`);
+      setProgress(m.fromCache ? null : 100, m.fromCache ? '' : `done in ${((m.report.timings?.total ?? 0) / 1000).toFixed(1)} s`);
       setRunning(false);
       drawAll();
       renderMetrics();
