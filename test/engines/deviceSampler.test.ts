@@ -217,7 +217,8 @@ test('selfie (TF.js graph): SegCertify on the device path is reproducible, batch
   const card = writeCard(tempDir(), 'selfie', selfieCard());
   const seg = await loadSegmenter(card, { engine: 'tfjs' });
   assert.equal(seg.info.engine, 'tfjs');
-  assert.equal(chooseSampler(seg, null).path, 'device');
+  assert.equal(chooseSampler(seg, null).path, seg.info.device === 'gpu' ? 'device' : 'host'); // auto: device on GPU backends
+  assert.equal(chooseSampler(seg, null, 'device').path, 'device');
   assert.equal(chooseSampler(seg, null, 'host').path, 'host');
   const img = await kvasirImage();
   const base: SegCertifyParams = { sigma: 0.05, n0: 4, n: 32, tau: 0.5, alpha: 0.01, correction: 'holm', batchSize: 4, seed: 7, radiusMap: false };
@@ -271,16 +272,17 @@ test('selfie (TF.js graph): SegCertify on the device path is reproducible, batch
   await seg.dispose();
 });
 
-test('certifyImage: device loop by default for tfjs models, host when configured; provenance says which', { skip: noShared }, async () => {
+test('certifyImage: sampling auto/device/host for a tfjs model; provenance says which loop ran', { skip: noShared }, async () => {
   const { resolveConfig } = await import('../../server/src/config/config');
   const { certifyImage } = await import('../../server/src/pipeline/certifyImage');
   const card = writeCard(tempDir(), 'selfie', selfieCard());
   const imagePath = path.join(KVASIR_IMAGES, MIXED);
   const paths: string[] = [];
-  for (const sampling of [undefined, 'host'] as const) {
+  for (const sampling of [undefined, 'device', 'host'] as const) {
     const config = resolveConfig({ segmenter: card, denoiser: null, engine: 'tfjs', sigma: 0.05, n0: 2, n: 32, tau: 0.6, alpha: 0.01, batchSize: 4, seed: 3, radiusMap: false, ...(sampling ? { sampling } : {}) }, null);
     const res = await certifyImage({ imagePath, config });
     paths.push(res.report.provenance.sampling!);
   }
-  assert.deepEqual(paths, ['device', 'host']);
+  const gpu = (await tfjsBackend()).device === 'gpu';
+  assert.deepEqual(paths, [gpu ? 'device' : 'host', 'device', 'host']);
 });

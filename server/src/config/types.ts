@@ -29,7 +29,7 @@ export interface CertsegConfig {
   radiusMap?: boolean;
   /** Crop selection window M (robust inference by crop selection), or null for the whole frame. */
   cropSelection?: number | null;
-  /** Where the Monte-Carlo loop runs (default auto: on the tfjs device when both models run on tfjs). */
+  /** Where the Monte-Carlo loop runs (default auto: on the tfjs device when both models run on tfjs on a GPU). */
   sampling?: SamplingPreference;
 }
 
@@ -54,5 +54,5 @@ export interface ResolvedConfig {
   sampling?: SamplingPreference;
 }
 
-/** auto: the device loop (engines/deviceSampler.ts) when both models run on tfjs, else the host loop. */
+/** auto: the device loop (engines/deviceSampler.ts) when both models run on tfjs on a GPU, else the host loop; device: force it. */
 export type SamplingPreference = 'auto' | 'device' | 'host';
