@@ -104,10 +104,8 @@ function summarize(r: ImageReport): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const parts = [`radius ${r.radius.toFixed(4)}`, `certified ${pct(1 - r.abstainRate)} of pixels (abstain ${pct(r.abstainRate)})`];
   if (r.certified && r.clean) {
-    const fg = r.classes.length - 1;
     parts.push(`certified pixel accuracy ${pct(r.certified.pixelAccuracy)} (clean ${pct(r.clean.pixelAccuracy)})`);
     parts.push(`certified mean Dice ${r.certified.meanDice?.toFixed(3) ?? 'n/a'} (clean ${r.clean.meanDice?.toFixed(3) ?? 'n/a'})`);
-    void fg;
   }
   parts.push(`${(r.timings.total / 1000).toFixed(1)} s`);
   return parts.join(', ');
