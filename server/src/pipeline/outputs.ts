@@ -5,7 +5,7 @@
  */
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { blend, certifiedOverlay, colorizeLabels, errorMap, radiusHeatmap } from '../image/overlay';
+import { certifiedOverlay, errorMap, radiusHeatmap } from '../image/overlay';
 import { writeFileAtomic, writeNpy, writePngRGBA } from '../image/write';
 import type { CertifyImageResult } from './types';
 
@@ -34,7 +34,8 @@ export async function writeImageOutputs(outDir: string, r: CertifyImageResult, i
     const files: Record<string, string> = {};
     const put = (key: string, name: string) => (files[key] = name);
 
-    await writePngRGBA(path.join(staging, f.prediction), blend(image, colorizeLabels(r.clean, w, h, classes), w, h, 0.5), w, h);
+    // Same look as the certified map (background left clear in binary tasks), without abstentions.
+    await writePngRGBA(path.join(staging, f.prediction), certifiedOverlay(image, r.clean, w, h, classes), w, h);
     put('prediction', f.prediction);
     await writePngRGBA(path.join(staging, f.certified), certifiedOverlay(image, r.certified, w, h, classes), w, h);
     put('certified', f.certified);
