@@ -3,7 +3,8 @@
 
   /usr/bin/python3 models/train/train_denoiser.py --set default   # procedural shapes, 32x32 crops of 64x64 images
   /usr/bin/python3 models/train/train_denoiser.py --set polyp     # Kvasir-SEG train split, 64x64 crops of 256x256
-  ... --steps N      number of optimiser steps
+  ... --steps N      number of optimiser steps (length of the learning-rate schedule; default 2500 / 1000)
+  ... --stop-at K    stop after step K of that schedule (exports at K; K must be a multiple of the export interval)
   ... --smoke        one step on a tiny batch, written to a temp folder (for tests)
 
 Standard DDPM loss ||ε − ε_θ(sqrt(ᾱ_t)x0 + sqrt(1−ᾱ_t)ε, t)||² on random crops (flips/rot90), x0 in [-1,1].
@@ -34,7 +35,7 @@ from unet import DiffusionUNet, count_params, linear_alphas_cumprod  # noqa: E40
 
 CFG = {
     "default": dict(chans=(32, 64, 64), crop=32, steps=2500, batch=48, lr=1e-3, ema=0.999, export_every=500),
-    "polyp": dict(chans=(32, 64, 96), crop=64, steps=1500, batch=16, lr=6e-4, ema=0.999, export_every=250),
+    "polyp": dict(chans=(32, 64, 96), crop=64, steps=1000, batch=16, lr=6e-4, ema=0.999, export_every=250),
 }
 T = 1000
 T_LOW = 400
@@ -44,6 +45,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=list(CFG), default="default")
     ap.add_argument("--steps", type=int)
+    ap.add_argument("--stop-at", type=int, help="stop after this step of the --steps schedule")
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--out", help="output folder (default models/<set>; --smoke: a temp folder)")
     ap.add_argument("--seed", type=int, default=0)
@@ -116,14 +118,25 @@ def main(argv=None):
             for pe, pn in zip(ema.parameters(), net.parameters()):
                 pe.mul_(d).add_(pn.detach(), alpha=1 - d)
         hist.append(float(loss))
-        last = step == steps - 1
+        last = step == steps - 1 or (args.stop_at is not None and step + 1 == args.stop_at)
         if (step + 1) % 50 == 0 or last:
             common.log(logf, f"step {step + 1}/{steps} loss {np.mean(hist[-50:]):.4f} lr {lr_at(step):.2e} {timer.minutes():.1f} min")
         if ((step + 1) % cfg["export_every"] == 0 and not args.smoke) or last:
             torch.save({"ema": ema.state_dict(), "net": net.state_dict(), "step": step + 1, "chans": cfg["chans"]},
                        os.path.join(wdir, "denoiser.pt"))
             export(args, cfg, ema, odir, step + 1, hist, timer, last)
+        if last:
+            break
     return 0
+
+
+def cmd_extra(args, cfg):
+    extra = ""
+    if args.steps and args.steps != cfg["steps"]:
+        extra += " --steps %d" % args.steps
+    if args.stop_at:
+        extra += " --stop-at %d" % args.stop_at
+    return extra
 
 
 def export(args, cfg, ema, odir, step, hist, timer, final):
@@ -137,13 +150,13 @@ def export(args, cfg, ema, odir, step, hist, timer, final):
         desc = ("ε-prediction DDPM U-Net (%d params) for certseg's procedural shapes domain, trained on %dx%d crops of "
                 "clean 64x64 images; used one-shot (Carlini et al. 2023) to denoise Gaussian-noised inputs before the "
                 "segmenter. Fully convolutional." % (count_params(ema), cfg["crop"], cfg["crop"]))
-        src = "trained by models/train/train_denoiser.py --set default (seed %d, %d steps; EMA weights)" % (args.seed, step)
+        src = "trained by models/train/train_denoiser.py --set default%s (seed %d, %d steps; EMA weights)" % (cmd_extra(args, cfg), args.seed, step)
     else:
         desc = ("ε-prediction DDPM U-Net (%d params) trained on %dx%d crops of clean Kvasir-SEG train images (256x256); "
                 "applied fully convolutionally at full resolution for one-shot denoising (Carlini et al. 2023)."
                 % (count_params(ema), cfg["crop"], cfg["crop"]))
-        src = ("trained by models/train/train_denoiser.py --set polyp (seed %d, %d steps; EMA weights) on the Kvasir-SEG "
-               "(Jha et al., MMM 2020) train split; data terms: research and education, cite the paper" % (args.seed, step))
+        src = ("trained by models/train/train_denoiser.py --set polyp%s (seed %d, %d steps; EMA weights) on the Kvasir-SEG "
+               "(Jha et al., MMM 2020) train split; data terms: research and education, cite the paper" % (cmd_extra(args, cfg), args.seed, step))
     desc += " Final training loss (mean of last 100 steps): %.4f." % final_loss
     card = {
         "cardVersion": 1,
