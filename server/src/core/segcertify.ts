@@ -6,7 +6,7 @@
  *   pixel i = ĉ_i if rejected else ABSTAIN; radius R = σ·Φ⁻¹(τ) for every certified pixel.
  */
 import type { Denoiser, Segmenter } from '../engines/engine';
-import type { Correction } from '../config/types';
+import type { ResolvedConfig } from '../config/types';
 import { CertsegError } from './errors';
 import { ABSTAIN } from './labels';
 import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
@@ -15,17 +15,8 @@ import { assertFeasible } from './feasibility';
 import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
 import { modeOf } from './votes';
 
-export interface SegCertifyParams {
-  sigma: number;
-  n0: number;
-  n: number;
-  tau: number;
-  alpha: number;
-  correction: Correction;
-  batchSize: number;
-  seed: number;
-  radiusMap: boolean;
-}
+/** The statistical part of a config: the core takes exactly these. */
+export type SegCertifyParams = Pick<ResolvedConfig, 'sigma' | 'n0' | 'n' | 'tau' | 'alpha' | 'correction' | 'batchSize' | 'seed' | 'radiusMap'>;
 
 export interface SegCertifyProgress {
   phase: 'selection' | 'estimation';

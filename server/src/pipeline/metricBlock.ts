@@ -3,13 +3,5 @@ import type { MetricBlock } from './types';
 
 /** The report's metric block for one prediction (certified or clean) against a ground-truth mask. */
 export function metricBlock(pred: Uint8Array, gt: Uint8Array, numClasses: number, ignoreLabel?: number): MetricBlock {
-  const m = segMetrics(confusionMatrix(pred, gt, numClasses, ignoreLabel));
-  return {
-    pixelAccuracy: m.pixelAccuracy,
-    abstainRate: m.abstainRate,
-    iou: m.iou,
-    dice: m.dice,
-    meanIoU: m.meanIoU,
-    meanDice: m.meanDice,
-  };
+  return segMetrics(confusionMatrix(pred, gt, numClasses, ignoreLabel));
 }

@@ -3,6 +3,7 @@
  * JSON-able objects) so it crosses a worker_thread boundary and JSON-RPC unchanged.
  */
 import type { ResolvedConfig } from '../config/types';
+import type { SegMetrics } from '../core/metrics';
 
 export type Phase = 'load' | 'clean' | 'selection' | 'estimation' | 'stats' | 'write';
 
@@ -46,15 +47,8 @@ export interface CertifyImageRequest {
   outDir?: string | null;
 }
 
-export interface MetricBlock {
-  pixelAccuracy: number;
-  abstainRate: number;
-  /** per class, null where undefined (class absent in both prediction and ground truth) */
-  iou: (number | null)[];
-  dice: (number | null)[];
-  meanIoU: number | null;
-  meanDice: number | null;
-}
+/** A report's metric block: per class, null where undefined (class absent in both prediction and ground truth). */
+export type MetricBlock = SegMetrics;
 
 /** report.json (docs/report.schema.json). Versioned: bump reportVersion on breaking changes. */
 export interface ImageReport {
