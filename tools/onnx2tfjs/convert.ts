@@ -118,7 +118,7 @@ function attrIntList(n: OnnxNode, name: string): number[] | undefined { const a 
 
 const INT_BIG = 2 ** 31 - 1;
 
-export function convert(model: OnnxModel, opts: { producer?: string } = {}): ConvertResult {
+export function convert(model: OnnxModel, opts: { producer?: string; metadata?: Record<string, unknown> } = {}): ConvertResult {
   const ops: Record<string, number> = {};
   for (const n of model.nodes) ops[n.opType] = (ops[n.opType] ?? 0) + 1;
   const unsupported = model.nodes.filter((n) => !(SUPPORTED as readonly string[]).includes(n.opType) || (n.domain && n.domain !== 'ai.onnx'));
@@ -735,6 +735,7 @@ export function convert(model: OnnxModel, opts: { producer?: string } = {}): Con
     generatedBy: `onnx2tfjs (certseg) from ONNX opset ${model.opset}${model.producer ? ` (${model.producer})` : ''}`,
     convertedBy: opts.producer ?? 'certseg tools/onnx2tfjs',
     signature,
+    ...(opts.metadata ? { userDefinedMetadata: opts.metadata } : {}),
     modelTopology: { node: keptNodes, library: {}, versions: { producer: 1 } },
     weightsManifest: [{ paths: ['weights.bin'], weights: keptWeights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }],
   };

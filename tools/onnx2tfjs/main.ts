@@ -3,13 +3,16 @@
  * Writes OUT_DIR/model.json (TF.js graph model) and OUT_DIR/weights.bin. IN may be '-' for stdin
  * (e.g. `git show HEAD:models/default/segmenter.onnx | node --import tsx tools/onnx2tfjs/main.ts - OUT`).
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { convert, ConversionError } from './convert';
 import { readOnnx } from './onnx';
 
 export function convertFile(input: Uint8Array, outDir: string): ReturnType<typeof convert> {
-  const res = convert(readOnnx(input));
+  // the source's hash lets tests notice a stale export after the .onnx changes
+  const onnxSha256 = createHash('sha256').update(input).digest('hex');
+  const res = convert(readOnnx(input), { metadata: { onnxSha256 } });
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, 'model.json'), JSON.stringify(res.modelJson) + '\n');
   writeFileSync(path.join(outDir, 'weights.bin'), res.weights);
