@@ -125,11 +125,15 @@ test('shipped TF.js exports match ONNX Runtime (sample image and noisy versions)
     if (e.role === 'segmenter') {
       const [so, st] = [await loadSegmenter(e.cardPath, { engine: 'onnx' }), await loadSegmenter(e.cardPath, { engine: 'tfjs' })];
       assert.equal(st.info.engine, 'tfjs');
-      for (const [label, x] of inputs) {
+      // odd sizes exercise the ceil_mode pools' last window and the resizes back to odd skip sizes
+      const [ch, cw] = [67, 53];
+      const crop = new Float32Array(3 * ch * cw);
+      for (let c = 0; c < 3; c++) for (let y = 0; y < ch; y++) for (let x = 0; x < cw; x++) crop[(c * ch + y) * cw + x] = inputs[1][1][(c * h + y + 20) * w + x + 30];
+      for (const [label, x, hh, ww] of [...inputs.map(([l, d]) => [l, d, h, w]), ['σ=0.25 67×53 crop', crop, ch, cw]] as [string, Float32Array, number, number][]) {
         const t0 = performance.now();
-        const lo = await so.segment(x, 1, h, w);
+        const lo = await so.segment(x, 1, hh, ww);
         const t1 = performance.now();
-        const lt = await st.segment(x, 1, h, w);
+        const lt = await st.segment(x, 1, hh, ww);
         const t2 = performance.now();
         let agree = 0;
         for (let i = 0; i < lo.length; i++) if (lo[i] === lt[i]) agree++;

@@ -44,7 +44,7 @@ export const SUPPORTED = [
   'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'Resize', 'Upsample', 'BatchNormalization', 'InstanceNormalization',
   'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Sin', 'Cos', 'Erf', 'Floor', 'Ceil', 'Reciprocal', 'Identity', 'Dropout',
   'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Clip', 'Softmax',
-  'Gemm', 'MatMul', 'Concat', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Cast', 'Reshape', 'Flatten', 'Transpose', 'ReduceMean', 'Constant',
+  'Pad', 'Gemm', 'MatMul', 'Concat', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Slice', 'Cast', 'Reshape', 'Flatten', 'Transpose', 'ReduceMean', 'Constant',
 ] as const;
 
 export class ConversionError extends Error {}
@@ -334,6 +334,26 @@ export function convert(model: OnnxModel, opts: { producer?: string; metadata?: 
         ksize: attrInts([1, k[0], k[1], 1]), strides: attrInts([1, s[0], s[1], 1]), padding: attrS(padding), data_format: attrS('NHWC'), T: attrType('float32'),
       });
       set(out, dyn(y, 'float32', 4, true));
+      continue;
+    }
+
+    if (op === 'Pad') {
+      const v = x();
+      const mode = attrStr(n, 'mode', 'constant');
+      const pads = n.inputs[1] ? Array.from(constOf(n.inputs[1], 'pads', n).data) : attrIntList(n, 'pads') ?? [];
+      const value = n.inputs[2] ? Number(constOf(n.inputs[2], 'constant_value', n).data[0] ?? 0) : attrFloat(n, 'value', 0);
+      if (n.inputs[3]) throw new ConversionError(`Pad ${n.name}: the axes input is not supported`);
+      if (pads.every((p) => p === 0)) { set(out, v); continue; } // PyTorch exports no-op pads before ceil_mode pools
+      if (pads.some((p) => p < 0)) throw new ConversionError(`Pad ${n.name}: negative pads are not supported`);
+      const r = v.rank;
+      const pairs = Array.from({ length: r }, (_, i) => [pads[i], pads[i + r]]);
+      const phys = v.nhwc ? NCHW_TO_NHWC.map((a) => pairs[a]) : pairs;
+      const padsRef = constNode({ dims: [r, 2], data: phys.flat() }, 'int32');
+      let y: string;
+      if (mode === 'constant') y = emit('PadV2', [v.tf ?? ref(v), padsRef, floatConst(value)]);
+      else if (mode === 'reflect') y = emit('MirrorPad', [v.tf ?? ref(v), padsRef], { mode: attrS('REFLECT') });
+      else throw new ConversionError(`Pad ${n.name}: mode ${mode} is not supported`);
+      set(out, dyn(y, v.dtype, r, v.nhwc));
       continue;
     }
 
