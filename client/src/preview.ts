@@ -149,6 +149,7 @@ export class PreviewController implements vscode.Disposable {
   /** Shows the result stored in .certseg/ for this image, if any. */
   async showStored(): Promise<boolean> {
     const stored = await loadStoredResult(this.resultDir);
+    this.worker.log.info(`stored result for ${path.basename(this.imagePath)}: ${stored ? stored.dir : 'none'}`);
     if (!stored) return false;
     this.stored = stored;
     this.post({ type: 'result', fromCache: true, resultDir: stored.dir, report: stored.report, classes: classesOf(stored.report.classes), ...arraysOf(stored) });
@@ -305,6 +306,7 @@ function escapeHtml(s: string): string {
 export class PreviewSerializer implements vscode.WebviewPanelSerializer<WebviewState> {
   constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: WebviewState | undefined): Promise<void> {
+    this.worker.log.info(`reviving the preview of ${state?.imagePath ?? '(no state)'}`);
     if (!state?.imagePath) {
       panel.dispose();
       return;
