@@ -15,7 +15,7 @@ if command -v apt-get >/dev/null 2>&1; then
   for p in libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev ripgrep chromium; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
-  if [ ${#need[@]} -gt 0 ]; then apt-get install -y "${need[@]}"; fi
+  if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
 fi
 cd "$TOOLS"
 [ -f package.json ] || echo '{"name":"certseg-tools","private":true}' > package.json
