@@ -9,7 +9,7 @@
  *   the array's raw little-endian bytes in base64 (row-major, width × height). That is 1.33 bytes per
  *   byte (a 512×512 label map is 350 kB), much smaller than a JSON number array, and decodes without
  *   parsing. Use {@link encodeArray} / {@link decodeArray}.
- * - Runs (certifyImage, certifyDataset, recertify) go through ONE queue in the worker: one run at a time,
+ * - Runs (certifyImage, certifyDataset, recertify, consistency) go through ONE queue in the worker: one run at a time,
  *   the others wait (reported by {@link QueueStatusNotification}). Each run executes in its own child
  *   process; cancelling the request ($/cancelRequest) kills that process and the request fails with
  *   LSPErrorCodes.RequestCancelled (-32800).
@@ -201,6 +201,95 @@ export namespace RecertifyRequest {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// certseg/consistency
+// ---------------------------------------------------------------------------------------------------
+
+export interface ConsistencyParams extends RunConfigParams, WorkDoneProgressParams {
+  /** absolute path of the image */
+  imagePath: string;
+  /**
+   * crop-selection window M of the second measurement (robust inference by crop selection, docs/consistency.md);
+   * default 8; null: the plain segmenter only
+   */
+  cropSelection?: number | null;
+}
+
+/** One measurement of the 8 one-pixel (non-cyclic) camera shifts (server/src/consistency/shift.ts). */
+export interface ShiftMeasurementWire {
+  /** per direction (dy, dx ∈ {-1,0,1}): compared / changed pixels; selectionChanged with crop selection */
+  directions: { dy: number; dx: number; compared: number; changed: number; fraction: number; selectionChanged?: boolean }[];
+  /** mean over the 8 directions of the fraction of compared pixels whose label changed */
+  meanFraction: number;
+  /** the direction with the largest changed fraction */
+  worst: { dy: number; dx: number; fraction: number };
+  /** some pixel changed under some shift */
+  anyChanged: boolean;
+  /** share of the reference view's pixels changed by at least one of the 8 shifts */
+  changedAnyFraction: number;
+  /** share of the reference view's pixels the prediction covers (1 without crop selection) */
+  coverage: number;
+  /** crop selection: share of the 8 shifts whose selected content moved; null without */
+  selectionChangeRate: number | null;
+  /** per image pixel (width × height): how many of the 8 shifts changed it, 0..8 */
+  flipMap: EncodedArray<'uint8'>;
+}
+
+export interface ConsistencyResultWire {
+  imagePath: string;
+  width: number;
+  height: number;
+  plain: ShiftMeasurementWire;
+  /** with crop selection of window M: the measured numbers and the one-pixel-shift bound (docs/consistency.md) */
+  cropSelection: (ShiftMeasurementWire & { M: number; bound: number; exchangeable: number }) | null;
+  segmenter: { card: string; engine: string; backend: string; device: string };
+  /** ms in the run process */
+  runMs: number;
+}
+
+/**
+ * Sent by the client: measure how the segmenter's prediction of one image changes under the 8 one-pixel
+ * camera shifts, plain and with crop selection (M = 8 by default). Queued like the runs, executed in its own
+ * run process, cancellable, work-done progress. Only the segmenter of the config is used (no noise, no denoiser).
+ */
+export namespace ConsistencyRequest {
+  export const method = 'certseg/consistency' as const;
+  export const type = new ProtocolRequestType<ConsistencyParams, ConsistencyResultWire, void, void, WorkDoneProgressOptions>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// certseg/listDataset
+// ---------------------------------------------------------------------------------------------------
+
+export interface ListDatasetParams {
+  /** absolute dataset folder (images/ + masks/, a manifest, splits/) or manifest file */
+  dir: string;
+  /** DIR/splits/<split>.txt */
+  split?: string;
+  /** page: first pair to return (default 0) */
+  offset?: number;
+  /** page size (default 200, at most 5000) */
+  limit?: number;
+}
+
+export interface ListDatasetResult {
+  /** all pairs of the dataset */
+  total: number;
+  /** pairs offset .. offset+limit, absolute paths */
+  pairs: { id: string; image: string; mask: string | null }[];
+  /** e.g. images without a mask */
+  warnings: string[];
+}
+
+/**
+ * Sent by the client (dataset tree view): the image/mask pairs of a dataset, a page at a time, in the order
+ * certifyDataset uses. Not queued (it only reads the folder). Not a dataset: UserError with data.code 'input'.
+ */
+export namespace ListDatasetRequest {
+  export const method = 'certseg/listDataset' as const;
+  export const type = new ProtocolRequestType<ListDatasetParams, ListDatasetResult, void, void, void>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // certseg/engineInfo
 // ---------------------------------------------------------------------------------------------------
 
@@ -224,7 +313,7 @@ export namespace EngineInfoRequest {
 export interface RunSummary {
   /** JSON-RPC request id of the run */
   id: string | number;
-  kind: 'certifyImage' | 'certifyDataset' | 'recertify';
+  kind: 'certifyImage' | 'certifyDataset' | 'recertify' | 'consistency';
   /** image path, dataset folder or result folder */
   label: string;
 }
@@ -245,6 +334,8 @@ export const allMethods = [
   CertifyImageRequest.method,
   CertifyDatasetRequest.method,
   RecertifyRequest.method,
+  ConsistencyRequest.method,
+  ListDatasetRequest.method,
   EngineInfoRequest.method,
   QueueStatusNotification.method,
 ] as const;

@@ -41,7 +41,11 @@ import {
   CertifyDatasetRequest,
   CertifyImageRequest,
   CertsegErrorCodes,
+  ConsistencyRequest,
+  type ConsistencyResultWire,
   EngineInfoRequest,
+  ListDatasetRequest,
+  type ListDatasetResult,
   type CertifyImageResultWire,
   type DatasetSummaryWire,
   type EngineInfoResult,
@@ -376,6 +380,57 @@ onRequest(RecertifyRequest.type, async (params, token) => {
   requireDir(dir, 'Result folder');
   const { tau, alpha, correction } = params;
   return (await submit('recertify', dir, { kind: 'recertify', dir, params: { tau, alpha, correction } }, token, {}, () => undefined)) as ImageReport;
+});
+
+onRequest(ConsistencyRequest.type, async (params, token) => {
+  const m = ConsistencyRequest.method;
+  const p = requireObject(m, params);
+  const imagePath = requirePath(m, p, 'imagePath', 'absolute path of the image')!;
+  const configPath = requirePath(m, p, 'configPath', 'absolute path of a *.certseg.json', true);
+  requireFile(imagePath, 'Image');
+  if (configPath) requireFile(configPath, 'Config', 'config');
+  let cropSelection: number | null = 8;
+  if (p.cropSelection === null) cropSelection = null;
+  else if (p.cropSelection !== undefined) {
+    if (typeof p.cropSelection !== 'number' || !Number.isInteger(p.cropSelection) || p.cropSelection < 1) {
+      throw invalid(`${m}: params.cropSelection must be a positive integer window size or null (got ${JSON.stringify(p.cropSelection)})`);
+    }
+    cropSelection = p.cropSelection;
+  }
+  const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);
+  reporter.begin('Translation consistency', 0, 'queued', true);
+  try {
+    return (await submit(
+      'consistency',
+      imagePath,
+      { kind: 'consistency', imagePath, configPath, overrides: overridesOf(m, p), cropSelection },
+      token,
+      { onProgress: percentReporter(reporter) },
+      () => reporter.report(0, 'starting'),
+    )) as ConsistencyResultWire;
+  } finally {
+    reporter.done();
+  }
+});
+
+onRequest(ListDatasetRequest.type, async (params) => {
+  const m = ListDatasetRequest.method;
+  const p = requireObject(m, params);
+  const dir = requirePath(m, p, 'dir', 'absolute dataset folder or manifest')!;
+  const offset = typeof p.offset === 'number' && p.offset >= 0 ? Math.floor(p.offset) : 0;
+  const limit = typeof p.limit === 'number' && p.limit >= 1 ? Math.min(5000, Math.floor(p.limit)) : 200;
+  const split = typeof p.split === 'string' && p.split ? p.split : undefined;
+  // Loaded on first use: image/dataset pulls in the image readers (sharp), which the idle loop does not need.
+  const { findDatasetPairs } = await import('../image/dataset');
+  const { isCertsegError } = await import('../core/errors');
+  const warnings: string[] = [];
+  try {
+    const pairs = await findDatasetPairs(dir, { split, onWarning: (w) => warnings.push(w) });
+    return { total: pairs.length, pairs: pairs.slice(offset, offset + limit).map((x) => ({ id: x.id, image: x.image, mask: x.mask })), warnings } satisfies ListDatasetResult;
+  } catch (e) {
+    if (isCertsegError(e)) throw userError(e.message, e.code);
+    throw e;
+  }
 });
 
 let engineInfo: Promise<EngineInfoResult> | null = null;

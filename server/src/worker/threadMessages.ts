@@ -8,6 +8,7 @@ import type {
   CertifyDatasetParams,
   CertifyImageResultWire,
   ConfigOverrides,
+  ConsistencyResultWire,
   DatasetSummaryWire,
   EngineInfoResult,
   PartialResultWire,
@@ -37,9 +38,10 @@ export type ThreadJob =
       resume?: boolean;
     }
   | { kind: 'recertify'; dir: string; params: Omit<RecertifyParams, 'dir'> }
+  | { kind: 'consistency'; imagePath: string; configPath: string | null; overrides: ConfigOverrides; cropSelection: number | null }
   | { kind: 'engineInfo' };
 
-export type ThreadResult = CertifyImageResultWire | DatasetSummaryWire | ImageReport | EngineInfoResult;
+export type ThreadResult = CertifyImageResultWire | ConsistencyResultWire | DatasetSummaryWire | ImageReport | EngineInfoResult;
 
 export type ThreadMessage =
   | { type: 'progress'; event: ProgressEvent }
