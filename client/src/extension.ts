@@ -1,14 +1,14 @@
 /**
  * certseg extension entry: starts the worker (a language server over IPC), registers the commands, the
- * preview panel (+ serializer), the "Segmentation Preview" custom editor, the config code lens and the
+ * Datasets view and dataset reports (datasets.ts, report.ts), the preview panel (+ serializer), the "Segmentation Preview" custom editor, the config code lens and the
  * status bar. Runs need a trusted workspace; previews of stored results work in Restricted Mode.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
-import { CertifyDatasetRequest } from '../../server/src/protocol';
 import { EDITOR_VIEW_TYPE, PREVIEW_VIEW_TYPE, PreviewController, PreviewSerializer, SegmentationPreviewProvider, errorMessage, refuseUntrusted } from './preview';
-import { activeConfig, setActiveConfig, settingsOverrides } from './settings';
+import { registerDatasets } from './datasets';
+import { REPORT_VIEW_TYPE, ReportSerializer } from './report';
+import { activeConfig, setActiveConfig } from './settings';
 import { IMAGE_EXTENSIONS } from './store';
 import { Worker } from './worker';
 
@@ -69,33 +69,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       const image = imageOf(uri);
       if (image) await vscode.commands.executeCommand('vscode.openWith', image, EDITOR_VIEW_TYPE);
     }),
-    vscode.commands.registerCommand('certseg.certifyDataset', async (uri?: vscode.Uri) => {
+    vscode.commands.registerCommand('certseg.checkConsistency', async (arg?: vscode.Uri | { image: string }) => {
+      // from the explorer (a Uri), the Datasets view (a sample node) or the palette (the active image)
+      let image = arg && !(arg instanceof vscode.Uri) && typeof arg.image === 'string' ? vscode.Uri.file(arg.image) : imageOf(arg instanceof vscode.Uri ? arg : undefined);
+      if (!image || !isImage(image)) {
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: IMAGE_EXTENSIONS }, openLabel: 'Check consistency' });
+        image = picked?.[0];
+      }
+      if (!image) return;
       if (!vscode.workspace.isTrusted) return refuseUntrusted();
-      const dir = uri ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0];
-      if (!dir) return;
-      const folder = vscode.workspace.getWorkspaceFolder(dir) ?? vscode.workspace.workspaceFolders?.[0];
-      const outDir = folder ? path.join(folder.uri.fsPath, '.certseg', 'datasets', path.basename(dir.fsPath)) : path.join((context.storageUri ?? context.globalStorageUri).fsPath, 'datasets', path.basename(dir.fsPath));
-      const client = await w.ensureStarted();
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${path.basename(dir.fsPath)}`, cancellable: true }, async (progress, token) => {
-        const workDoneToken = `dataset-${Date.now()}`;
-        let last = 0;
-        const d = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-          if (v.kind === 'end') return;
-          const pct = v.percentage ?? last;
-          progress.report({ increment: Math.max(0, pct - last), message: v.message });
-          last = Math.max(last, pct);
-        });
-        try {
-          const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir: dir.fsPath, outDir, configPath: activeConfig(context), overrides: settingsOverrides(), workDoneToken }, token);
-          const files = summary.files as Record<string, string> | undefined;
-          const summaryFile = path.join(outDir, files?.summary ?? 'summary.json');
-          void vscode.window.showInformationMessage(`certseg: dataset certified (${String(summary.images ?? '?')} images).`, 'Open Summary').then((a) => a && vscode.window.showTextDocument(vscode.Uri.file(summaryFile)));
-        } catch (e) {
-          if (!token.isCancellationRequested) void vscode.window.showErrorMessage(`certseg: ${errorMessage(e)}`);
-        } finally {
-          d.dispose();
-        }
-      });
+      await PreviewController.forImage(context, w, image.fsPath).checkConsistency();
     }),
     vscode.commands.registerCommand('certseg.restartWorker', async () => {
       await w.restart();
@@ -109,6 +92,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       else if (pick === 'Select Config…') await vscode.commands.executeCommand('certseg.selectConfig');
     }),
     vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, new PreviewSerializer(context, w)),
+    vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, new ReportSerializer(context, w)),
     vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, new SegmentationPreviewProvider(context, w), {
       supportsMultipleEditorsPerDocument: true,
       webviewOptions: { retainContextWhenHidden: false },
@@ -124,6 +108,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => void vscode.window.showInformationMessage('certseg: workspace trusted, certification is enabled.')),
   );
+
+  registerDatasets(context, w);
 
   try {
     await w.start();

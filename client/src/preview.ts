@@ -5,13 +5,17 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { WorkDoneProgress, type WorkDoneProgressReport, type WorkDoneProgressBegin } from 'vscode-languageclient/node';
-import type { ClassInfo, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
+import type { ClassInfo, ConsistencyView, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
 import {
   CertifyImageRequest,
   CertsegErrorCodes,
+  ConsistencyRequest,
+  type ConsistencyResultWire,
+  type ShiftMeasurementWire,
   RecertifyRequest,
   decodeArray,
   type CertifyImageParams,
@@ -25,6 +29,8 @@ export const PREVIEW_VIEW_TYPE = 'certseg.preview';
 export const EDITOR_VIEW_TYPE = 'certseg.segmentationPreview';
 
 const controllers = new Map<string, PreviewController>();
+/** Masks known for images (dataset pairs from the Datasets view): used instead of guessing by file name. */
+export const knownMasks = new Map<string, string | null>();
 
 export function webviewOptions(context: vscode.ExtensionContext, imagePath: string): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   const roots = [
@@ -40,6 +46,9 @@ export class PreviewController implements vscode.Disposable {
   private pending: ToWebview[] = [];
   private cts: vscode.CancellationTokenSource | undefined;
   private stored: StoredResult | null = null;
+  /** a result folder to show instead of this image's own (a dataset run's per-image result) */
+  private viewDir: string | null = null;
+  private consistencyCts: vscode.CancellationTokenSource | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
@@ -136,8 +145,11 @@ export class PreviewController implements vscode.Disposable {
       case 'recertify':
         await this.recertify(m);
         break;
+      case 'checkConsistency':
+        void vscode.commands.executeCommand('certseg.checkConsistency', vscode.Uri.file(this.imagePath));
+        break;
       case 'openReport': {
-        const report = path.join(this.resultDir, 'report.json');
+        const report = path.join(this.stored?.dir ?? this.resultDir, 'report.json');
         if (existsSync(report)) await vscode.window.showTextDocument(vscode.Uri.file(report), { viewColumn: vscode.ViewColumn.Beside });
         break;
       }
@@ -146,9 +158,21 @@ export class PreviewController implements vscode.Disposable {
     }
   }
 
-  /** Shows the result stored in .certseg/ for this image, if any. */
+  /** Where the translation-consistency result of this image is kept (beside its result folder, which runs replace). */
+  get consistencyFile(): string {
+    return `${this.resultDir}.consistency.json`;
+  }
+
+  /** Shows a result folder other than this image's own (a dataset run's per-image result). */
+  async showResultFrom(dir: string): Promise<void> {
+    this.viewDir = dir;
+    if (this.ready) await this.showStored();
+  }
+
+  /** Shows the result stored in .certseg/ for this image (or the folder picked with showResultFrom), if any. */
   async showStored(): Promise<boolean> {
-    const stored = await loadStoredResult(this.resultDir);
+    void this.showStoredConsistency();
+    const stored = await loadStoredResult(this.viewDir ?? this.resultDir);
     this.worker.log.info(`stored result for ${path.basename(this.imagePath)}: ${stored ? stored.dir : 'none'}`);
     if (!stored) return false;
     this.stored = stored;
@@ -170,7 +194,7 @@ export class PreviewController implements vscode.Disposable {
   }
 
   /** Runs certseg/certifyImage for this panel's image with a cancellable notification; streams into the webview. */
-  async certify(opts: { configPath?: string | null } = {}): Promise<void> {
+  async certify(opts: { configPath?: string | null; maskPath?: string | null } = {}): Promise<void> {
     if (this.cts) {
       this.panel.reveal(undefined, true);
       void vscode.window.showInformationMessage(`certseg: ${path.basename(this.imagePath)} is already being certified.`);
@@ -180,7 +204,8 @@ export class PreviewController implements vscode.Disposable {
     this.cts = cts;
     const name = path.basename(this.imagePath);
     const configPath = opts.configPath !== undefined ? opts.configPath : activeConfig(this.context);
-    const maskPath = findMask(this.imagePath);
+    const maskPath = opts.maskPath !== undefined ? opts.maskPath : knownMasks.has(this.imagePath) ? knownMasks.get(this.imagePath)! : findMask(this.imagePath);
+    this.viewDir = null;
     this.post({ type: 'init', imageUrl: this.imageUrl(), imageName: name, imagePath: this.imagePath, running: true, canRun: true });
     const t0 = Date.now();
     try {
@@ -264,13 +289,100 @@ export class PreviewController implements vscode.Disposable {
     }
   }
 
+  private async showStoredConsistency() {
+    try {
+      const wire = JSON.parse(await readFile(this.consistencyFile, 'utf8')) as ConsistencyResultWire;
+      this.post(consistencyMessage(wire));
+    } catch {
+      /* none stored */
+    }
+  }
+
+  /** Runs certseg/consistency for this image (cancellable notification); shows the flip maps and numbers; stores the result. */
+  async checkConsistency(opts: { configPath?: string | null } = {}): Promise<ConsistencyResultWire | null> {
+    if (this.consistencyCts) {
+      this.panel.reveal(undefined, true);
+      return null;
+    }
+    const cts = new vscode.CancellationTokenSource();
+    this.consistencyCts = cts;
+    const name = path.basename(this.imagePath);
+    const configPath = opts.configPath !== undefined ? opts.configPath : activeConfig(this.context);
+    this.post({ type: 'consistencyRunning', running: true });
+    const t0 = Date.now();
+    try {
+      const client = await this.worker.ensureStarted();
+      const r = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `certseg: translation consistency of ${name}`, cancellable: true },
+        async (progress, token) => {
+          const sub = token.onCancellationRequested(() => cts.cancel());
+          const workDoneToken = randomUUID();
+          let last = 0;
+          const d = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
+            if (v.kind === 'end') return;
+            const pct = v.percentage ?? last;
+            progress.report({ increment: Math.max(0, pct - last), message: v.message });
+            last = Math.max(last, pct);
+          });
+          try {
+            return await client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, configPath, overrides: settingsOverrides(), workDoneToken }, cts.token);
+          } finally {
+            sub.dispose();
+            d.dispose();
+          }
+        },
+      );
+      this.post(consistencyMessage(r));
+      this.post({ type: 'consistencyRunning', running: false });
+      this.worker.log.info(
+        `consistency ${name} in ${Date.now() - t0} ms: plain ${(100 * r.plain.changedAnyFraction).toFixed(2)}% of pixels changed by some shift, worst (${r.plain.worst.dy},${r.plain.worst.dx}) ${(100 * r.plain.worst.fraction).toFixed(2)}%` +
+          (r.cropSelection ? `; M=${r.cropSelection.M}: ${(100 * r.cropSelection.changedAnyFraction).toFixed(2)}%, worst ${(100 * r.cropSelection.worst.fraction).toFixed(2)}%` : ''),
+      );
+      try {
+        await mkdir(path.dirname(this.consistencyFile), { recursive: true });
+        await writeFile(this.consistencyFile, JSON.stringify(r));
+      } catch (e) {
+        this.worker.log.warn(`could not store ${this.consistencyFile}: ${errorMessage(e)}`);
+      }
+      return r;
+    } catch (e) {
+      const cancelled = cts.token.isCancellationRequested;
+      const msg = cancelled ? undefined : errorMessage(e);
+      this.post({ type: 'consistencyRunning', running: false, error: msg });
+      if (msg) {
+        this.worker.log.error(`consistency ${name}: ${msg}`);
+        void vscode.window.showErrorMessage(`certseg: ${msg}`);
+      }
+      return null;
+    } finally {
+      this.consistencyCts = undefined;
+      cts.dispose();
+    }
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     this.cts?.cancel();
+    this.consistencyCts?.cancel();
     if (controllers.get(this.imagePath) === this) controllers.delete(this.imagePath);
     for (const d of this.disposables) d.dispose();
   }
+}
+
+function measurement(m: ShiftMeasurementWire) {
+  return { ...m, flipMap: decodeArray(m.flipMap) };
+}
+
+export function consistencyMessage(r: ConsistencyResultWire): Extract<ToWebview, { type: 'consistency' }> {
+  const view: ConsistencyView = {
+    width: r.width,
+    height: r.height,
+    plain: measurement(r.plain),
+    cropSelection: r.cropSelection ? { ...measurement(r.cropSelection), M: r.cropSelection.M, bound: r.cropSelection.bound, exchangeable: r.cropSelection.exchangeable } : null,
+    segmenter: `${path.basename(r.segmenter.card)} on ${r.segmenter.engine} (${r.segmenter.backend}, ${r.segmenter.device})`,
+  };
+  return { type: 'consistency', ...view };
 }
 
 function arraysOf(r: StoredResult) {

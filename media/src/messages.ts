@@ -3,6 +3,20 @@
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
 import type { ImageReport } from '../../server/src/pipeline/types';
+import type { ShiftMeasurementWire } from '../../server/src/protocol';
+
+/** One translation-consistency measurement with its flip map decoded (0..8 shifts changed the pixel). */
+export type ShiftMeasurement = Omit<ShiftMeasurementWire, 'flipMap'> & { flipMap: Uint8Array };
+
+/** The result of certseg/consistency for the preview (also stored beside the result, shown again on reload). */
+export interface ConsistencyView {
+  width: number;
+  height: number;
+  plain: ShiftMeasurement;
+  cropSelection: (ShiftMeasurement & { M: number; bound: number; exchangeable: number }) | null;
+  /** engine/backend/device of the segmenter */
+  segmenter: string;
+}
 
 export interface ClassInfo {
   name: string;
@@ -53,7 +67,9 @@ export type ToWebview =
   | ({ type: 'result'; report: ImageReport; classes: ClassInfo[]; resultDir: string | null; fromCache: boolean } & ResultArrays)
   | { type: 'recertified'; report: ImageReport; certified: Uint8Array }
   | { type: 'error'; message: string }
-  | { type: 'cancelled' };
+  | { type: 'cancelled' }
+  | ({ type: 'consistency' } & ConsistencyView)
+  | { type: 'consistencyRunning'; running: boolean; error?: string };
 
 /** Webview → host. */
 export type FromWebview =
@@ -62,6 +78,7 @@ export type FromWebview =
   | { type: 'cancel' }
   | { type: 'recertify'; tau?: number; alpha?: number; correction?: 'holm' | 'bonferroni' }
   | { type: 'openReport' }
+  | { type: 'checkConsistency' }
   | { type: 'hover'; text: string };
 
 /** What the webview keeps in getState/setState (small: the host reloads the arrays from .certseg/). */

@@ -6,7 +6,7 @@
  *
  * Talks to the host with the messages in ./messages.ts; keeps only small view state in setState.
  */
-import type { ClassInfo, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
+import type { ClassInfo, ConsistencyView, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
 import type { ImageReport } from '../../server/src/pipeline/types';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
@@ -14,13 +14,14 @@ declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getSta
 const vscode = acquireVsCodeApi();
 const ABSTAIN = 255;
 
-type LayerId = 'prediction' | 'certified' | 'radius' | 'groundTruth' | 'errors';
+type LayerId = 'prediction' | 'certified' | 'radius' | 'groundTruth' | 'errors' | 'flips';
 const LAYERS: { id: LayerId; label: string; title: string }[] = [
   { id: 'prediction', label: 'Prediction', title: 'Clean (σ = 0) prediction; while sampling: the running majority of the noisy samples' },
   { id: 'certified', label: 'Certified', title: 'Certified class per pixel; hatched = the certificate abstains' },
   { id: 'radius', label: 'Radius', title: 'Per-pixel certified L2 radius (Clopper-Pearson), 0 = abstain' },
   { id: 'groundTruth', label: 'Ground truth', title: 'The mask given with the image' },
   { id: 'errors', label: 'Errors', title: 'Red: certified but wrong. Yellow: clean prediction wrong' },
+  { id: 'flips', label: 'Shift flips', title: 'Translation consistency: pixels whose label changes under one-pixel camera shifts (yellow: 1 of the 8 shifts … red: all 8)' },
 ];
 
 const FALLBACK_COLORS = ['#000000', '#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#46f0f0', '#f032e6', '#bcf60c', '#fabebe'];
@@ -44,13 +45,16 @@ const state = {
   panX: saved?.view?.panX ?? 0,
   panY: saved?.view?.panY ?? 0,
   opacity: saved?.view?.opacity ?? 0.6,
-  layers: { prediction: false, certified: true, radius: false, groundTruth: false, errors: false, ...(saved?.view?.layers ?? {}) } as Record<LayerId, boolean>,
+  layers: { prediction: false, certified: true, radius: false, groundTruth: false, errors: false, flips: false, ...(saved?.view?.layers ?? {}) } as Record<LayerId, boolean>,
   showImage: true,
   running: false,
   canRun: true,
   firstPartialMs: null as number | null,
 };
 let cur: Current | null = null;
+/** the last translation-consistency measurement, and which of its flip maps is drawn */
+let flips: ConsistencyView | null = null;
+let flipVariant: 'plain' | 'cropSelection' = 'plain';
 let imageSize: { w: number; h: number } | null = null;
 
 function persist() {
@@ -113,6 +117,8 @@ const alphaIn = h('input', { type: 'number', id: 'alpha', min: '0.000001', max: 
 const corrIn = h('select', { id: 'correction' }, h('option', { value: 'holm' }, 'Holm'), h('option', { value: 'bonferroni' }, 'Bonferroni'));
 const recertBtn = h('button', { id: 'recertify', class: 'secondary', title: 'Re-apply the test to the stored votes (exploratory)' }, 'Re-certify');
 const reportBtn = h('button', { id: 'open-report', class: 'secondary' }, 'Open report.json');
+const consistencyBtn = h('button', { id: 'check-consistency', class: 'secondary', title: 'Measure how the segmentation changes under one-pixel camera shifts, plain and with crop selection (M = 8)' }, 'Check translation consistency');
+const consistencyBox = h('div', { id: 'consistency', class: 'metrics' });
 const recert = h(
   'details',
   { class: 'recert' },
@@ -123,7 +129,7 @@ const recert = h(
   recertBtn,
   h('p', { class: 'muted' }, 'Choosing τ/α after looking at the votes voids the family-wise guarantee: the result is marked exploratory.'),
 );
-const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn);
+const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn, h('h3', {}, 'Translation consistency'), consistencyBox, consistencyBtn);
 const title = h('div', { class: 'title', id: 'title' }, app.getAttribute('data-image-name') ?? '');
 app.append(h('header', {}, title, toolbar, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, placeholder), side));
 
@@ -225,16 +231,17 @@ function drawAll() {
 
 function contentSize(): { w: number; h: number } | null {
   if (cur) return { w: cur.width, h: cur.height };
+  if (flips) return { w: flips.width, h: flips.height };
   return imageSize;
 }
 
 function applyView() {
   const size = contentSize();
-  placeholder.classList.toggle('hidden', !!cur || state.running);
+  placeholder.classList.toggle('hidden', !!cur || !!flips || state.running);
   img.classList.toggle('hidden', !state.showImage);
   for (const l of LAYERS) {
     const c = canvases.get(l.id)!;
-    const available = !!cur && (l.id !== 'radius' || !!cur.radiusMap) && ((l.id !== 'groundTruth' && l.id !== 'errors') || !!cur.mask);
+    const available = l.id === 'flips' ? !!flips : !!cur && (l.id !== 'radius' || !!cur.radiusMap) && ((l.id !== 'groundTruth' && l.id !== 'errors') || !!cur.mask);
     layerToggles.get(l.id)!.disabled = !available;
     c.classList.toggle('hidden', !available || !state.layers[l.id]);
     c.style.opacity = String(state.opacity);
@@ -337,9 +344,16 @@ function fmtP(p: number): string {
   return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
 }
 
+function flipLine(x: number, y: number): string | null {
+  if (!flips || x < 0 || y < 0 || x >= flips.width || y >= flips.height) return null;
+  const m = flipVariant === 'cropSelection' && flips.cropSelection ? flips.cropSelection : flips.plain;
+  return `shift flips${m === flips.plain ? '' : ` (M = ${flips.cropSelection!.M})`}: ${m.flipMap[y * flips.width + x]}/8`;
+}
+
 function showPixel(x: number, y: number) {
   if (!cur || x < 0 || y < 0 || x >= cur.width || y >= cur.height) {
-    readout.textContent = cur ? 'Hover a pixel' : '';
+    const f = flipLine(x, y);
+    readout.textContent = f ? `(${x}, ${y})\n${f}` : cur || flips ? 'Hover a pixel' : '';
     return;
   }
   const i = y * cur.width + x;
@@ -361,6 +375,8 @@ function showPixel(x: number, y: number) {
     if (cur.radiusMap) lines.push(`pixel radius (CP): ${cur.radiusMap[i].toFixed(4)}`);
   }
   if (cur.mask) lines.push(`ground truth: ${className(cur.mask[i])}`);
+  const f = flipLine(x, y);
+  if (f) lines.push(f);
   readout.textContent = lines.join('\n');
 }
 
@@ -419,6 +435,51 @@ function renderMetrics() {
   corrIn.value = rep.params.correction;
 }
 
+/** Flip counts 1..8: yellow → red; 0 transparent. */
+function drawFlips() {
+  if (!flips) return;
+  const m = flipVariant === 'cropSelection' && flips.cropSelection ? flips.cropSelection : flips.plain;
+  paint('flips', flips.width, flips.height, (i, _x, _y, px, o) => {
+    const v = m.flipMap[i];
+    if (v > 0) put(px, o, [255, Math.round(230 * (1 - Math.min(1, (v - 1) / 7))), 0]);
+  });
+}
+
+const dir = (d: { dy: number; dx: number }) => `(${d.dy > 0 ? '+' : ''}${d.dy}, ${d.dx > 0 ? '+' : ''}${d.dx})`;
+
+function renderConsistency() {
+  consistencyBox.replaceChildren();
+  if (!flips) {
+    consistencyBox.append(h('div', { class: 'muted' }, 'Not measured yet.'));
+    return;
+  }
+  const variants = [{ key: 'plain' as const, name: 'plain', m: flips.plain }, ...(flips.cropSelection ? [{ key: 'cropSelection' as const, name: `crop selection M = ${flips.cropSelection.M}`, m: flips.cropSelection }] : [])];
+  const table = h('table', { id: 'consistency-table' });
+  table.append(h('tr', {}, h('th', {}, ''), ...variants.map((v) => h('th', {}, v.name))));
+  const row = (label: string, title: string, f: (m: (typeof variants)[number]['m']) => string) =>
+    table.append(h('tr', { title }, h('th', {}, label), ...variants.map((v) => h('td', {}, f(v.m)))));
+  row('changed by any shift', 'share of the pixels whose label changes under at least one of the 8 one-pixel shifts', (m) => pct(m.changedAnyFraction));
+  row('changed, mean of 8', 'mean over the 8 shift directions of the share of changed pixels', (m) => pct(m.meanFraction));
+  row('worst direction', 'the shift (dy, dx) that changes the most pixels', (m) => `${dir(m.worst)} ${pct(m.worst.fraction)}`);
+  row('coverage', 'share of the view the prediction covers (crop selection leaves a border uncovered)', (m) => pct(m.coverage));
+  if (flips.cropSelection) {
+    const cs = flips.cropSelection;
+    row('selection moved', 'share of the 8 shifts whose selected crop content changed', (m) => (m.selectionChangeRate === null ? '–' : pct(m.selectionChangeRate)));
+    row('proven bound', 'bound on the probability that a one-pixel shift moves the selected crop (docs/consistency.md)', (m) => (m === cs ? pct(cs.bound) : '–'));
+  }
+  consistencyBox.append(table);
+  if (flips.cropSelection) {
+    const sel = h('select', { id: 'flip-variant', title: 'Which flip map the Shift flips layer shows' }, ...variants.map((v) => h('option', { value: v.key }, v.name)));
+    (sel as HTMLSelectElement).value = flipVariant;
+    sel.addEventListener('change', () => {
+      flipVariant = (sel as HTMLSelectElement).value as typeof flipVariant;
+      drawFlips();
+    });
+    consistencyBox.append(h('label', {}, 'flip map ', sel));
+  }
+  consistencyBox.append(h('div', { class: 'muted' }, `segmenter: ${flips.segmenter}`));
+}
+
 function setProgress(percent: number | null, text: string) {
   progress.classList.toggle('hidden', percent === null && !text);
   progressBar.style.width = `${Math.max(0, Math.min(100, percent ?? 0))}%`;
@@ -459,6 +520,7 @@ opacity.addEventListener('input', () => {
 certifyBtn.addEventListener('click', () => vscode.postMessage({ type: 'certify' }));
 cancelBtn.addEventListener('click', () => vscode.postMessage({ type: 'cancel' }));
 reportBtn.addEventListener('click', () => vscode.postMessage({ type: 'openReport' }));
+consistencyBtn.addEventListener('click', () => vscode.postMessage({ type: 'checkConsistency' }));
 recertBtn.addEventListener('click', () => {
   const tau = Number(tauIn.value);
   const alpha = Number(alphaIn.value);
@@ -546,10 +608,30 @@ function onMessage(m: ToWebview) {
       setProgress(null, 'cancelled');
       setRunning(false);
       break;
+    case 'consistency':
+      flips = { width: m.width, height: m.height, plain: m.plain, cropSelection: m.cropSelection, segmenter: m.segmenter };
+      if (flipVariant === 'cropSelection' && !m.cropSelection) flipVariant = 'plain';
+      state.layers.flips = true;
+      layerToggles.get('flips')!.checked = true;
+      consistencyBtn.disabled = false;
+      drawFlips();
+      renderConsistency();
+      applyView();
+      document.body.dataset.consistency = 'shown';
+      break;
+    case 'consistencyRunning':
+      consistencyBtn.disabled = m.running || !state.canRun;
+      consistencyBtn.textContent = m.running ? 'Checking translation consistency…' : 'Check translation consistency';
+      if (m.error) {
+        errorBox.textContent = m.error;
+        errorBox.classList.remove('hidden');
+      }
+      break;
   }
 }
 
 window.addEventListener('message', (e: MessageEvent<ToWebview>) => onMessage(e.data));
+renderConsistency();
 setRunning(false);
 applyView();
 vscode.postMessage({ type: 'ready' });

@@ -16,6 +16,7 @@ import { loadConfig } from '../config/config';
 import { isCertsegError } from '../core/errors';
 import { describeEngines } from '../engines/load';
 import { certifyDataset } from '../pipeline/certifyDataset';
+import { findDatasetPairs } from '../image/dataset';
 import { certifyImage } from '../pipeline/certifyImage';
 import { recertifyDir } from '../pipeline/recertify';
 import type { CertifyImageResult, PartialResult } from '../pipeline/types';
@@ -83,8 +84,16 @@ async function run(job: ThreadJob): Promise<ThreadResult> {
     }
     case 'certifyDataset': {
       const config = await loadConfig(job.configPath, job.overrides);
+      // Progress over the whole dataset: image k of N, the image's own percentage scaled into its share.
+      const total = Math.min(job.limit ?? Infinity, (await findDatasetPairs(job.dir)).length);
+      let done = 0;
       const summary = await certifyDataset(job.dir, config, job.outDir, {
-        onProgress: (event) => post({ type: 'progress', event }),
+        onProgress: (event) =>
+          post({ type: 'progress', event: { ...event, percent: total ? ((done + event.percent / 100) / total) * 100 : event.percent, message: `image ${done + 1}/${total}${event.message ? ` ${event.message}` : ''}` } }),
+        onImage: (i, n, id, _report, skipped) => {
+          done = i + 1;
+          post({ type: 'progress', event: { phase: 'write', done: i + 1, total: n, percent: (100 * (i + 1)) / n, message: `${id} ${skipped ? 'done earlier (resumed)' : 'certified'} (${i + 1}/${n})` } });
+        },
         ...(job.limit !== undefined ? { limit: job.limit } : {}),
         ...(job.resume !== undefined ? { resume: job.resume } : {}),
       });

@@ -1,0 +1,315 @@
+/**
+ * The Datasets view (explorer): dataset folders of the workspace (images/ + masks|labels|annotations|gt/,
+ * a manifest.txt|csv|json, or images/ + splits/), their runs (results under
+ * <workspace>/.certseg/datasets/<folder>/<run>/, shown again after a reload) and their samples, listed
+ * lazily a page at a time by the worker (certseg/listDataset, the order certifyDataset uses).
+ * Actions: open a sample in the Segmentation Preview (its mask is used for runs), Certify sample,
+ * Certify all (certseg/certifyDataset, progress + cancel, resumes an interrupted run), Certify all at σ…,
+ * open a run's report.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { WorkDoneProgress } from 'vscode-languageclient/node';
+import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../server/src/protocol';
+import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUntrusted } from './preview';
+import { readRun, showReport } from './report';
+import { activeConfig, settingsOverrides } from './settings';
+import type { Worker } from './worker';
+
+const PAGE = 200;
+const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
+const MANIFESTS = ['manifest.txt', 'manifest.csv', 'manifest.json'];
+const SKIP = new Set(['node_modules', 'dist', 'out', 'build', '__pycache__']);
+
+/** Is `dir` a dataset folder, judging by its entries (cheap: one readdir)? */
+export function looksLikeDataset(entries: { name: string; isDirectory(): boolean; isFile(): boolean }[]): boolean {
+  const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
+  const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
+  if (MANIFESTS.some((m) => files.has(m))) return true;
+  return dirs.has('images') && (MASK_DIRS.some((m) => dirs.has(m)) || dirs.has('splits'));
+}
+
+/** Dataset folders under the workspace folders (breadth first, depth ≤ 4, at most 3000 folders read). */
+export async function findDatasets(roots: string[], maxDepth = 4, budget = 3000): Promise<string[]> {
+  const found: string[] = [];
+  let queue = roots.map((r) => ({ dir: r, depth: 0 }));
+  while (queue.length && budget > 0) {
+    const next: typeof queue = [];
+    for (const { dir, depth } of queue) {
+      if (budget-- <= 0) break;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        continue;
+      }
+      if (looksLikeDataset(entries)) {
+        found.push(dir);
+        continue; // images/ of a dataset are not searched further
+      }
+      if (depth >= maxDepth) continue;
+      for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name)) next.push({ dir: path.join(dir, e.name), depth: depth + 1 });
+    }
+    queue = next;
+  }
+  return found.sort();
+}
+
+/** <workspace>/.certseg/datasets/<dataset path relative to its folder, '/' → '__'> (or the extension's storage). */
+export function runsRootFor(context: vscode.ExtensionContext, datasetDir: string): string {
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(datasetDir));
+  if (folder && folder.uri.scheme === 'file') {
+    const rel = path.relative(folder.uri.fsPath, datasetDir).split(path.sep).join('__') || path.basename(datasetDir);
+    return path.join(folder.uri.fsPath, '.certseg', 'datasets', rel);
+  }
+  return path.join((context.storageUri ?? context.globalStorageUri).fsPath, 'datasets', path.basename(datasetDir));
+}
+
+/** The run folder of a config (and σ override): one folder per setting, so an interrupted run resumes in place. */
+export function runDirFor(context: vscode.ExtensionContext, datasetDir: string, sigma?: number): string {
+  const config = activeConfig(context);
+  const stem = config ? path.basename(config).replace(/\.certseg\.json$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') : 'default';
+  return path.join(runsRootFor(context, datasetDir), sigma !== undefined ? `${stem}-sigma-${sigma}` : stem);
+}
+
+type Node =
+  | { kind: 'dataset'; dir: string }
+  | { kind: 'runs'; dir: string }
+  | { kind: 'run'; dir: string; runDir: string }
+  | { kind: 'sample'; dir: string; id: string; image: string; mask: string | null }
+  | { kind: 'more'; dir: string; shown: number; total: number }
+  | { kind: 'message'; text: string };
+
+export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  /** samples loaded so far per dataset (pages are appended by "Show more") */
+  private readonly pages = new Map<string, { total: number; pairs: ListDatasetResult['pairs'] }>();
+  private datasets: Promise<string[]> | null = null;
+
+  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+
+  refresh(dataset?: string): void {
+    if (dataset) this.pages.delete(dataset);
+    else {
+      this.pages.clear();
+      this.datasets = null;
+    }
+    this.changed.fire(undefined);
+  }
+
+  async showMore(dir: string): Promise<void> {
+    const have = this.pages.get(dir);
+    if (!have) return;
+    const client = await this.worker.ensureStarted();
+    const r = await client.sendRequest(ListDatasetRequest.type, { dir, offset: have.pairs.length, limit: PAGE });
+    have.pairs.push(...r.pairs);
+    have.total = r.total;
+    for (const p of r.pairs) knownMasks.set(p.image, p.mask);
+    this.changed.fire(undefined);
+  }
+
+  getTreeItem(n: Node): vscode.TreeItem {
+    switch (n.kind) {
+      case 'dataset': {
+        const t = new vscode.TreeItem(path.basename(n.dir), vscode.TreeItemCollapsibleState.Collapsed);
+        t.id = `dataset:${n.dir}`;
+        t.description = vscode.workspace.asRelativePath(path.dirname(n.dir)) === path.dirname(n.dir) ? path.dirname(n.dir) : vscode.workspace.asRelativePath(n.dir);
+        t.tooltip = n.dir;
+        t.iconPath = new vscode.ThemeIcon('database');
+        t.contextValue = 'certseg.dataset';
+        t.resourceUri = vscode.Uri.file(n.dir);
+        return t;
+      }
+      case 'runs': {
+        const t = new vscode.TreeItem('Runs', vscode.TreeItemCollapsibleState.Expanded);
+        t.id = `runs:${n.dir}`;
+        t.iconPath = new vscode.ThemeIcon('history');
+        return t;
+      }
+      case 'run': {
+        const t = new vscode.TreeItem(path.basename(n.runDir), vscode.TreeItemCollapsibleState.None);
+        t.id = `run:${n.runDir}`;
+        t.iconPath = new vscode.ThemeIcon('graph');
+        t.contextValue = 'certseg.datasetRun';
+        t.tooltip = n.runDir;
+        t.command = { command: 'certseg.openDatasetReport', title: 'Open Report', arguments: [n] };
+        return t;
+      }
+      case 'sample': {
+        const t = new vscode.TreeItem(n.id, vscode.TreeItemCollapsibleState.None);
+        t.id = `sample:${n.image}`;
+        t.resourceUri = vscode.Uri.file(n.image);
+        t.description = n.mask ? `mask ${path.basename(n.mask)}` : 'no mask';
+        t.tooltip = `${n.image}\n${n.mask ?? 'no mask'}`;
+        t.contextValue = 'certseg.datasetSample';
+        t.command = { command: 'certseg.openDatasetSample', title: 'Open in Segmentation Preview', arguments: [n] };
+        return t;
+      }
+      case 'more': {
+        const t = new vscode.TreeItem(`Show more (${n.shown} of ${n.total})…`, vscode.TreeItemCollapsibleState.None);
+        t.command = { command: 'certseg.datasetShowMore', title: 'Show more', arguments: [n] };
+        t.iconPath = new vscode.ThemeIcon('ellipsis');
+        return t;
+      }
+      case 'message': {
+        const t = new vscode.TreeItem(n.text, vscode.TreeItemCollapsibleState.None);
+        t.iconPath = new vscode.ThemeIcon('info');
+        return t;
+      }
+    }
+  }
+
+  async getChildren(n?: Node): Promise<Node[]> {
+    if (!n) {
+      const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+      this.datasets ??= findDatasets(roots);
+      return (await this.datasets).map((dir) => ({ kind: 'dataset', dir }));
+    }
+    if (n.kind === 'runs') return this.runs(n.dir);
+    if (n.kind !== 'dataset') return [];
+    const out: Node[] = [];
+    if ((await this.runs(n.dir)).length) out.push({ kind: 'runs', dir: n.dir });
+    let page = this.pages.get(n.dir);
+    if (!page) {
+      try {
+        const client = await this.worker.ensureStarted();
+        const r = await client.sendRequest(ListDatasetRequest.type, { dir: n.dir, limit: PAGE });
+        page = { total: r.total, pairs: r.pairs };
+        this.pages.set(n.dir, page);
+        for (const p of r.pairs) knownMasks.set(p.image, p.mask);
+      } catch (e) {
+        return [...out, { kind: 'message', text: errorMessage(e) }];
+      }
+    }
+    out.push(...page.pairs.map((p): Node => ({ kind: 'sample', dir: n.dir, ...p })));
+    if (page.pairs.length < page.total) out.push({ kind: 'more', dir: n.dir, shown: page.pairs.length, total: page.total });
+    if (page.total === 0) out.push({ kind: 'message', text: 'no images' });
+    return out;
+  }
+
+  private async runs(dir: string): Promise<Node[]> {
+    const root = runsRootFor(this.context, dir);
+    if (!existsSync(root)) return [];
+    const names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    return names.map((name) => ({ kind: 'run', dir, runDir: path.join(root, name) }));
+  }
+
+  /** A run's description: σ, images, certified Dice; or how far an interrupted run got. */
+  async resolveTreeItem(item: vscode.TreeItem, n: Node): Promise<vscode.TreeItem> {
+    if (n.kind !== 'run') return item;
+    const r = await readRun(n.runDir);
+    if (r) {
+      const s = r.summary;
+      item.tooltip = `${n.runDir}\nσ ${s.params?.sigma}, ${s.images} images, certified mean Dice ${s.certified?.pooled.meanDice?.toFixed(3) ?? '–'} (pooled), abstain ${(100 * s.abstainRate.pooled).toFixed(1)}%`;
+    } else {
+      let done = 0;
+      try {
+        done = (await readdir(path.join(n.runDir, 'images'), { withFileTypes: true })).filter((e) => e.isDirectory() && existsSync(path.join(n.runDir, 'images', e.name, 'report.json'))).length;
+      } catch {
+        /* nothing yet */
+      }
+      item.tooltip = `${n.runDir}\nincomplete: ${done} images done; Certify all resumes it`;
+    }
+    return item;
+  }
+}
+
+function sigmaOf(s: number | undefined): string {
+  return s === undefined ? '' : ` at σ = ${s}`;
+}
+
+export function registerDatasets(context: vscode.ExtensionContext, worker: Worker): DatasetsProvider {
+  const provider = new DatasetsProvider(context, worker);
+  const view = vscode.window.createTreeView('certseg.datasets', { treeDataProvider: provider, showCollapseAll: true });
+
+  const datasetOf = (arg: unknown): string | undefined => {
+    if (arg instanceof vscode.Uri) return arg.fsPath;
+    if (arg && typeof arg === 'object' && 'dir' in arg) return String((arg as { dir: string }).dir);
+    return undefined;
+  };
+
+  const certifyAll = async (arg: unknown, sigma?: number) => {
+    if (!vscode.workspace.isTrusted) return refuseUntrusted();
+    const dir = datasetOf(arg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0]?.fsPath;
+    if (!dir) return;
+    const outDir = runDirFor(context, dir, sigma);
+    const client = await worker.ensureStarted();
+    const overrides = { ...settingsOverrides(), ...(sigma !== undefined ? { sigma } : {}) };
+    worker.log.info(`certify dataset ${dir}${sigmaOf(sigma)} into ${outDir} (resume)`);
+    const t0 = Date.now();
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${path.basename(dir)}${sigmaOf(sigma)}`, cancellable: true },
+      async (progress, token) => {
+        const workDoneToken = `dataset-${Date.now()}`;
+        let last = 0;
+        const d = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
+          if (v.kind === 'end') return;
+          const pct = v.percentage ?? last;
+          progress.report({ increment: Math.max(0, pct - last), message: v.message });
+          last = Math.max(last, pct);
+        });
+        const tick = setInterval(() => provider.refresh(dir), 5000);
+        try {
+          const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath: activeConfig(context), overrides, resume: true, workDoneToken }, token);
+          worker.log.info(`dataset ${path.basename(dir)}: ${String(summary.images)} images in ${Date.now() - t0} ms`);
+          provider.refresh(dir);
+          await showReport(context, worker, outDir);
+        } catch (e) {
+          if (token.isCancellationRequested) {
+            worker.log.info(`dataset ${path.basename(dir)}: cancelled after ${Date.now() - t0} ms; finished images are kept`);
+            void vscode.window.showInformationMessage(`certseg: certification of ${path.basename(dir)} cancelled. Finished images are kept; Certify all resumes.`);
+          } else void vscode.window.showErrorMessage(`certseg: ${errorMessage(e)}`, 'Show Logs').then((a) => a && worker.log.show());
+        } finally {
+          clearInterval(tick);
+          d.dispose();
+          provider.refresh(dir);
+        }
+      },
+    );
+  };
+
+  context.subscriptions.push(
+    view,
+    vscode.commands.registerCommand('certseg.refreshDatasets', () => provider.refresh()),
+    vscode.commands.registerCommand('certseg.datasetShowMore', (n: { dir: string }) => provider.showMore(n.dir)),
+    vscode.commands.registerCommand('certseg.openDatasetSample', async (n: { image: string; mask: string | null }) => {
+      knownMasks.set(n.image, n.mask);
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(n.image), EDITOR_VIEW_TYPE);
+    }),
+    vscode.commands.registerCommand('certseg.certifyDatasetSample', async (n?: { image: string; mask: string | null }) => {
+      if (!n?.image) return;
+      if (!vscode.workspace.isTrusted) return refuseUntrusted();
+      knownMasks.set(n.image, n.mask);
+      await PreviewController.forImage(context, worker, n.image).certify({ maskPath: n.mask });
+    }),
+    vscode.commands.registerCommand('certseg.certifyDataset', (arg?: unknown) => certifyAll(arg)),
+    vscode.commands.registerCommand('certseg.certifyDatasetAtSigma', async (arg?: unknown) => {
+      const v = await vscode.window.showInputBox({
+        title: 'certseg: certify the dataset at σ',
+        prompt: 'Noise level σ (one run folder per σ: the report plots certified Dice vs σ)',
+        value: '0.25',
+        validateInput: (s) => (Number.isFinite(Number(s)) && Number(s) > 0 ? null : 'a positive number'),
+      });
+      if (v) await certifyAll(arg, Number(v));
+    }),
+    vscode.commands.registerCommand('certseg.openDatasetReport', async (arg?: unknown) => {
+      let runDir = arg && typeof arg === 'object' && 'runDir' in arg ? String((arg as { runDir: string }).runDir) : undefined;
+      const dir = datasetOf(arg);
+      if (!runDir && dir) {
+        const runs = await provider.getChildren({ kind: 'runs', dir });
+        runDir = runs.length === 1 && runs[0].kind === 'run' ? runs[0].runDir : undefined;
+        if (!runDir && runs.length) {
+          const pick = await vscode.window.showQuickPick(runs.flatMap((r) => (r.kind === 'run' ? [{ label: path.basename(r.runDir), runDir: r.runDir }] : [])), { title: 'Dataset run' });
+          runDir = pick?.runDir;
+        }
+      }
+      if (runDir) await showReport(context, worker, runDir);
+      else if (dir) void vscode.window.showInformationMessage(`certseg: ${path.basename(dir)} has no runs yet. Use Certify All.`);
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => provider.refresh()),
+  );
+  return provider;
+}

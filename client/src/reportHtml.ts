@@ -1,0 +1,210 @@
+/**
+ * The dataset report page (no vscode import: the webview test renders it in headless Chromium as is):
+ * pooled and per-image-mean metrics, the accuracy-vs-radius SVG written by certifyDataset (an <img> on the
+ * run folder), "certified Dice vs σ" when the dataset was certified at several σ (lineChartSvg, as a data:
+ * image), and the per-image table (sortable; a click on a row asks the host to open that sample's result).
+ * The page's only script is {@link reportScript}, inlined with the nonce.
+ */
+import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
+import { lineChartSvg } from '../../server/src/image/plot';
+
+/** Webview → host. */
+export type FromReport = { type: 'openSample'; dir: string; id: string } | { type: 'openRun'; runDir: string } | { type: 'openSummary' };
+/** What the page keeps in getState/setState: the run folder, for the panel serializer. */
+export interface ReportState {
+  runDir: string;
+}
+
+export interface ReportRun {
+  /** absolute run folder (holds summary.json) */
+  runDir: string;
+  /** short name of the run (its folder name) */
+  label: string;
+  summary: DatasetSummary;
+  /** summary.json's mtime: the latest run wins when several share a σ */
+  mtimeMs?: number;
+}
+
+export interface ReportPage {
+  nonce: string;
+  /** webview.cspSource */
+  cspSource: string;
+  /** the dataset's name */
+  title: string;
+  run: ReportRun;
+  /** URL of the run's accuracy-vs-radius.svg (asWebviewUri), null when there is none */
+  plotUrl: string | null;
+  /** every run of the dataset with a summary (this one included), for the σ chart and the run picker */
+  siblings: ReportRun[];
+}
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+const num = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+/** One run per σ (the latest summary wins when several runs share a σ), sorted by σ. */
+export function runsBySigma(runs: ReportRun[]): ReportRun[] {
+  const by = new Map<number, ReportRun>();
+  for (const r of runs) {
+    const s = r.summary.params?.sigma;
+    if (typeof s !== 'number') continue;
+    const prev = by.get(s);
+    if (!prev || (r.mtimeMs ?? 0) > (prev.mtimeMs ?? 0)) by.set(s, r);
+  }
+  return [...by.values()].sort((a, b) => a.summary.params!.sigma - b.summary.params!.sigma);
+}
+
+/** "certified Dice vs σ" (pooled and mean over images, clean Dice for reference); null with fewer than 2 σ. */
+export function diceVsSigmaSvg(runs: ReportRun[]): string | null {
+  const bySigma = runsBySigma(runs).filter((r) => r.summary.certified);
+  if (bySigma.length < 2) return null;
+  const pts = (f: (s: DatasetSummary) => number | null | undefined) =>
+    bySigma.flatMap((r) => {
+      const y = f(r.summary);
+      return typeof y === 'number' && Number.isFinite(y) ? [{ x: r.summary.params!.sigma, y }] : [];
+    });
+  return lineChartSvg(
+    [
+      { label: 'certified mean Dice (pooled)', points: pts((s) => s.certified?.pooled.meanDice) },
+      { label: 'certified mean Dice (mean over images)', points: pts((s) => s.certified?.meanOverImages.meanDice) },
+      { label: 'clean mean Dice (pooled)', points: pts((s) => s.clean?.pooled.meanDice) },
+    ],
+    { title: `Certified Dice vs. σ (${bySigma.length} runs)`, xLabel: 'σ', yLabel: 'mean Dice', yMin: 0, yMax: 1, markers: true, width: 560, height: 340 },
+  );
+}
+
+function metricRows(s: DatasetSummary): string {
+  const rows: [string, (m: NonNullable<DatasetSummary['certified']>['pooled']) => string][] = [
+    ['mean Dice', (m) => num(m.meanDice)],
+    ['mean IoU', (m) => num(m.meanIoU)],
+    ['pixel accuracy', (m) => pct(m.pixelAccuracy)],
+  ];
+  const cell = (b: DatasetSummary['clean'], k: 'pooled' | 'meanOverImages', f: (typeof rows)[number][1]) => `<td>${b ? esc(f(b[k])) : '–'}</td>`;
+  const body = rows
+    .map(([name, f]) => `<tr><th scope="row">${name}</th>${cell(s.certified, 'pooled', f)}${cell(s.certified, 'meanOverImages', f)}${cell(s.clean, 'pooled', f)}${cell(s.clean, 'meanOverImages', f)}</tr>`)
+    .join('');
+  const abstain = `<tr><th scope="row">abstain rate</th><td>${pct(s.abstainRate.pooled)}</td><td>${pct(s.abstainRate.meanOverImages)}</td><td>–</td><td>–</td></tr>`;
+  return `<table id="metrics" class="metrics"><thead><tr><th></th><th>certified, pooled</th><th>certified, mean over images</th><th>clean, pooled</th><th>clean, mean over images</th></tr></thead><tbody>${body}${abstain}</tbody></table>`;
+}
+
+function perImageTable(s: DatasetSummary): string {
+  const cols: { key: string; label: string; title: string }[] = [
+    { key: 'id', label: 'image', title: 'id in the dataset' },
+    { key: 'abstainRate', label: 'abstain', title: 'share of pixels where the certificate abstains' },
+    { key: 'certifiedDice', label: 'certified Dice', title: 'Dice of the last (foreground) class, certified map (abstain = wrong)' },
+    { key: 'cleanDice', label: 'clean Dice', title: 'Dice of the last class, clean prediction' },
+    { key: 'certifiedPixelAccuracy', label: 'certified pixel acc.', title: 'correct certified pixels / all pixels' },
+    { key: 'totalMs', label: 'time', title: 'seconds for this image' },
+  ];
+  const head = cols.map((c) => `<th data-key="${c.key}" title="${esc(c.title)}" tabindex="0">${esc(c.label)}</th>`).join('');
+  const sortVal = (v: number | null) => (v === null ? '' : String(v));
+  const body = s.perImage
+    .map(
+      (p, i) =>
+        `<tr data-dir="${esc(p.dir)}" data-id="${esc(p.id)}" data-index="${i}" tabindex="0" title="Open ${esc(p.id)} in the preview">` +
+        `<td data-v="${esc(p.id)}">${esc(p.id)}</td>` +
+        `<td data-v="${p.abstainRate}">${pct(p.abstainRate)}</td>` +
+        `<td data-v="${sortVal(p.certifiedDice)}">${num(p.certifiedDice)}</td>` +
+        `<td data-v="${sortVal(p.cleanDice)}">${num(p.cleanDice)}</td>` +
+        `<td data-v="${sortVal(p.certifiedPixelAccuracy)}">${pct(p.certifiedPixelAccuracy)}</td>` +
+        `<td data-v="${p.totalMs}">${(p.totalMs / 1000).toFixed(1)} s</td></tr>`,
+    )
+    .join('');
+  return `<table id="per-image" class="per-image"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+export function reportHtml(page: ReportPage): string {
+  const { nonce, cspSource, run } = page;
+  const s = run.summary;
+  const csp = `default-src 'none'; img-src ${cspSource} data:; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}';`;
+  const p = s.params;
+  const params = p ? `σ = ${p.sigma}, n0 = ${p.n0}, n = ${p.n}, α = ${p.alpha}, τ = ${p.tau}, ${p.correction}${p.denoiser ? ', denoised' : ', no denoiser'}` : 'no images';
+  const sigmaSvg = diceVsSigmaSvg(page.siblings);
+  const runs = page.siblings.length > 1
+    ? `<nav id="runs">${page.siblings
+        .map((r) => `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${r.summary.params.sigma})` : ''}</button>`)
+        .join('')}</nav>`
+    : '';
+  const state: ReportState = { runDir: run.runDir };
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${esc(page.title)}</title>
+<style nonce="${nonce}">
+body { font-family: var(--vscode-font-family, sans-serif); font-size: var(--vscode-font-size, 13px); color: var(--vscode-foreground, #222); padding: 0 16px 24px; }
+h1 { font-size: 1.3em; margin: 12px 0 2px; } h2 { font-size: 1.1em; margin: 18px 0 6px; }
+.muted { opacity: 0.75; }
+table { border-collapse: collapse; }
+th, td { padding: 3px 10px; text-align: right; border-bottom: 1px solid var(--vscode-panel-border, #ccc); }
+th:first-child, td:first-child { text-align: left; }
+#per-image th { cursor: pointer; user-select: none; }
+#per-image th[aria-sort="ascending"]::after { content: " ▲"; } #per-image th[aria-sort="descending"]::after { content: " ▼"; }
+#per-image tbody tr { cursor: pointer; }
+#per-image tbody tr:hover, #per-image tbody tr:focus { background: var(--vscode-list-hoverBackground, #eef); outline: none; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.charts img { max-width: 100%; background: #fff; border: 1px solid var(--vscode-panel-border, #ccc); }
+nav button, .actions button { margin: 0 6px 6px 0; }
+button.current { font-weight: bold; }
+</style>
+</head>
+<body>
+<h1 id="title">${esc(page.title)}: ${esc(run.label)}</h1>
+<div class="muted" id="params">${esc(s.images)} images (${esc(s.withMask)} with masks), ${esc(params)}; certified radius ${num(s.radius)}; ${(s.timings.totalMs / 1000).toFixed(1)} s</div>
+${runs}
+<div class="actions"><button id="open-summary">Open summary.json</button></div>
+<h2>Metrics</h2>
+${s.certified || s.clean ? metricRows(s) : '<p class="muted">No masks: no metrics.</p>'}
+<h2>Plots</h2>
+<div class="charts">
+${page.plotUrl ? `<img id="accuracy-vs-radius" src="${esc(page.plotUrl)}" alt="certified pixel accuracy vs radius">` : '<p class="muted">No accuracy-vs-radius plot (no masks).</p>'}
+${sigmaSvg ? `<img id="dice-vs-sigma" src="data:image/svg+xml;base64,${Buffer.from(sigmaSvg, 'utf8').toString('base64')}" alt="certified Dice vs sigma">` : ''}
+</div>
+<h2>Per image <span class="muted">(click a row to open its result; click a header to sort)</span></h2>
+${perImageTable(s)}
+<script nonce="${nonce}">(${reportScript.toString()})(${JSON.stringify(state).replace(/</g, '\\u003c')});</script>
+</body>
+</html>`;
+}
+
+/** The page's script (self-contained: it is serialised with toString() into the page). */
+export function reportScript(state: ReportState): void {
+  const api = (globalThis as unknown as { acquireVsCodeApi(): { postMessage(m: FromReport): void; setState(s: ReportState): void } }).acquireVsCodeApi();
+  api.setState(state);
+  const table = document.getElementById('per-image') as HTMLTableElement | null;
+  if (table) {
+    const tbody = table.tBodies[0];
+    table.querySelectorAll('th').forEach((th, col) => {
+      const sort = () => {
+        const asc = th.getAttribute('aria-sort') !== 'ascending';
+        table.querySelectorAll('th').forEach((o) => o.removeAttribute('aria-sort'));
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        const rows = Array.from(tbody.rows);
+        const key = (r: HTMLTableRowElement) => r.cells[col].getAttribute('data-v') ?? '';
+        const numeric = rows.every((r) => key(r) === '' || !Number.isNaN(Number(key(r))));
+        rows.sort((a, b) => {
+          const x = key(a), y = key(b);
+          if (x === '' || y === '') return x === y ? 0 : x === '' ? 1 : -1; // empty (no mask) last
+          const c = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
+          return asc ? c : -c;
+        });
+        tbody.append(...rows);
+      };
+      th.addEventListener('click', sort);
+      th.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && sort());
+    });
+    const open = (tr: HTMLTableRowElement) => api.postMessage({ type: 'openSample', dir: tr.getAttribute('data-dir') ?? '', id: tr.getAttribute('data-id') ?? '' });
+    tbody.addEventListener('click', (e) => {
+      const tr = (e.target as HTMLElement).closest('tr');
+      if (tr) open(tr);
+    });
+    tbody.addEventListener('keydown', (e) => {
+      const tr = (e.target as HTMLElement).closest('tr');
+      if (tr && e.key === 'Enter') open(tr);
+    });
+  }
+  document.querySelectorAll('#runs button').forEach((b) => b.addEventListener('click', () => api.postMessage({ type: 'openRun', runDir: b.getAttribute('data-run') ?? '' })));
+  document.getElementById('open-summary')?.addEventListener('click', () => api.postMessage({ type: 'openSummary' }));
+}
