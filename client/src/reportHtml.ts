@@ -164,7 +164,8 @@ ${sigmaSvg ? `<img id="dice-vs-sigma" src="data:image/svg+xml;base64,${Buffer.fr
 </div>
 <h2>Per image <span class="muted">(click a row to open its result; click a header to sort)</span></h2>
 ${perImageTable(s)}
-<script nonce="${nonce}">(${reportScript.toString()})(${JSON.stringify(state).replace(/</g, '\\u003c')});</script>
+<script nonce="${nonce}">var __name = (f) => f; /* esbuild keepNames helper, referenced by the serialised function */
+(${reportScript.toString()})(${JSON.stringify(state).replace(/</g, '\\u003c')});</script>
 </body>
 </html>`;
 }
