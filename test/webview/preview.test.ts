@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CertifyImageRequest, decodeArray, type CertifyImageResultWire } from '../../server/src/protocol';
+import { CertifyImageRequest, ConsistencyRequest, decodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type ShiftMeasurementWire } from '../../server/src/protocol';
 import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, startWorker } from '../worker/harness';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
@@ -168,6 +168,42 @@ test('webview: posts ready, renders a real result, hover readout, no CSP violati
   // zoom with the wheel keeps crisp pixels (image-rendering: pixelated)
   await page.mouse.wheel(0, -100);
   assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('layer-certified')!).imageRendering), 'pixelated');
+  assert.deepEqual(cspViolations, []);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('webview: translation consistency (real measurement) as the Shift flips layer with its numbers', { skip }, async () => {
+  const w = await startWorker();
+  let r: ConsistencyResultWire;
+  try {
+    r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, overrides: baseOverrides() });
+  } finally {
+    await w.stop();
+  }
+  const m = (x: ShiftMeasurementWire) => ({ ...x, flipMap: decodeArray(x.flipMap) });
+  const plain = m(r.plain);
+  await post({ type: 'consistency', width: r.width, height: r.height, plain, cropSelection: { ...m(r.cropSelection!), M: 8, bound: r.cropSelection!.bound, exchangeable: r.cropSelection!.exchangeable }, segmenter: 'segmenter.card.json on onnx' });
+  await page.waitForSelector('body[data-consistency="shown"]');
+  const table = await page.locator('#consistency-table').innerText();
+  assert.match(table, /crop selection M = 8/);
+  assert.ok(table.includes(`${(100 * r.plain.changedAnyFraction).toFixed(1)}%`), table);
+  assert.ok(table.includes(`${(100 * r.cropSelection!.bound).toFixed(1)}%`), table);
+  assert.equal(await page.locator('#toggle-flips').isChecked(), true);
+  assert.equal(await page.locator('#layer-flips').isVisible(), true);
+  const flipped = plain.flipMap.findIndex((v) => v > 0);
+  assert.ok(flipped >= 0, 'some pixel of the sample flips under a one-pixel shift');
+  const px = await page.evaluate((i) => {
+    const c = document.getElementById('layer-flips') as HTMLCanvasElement;
+    return Array.from(c.getContext('2d')!.getImageData(i % c.width, Math.floor(i / c.width), 1, 1).data);
+  }, flipped);
+  assert.equal(px[0], 255);
+  assert.equal(px[3], 255);
+  const box = (await page.locator('#stack').boundingBox())!;
+  const zoom = box.width / r.width;
+  await page.mouse.move(box.x + ((flipped % r.width) + 0.5) * zoom, box.y + (Math.floor(flipped / r.width) + 0.5) * zoom);
+  assert.match(await page.locator('#readout').innerText(), new RegExp(`shift flips: ${plain.flipMap[flipped]}/8`));
+  await page.click('#check-consistency');
+  assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.at(-1)), { type: 'checkConsistency' });
   assert.deepEqual(cspViolations, []);
   assert.deepEqual(pageErrors, []);
 });
