@@ -64,7 +64,9 @@ test('certifyDataset: progress, summary + plot on disk, an interrupted run resum
   const out = join(tmp, 'run');
   const overrides = { ...baseOverrides(), ...SMALL };
   const progress: string[] = [];
-  const d = w.conn.onProgress(WorkDoneProgress.type, 'ds-1', (v) => progress.push(`${v.kind}:${'percentage' in v ? v.percentage : ''}`));
+  const d = w.conn.onProgress(WorkDoneProgress.type, 'ds-1', (v) => {
+    progress.push(`${v.kind}:${'percentage' in v ? v.percentage : ''}`);
+  });
   const t0 = performance.now();
   // "interrupted": only the first image
   const first = (await w.conn.sendRequest(CertifyDatasetRequest.type, { dir: ds, outDir: out, overrides, limit: 1, resume: true, workDoneToken: 'ds-1' })) as unknown as DatasetSummary;
@@ -95,9 +97,13 @@ test('certifyDataset: progress, summary + plot on disk, an interrupted run resum
 
 test('consistency: flip maps and numbers, plain and with crop selection M=8', async () => {
   const kinds: string[] = [];
-  const sub = w.conn.onNotification(QueueStatusNotification.type, (q: QueueStatusParams) => q.running && kinds.push(q.running.kind));
+  const sub = w.conn.onNotification(QueueStatusNotification.method, (q: QueueStatusParams) => {
+    if (q.running) kinds.push(q.running.kind);
+  });
   const progress: number[] = [];
-  const d = w.conn.onProgress(WorkDoneProgress.type, 'cons-1', (v) => v.kind === 'report' && v.percentage !== undefined && progress.push(v.percentage));
+  const d = w.conn.onProgress(WorkDoneProgress.type, 'cons-1', (v) => {
+    if (v.kind === 'report' && v.percentage !== undefined) progress.push(v.percentage);
+  });
   const t0 = performance.now();
   const r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, overrides: baseOverrides(), workDoneToken: 'cons-1' });
   console.log(`consistency ${(performance.now() - t0).toFixed(0)} ms (run ${r.runMs} ms): plain mean ${r.plain.meanFraction}, worst ${JSON.stringify(r.plain.worst)}; M=8 mean ${r.cropSelection?.meanFraction}, bound ${r.cropSelection?.bound}`);
