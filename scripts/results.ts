@@ -22,7 +22,7 @@ import { repoRoot } from '../server/src/paths';
 const root = repoRoot();
 const shared = path.resolve(root, '../shared/datasets');
 const { values } = parseArgs({
-  options: { images: { type: 'string', default: '50' }, small: { type: 'string', default: '8' }, work: { type: 'string', default: path.join(root, 'results-work') }, only: { type: 'string' } },
+  options: { images: { type: 'string', default: '50' }, small: { type: 'string', default: '6' }, work: { type: 'string', default: path.join(root, 'results-work') }, only: { type: 'string' } },
 });
 const N = Number(values.images);
 const SMALL = Number(values.small);
@@ -45,7 +45,7 @@ async function subset(ds: DatasetDef, count: number, tag: string): Promise<{ man
   mkdirSync(dir, { recursive: true });
   const manifest = path.join(dir, `${tag}.manifest.txt`);
   writeFileSync(manifest, chosen.map((p) => `${p.image}\t${p.mask}`).join('\n') + '\n');
-  return { manifest, ids: chosen.map((p) => p.id) };
+  return { manifest, ids: chosen.map((p) => path.parse(p.image).name) };
 }
 
 interface Row { ds: DatasetDef; sigma: number; denoised: boolean; n: number; tau: number; summary: DatasetSummary }

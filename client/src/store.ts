@@ -97,6 +97,7 @@ export async function loadStoredResult(dir: string): Promise<StoredResult | null
     if (!(selected instanceof Uint8Array) || !(counts instanceof Uint16Array) || !(certified instanceof Uint8Array)) return null;
     const clean = await readNpyIf(f('clean', 'clean.npy'));
     const radius = await readNpyIf(f('radiusNpy', 'radius.npy'));
+    const mask = report.files?.mask ? await readNpyIf(f('mask', 'mask.npy')) : null;
     return {
       report,
       dir,
@@ -107,7 +108,7 @@ export async function loadStoredResult(dir: string): Promise<StoredResult | null
       counts,
       certified,
       radiusMap: radius instanceof Float32Array ? radius : null,
-      mask: null,
+      mask: mask instanceof Uint8Array ? mask : null,
     };
   } catch {
     return null;

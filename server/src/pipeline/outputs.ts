@@ -20,6 +20,7 @@ export const OUTPUT_FILES = {
   certifiedNpy: 'certified.npy',
   clean: 'clean.npy',
   radiusNpy: 'radius.npy',
+  mask: 'mask.npy',
 } as const;
 
 export async function writeImageOutputs(outDir: string, r: CertifyImageResult, image: Float32Array): Promise<void> {
@@ -49,6 +50,8 @@ export async function writeImageOutputs(outDir: string, r: CertifyImageResult, i
     if (r.mask) {
       await writePngRGBA(path.join(staging, f.errors), errorMap(r.certified, r.mask, w, h), w, h);
       put('errors', f.errors);
+      await writeNpy(path.join(staging, f.mask), r.mask, [h, w]); // the ground truth as read, for viewers
+      put('mask', f.mask);
     }
     await writeNpy(path.join(staging, f.selected), r.selected, [h, w]);
     put('selected', f.selected);
