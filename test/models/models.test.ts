@@ -50,7 +50,7 @@ interface Card {
   name: string;
   role: 'segmenter' | 'denoiser';
   file: string;
-  input: { name?: string; layout: string; height: number | null; width: number | null; batch: number | null; channels: number; range: [number, number]; mean?: number[]; std?: number[] };
+  input: { name?: string; layout: string; height: number | null; width: number | null; batch: number | null; channels: number; range: [number, number]; mean?: number[]; std?: number[]; resize?: string };
   output: { name?: string; layout: string; height: number | null; width: number | null; batch: number | null; channels: number; kind?: string };
   classes?: { name: string; color: string }[];
   denoiser?: {
@@ -118,8 +118,12 @@ for (const { set, path: cardPath, card } of shippedCards()) {
     assert.ok(card.file.endsWith('.onnx'));
     for (const spec of [card.input, card.output]) {
       assert.equal(spec.layout, 'NCHW');
-      assert.equal(spec.height, null);
-      assert.equal(spec.width, null);
+      // fully convolutional; a card may pin a run resolution (denoiser128: the same weights at 128×128)
+      if (card.input.resize) assert.ok(Number.isInteger(spec.height) && spec.height === spec.width);
+      else {
+        assert.equal(spec.height, null);
+        assert.equal(spec.width, null);
+      }
       assert.equal(spec.batch, null);
       assert.ok(Number.isInteger(spec.channels) && spec.channels > 0);
       assert.equal(typeof spec.name, 'string');
