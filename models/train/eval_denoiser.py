@@ -142,6 +142,7 @@ def main(argv=None):
         evalsets.append(("Kvasir-SEG val split, 100 images at 256x256", torch.from_numpy(x).float() / 255.0, m))
 
     lines = []
+    halved = False
     lines.append(f"Denoiser checkpoint: step {ck['step']}. One-shot denoising, Carlini's convention, one noise draw per image (seed 0).")
     lines.append("PSNR in dB against the clean image (peak 1, mean over images); the noisy image is clipped to [0,1] for its PSNR.")
     if seg:
@@ -166,9 +167,16 @@ def main(argv=None):
             if s == 0.25 and desc == evalsets[-1][0]:
                 k = min(4, len(x01))
                 strip = torch.cat([x01[:k], noisy[:k].clamp(0, 1), den[:k]])
-                generate.save_png(os.path.join(odir, "denoise-example.png"), grid(strip, k))
+                ex = grid(strip, k)
+                if ex.shape[1] > 600:  # keep the committed PNG small: halve large strips (box filter)
+                    from PIL import Image
+
+                    ex = np.array(Image.fromarray(ex).resize((ex.shape[1] // 2, ex.shape[0] // 2), Image.BOX))
+                    halved = True
+                generate.save_png(os.path.join(odir, "denoise-example.png"), ex)
         lines.append("")
-    lines.append("Example (rows: clean, noisy σ = 0.25, denoised): `models/%s/denoise-example.png`." % args.set)
+    lines.append("Example (rows: clean, noisy σ = 0.25, denoised%s): `models/%s/denoise-example.png`."
+                 % ("; shown at half size" if halved else "", args.set))
     if not args.no_sample:
         n = args.n_sample or (16 if args.set == "default" else 8)
         size = 64
