@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -101,8 +101,15 @@ before(async () => {
   copyFileSync(join(ROOT, 'models', 'default', 'sample.png'), join(ws, 'sample.png'));
   copyFileSync(join(ROOT, 'models', 'default', 'sample-mask.png'), join(ws, 'sample-mask.png'));
   writeFileSync(join(ud, 'User', 'settings.json'), JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off' }));
-  // the repository itself is the extension (dist/ built): link it into the extensions folder
-  symlinkSync(ROOT, join(ext, 'certseg.certseg-0.1.0'));
+  const vsix = process.env.CERTSEG_E2E_VSIX;
+  if (vsix) {
+    // the packaged extension, installed the way a user installs it (npm run package builds it)
+    const r = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', vsix], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `installing ${vsix} failed: ${r.stderr}`);
+  } else {
+    // the repository itself is the extension (dist/ built): link it into the extensions folder
+    symlinkSync(ROOT, join(ext, 'certseg.certseg-0.1.0'));
+  }
   const port = await freePort();
   server = spawn(process.execPath, [CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--extensions-dir', ext, '--user-data-dir', ud, ws], {
     stdio: ['ignore', 'pipe', 'pipe'],
