@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../server/src/core/rng';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CertsegError } from '../../server/src/core/errors';
@@ -6,16 +7,8 @@ import { addConfusion, aggregate, confusionMatrix, segMetrics, type SegMetrics }
 
 const A = ABSTAIN;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures reproduce. */
+const rng = mulberry32;
 
 test('hand-computed example with abstain, ignore label and an absent class', () => {
   const pred = Uint8Array.of(0, 0, 1, A, 1, A, 0);

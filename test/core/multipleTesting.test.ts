@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../server/src/core/rng';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ABSTAIN } from '../../server/src/core/labels';
@@ -11,17 +12,8 @@ import {
 } from '../../server/src/core/multipleTesting';
 import { binomPValueTable, binomUpperTail, clopperPearsonLower, normInv } from '../../server/src/core/stats';
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so failures reproduce. */
+const rng = mulberry32;
 
 /** Textbook Holm over per-pixel p-values: sort ascending, stop at the first p_(r) > α/(K − r + 1). */
 function bruteHolm(p: number[], alpha: number): boolean[] {

@@ -66,17 +66,8 @@ export function luminance(img: Float32Array, c: number, h: number, w: number): F
   return out;
 }
 
-/** Deterministic PRNG (mulberry32) so that score filters and generated test data are reproducible. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// mulberry32 lives with the project's other generators in core/rng.ts
+export { mulberry32 } from '../core/rng';
 
 /**
  * Dice of the foreground over the pixels where `valid` is true (all when omitted). A predicted pixel is

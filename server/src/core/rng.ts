@@ -94,3 +94,18 @@ export function noisyBatch(
     for (let p = 0; p < len; p++) out[off + p] = image[p] + noise[p];
   }
 }
+
+/**
+ * mulberry32: a small deterministic uniform [0,1) generator for reproducible test data and score filters
+ * (not for certification noise, which uses the per-sample xoshiro streams above).
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
