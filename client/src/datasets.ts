@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkDoneProgress } from 'vscode-languageclient/node';
+import { forwardProgress } from './progress';
 import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../server/src/protocol';
 import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUntrusted } from './preview';
 import { readRun, showReport } from './report';
@@ -244,13 +244,7 @@ export function registerDatasets(context: vscode.ExtensionContext, worker: Worke
       { location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${path.basename(dir)}${sigmaOf(sigma)}`, cancellable: true },
       async (progress, token) => {
         const workDoneToken = `dataset-${Date.now()}`;
-        let last = 0;
-        const d = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-          if (v.kind === 'end') return;
-          const pct = v.percentage ?? last;
-          progress.report({ increment: Math.max(0, pct - last), message: v.message });
-          last = Math.max(last, pct);
-        });
+        const d = forwardProgress(client, workDoneToken, progress);
         const tick = setInterval(() => provider.refresh(dir), 5000);
         try {
           const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath: activeConfig(context), overrides, resume: true, workDoneToken }, token);

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { WorkDoneProgress, type WorkDoneProgressReport, type WorkDoneProgressBegin } from 'vscode-languageclient/node';
+import { forwardProgress } from './progress';
 import type { ClassInfo, ConsistencyView, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
 import {
   CertifyImageRequest,
@@ -216,15 +216,7 @@ export class PreviewController implements vscode.Disposable {
           const sub = token.onCancellationRequested(() => cts.cancel());
           const workDoneToken = randomUUID();
           const partialResultToken = randomUUID();
-          let lastPct = 0;
-          const d1 = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-            if (v.kind === 'end') return;
-            const r = v as WorkDoneProgressBegin | WorkDoneProgressReport;
-            const pct = r.percentage ?? lastPct;
-            progress.report({ increment: Math.max(0, pct - lastPct), message: r.message });
-            lastPct = Math.max(lastPct, pct);
-            this.post({ type: 'progress', percent: pct, message: r.message ?? '' });
-          });
+          const d1 = forwardProgress(client, workDoneToken, progress, (percent, message) => this.post({ type: 'progress', percent, message }));
           const d2 = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) => {
             this.post({
               type: 'partial',
@@ -317,13 +309,7 @@ export class PreviewController implements vscode.Disposable {
         async (progress, token) => {
           const sub = token.onCancellationRequested(() => cts.cancel());
           const workDoneToken = randomUUID();
-          let last = 0;
-          const d = client.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-            if (v.kind === 'end') return;
-            const pct = v.percentage ?? last;
-            progress.report({ increment: Math.max(0, pct - last), message: v.message });
-            last = Math.max(last, pct);
-          });
+          const d = forwardProgress(client, workDoneToken, progress);
           try {
             return await client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, configPath, overrides: settingsOverrides(), workDoneToken }, cts.token);
           } finally {

@@ -1,7 +1,9 @@
 """Shared helpers for the certseg training scripts: paths, data sets, ONNX export and model cards."""
+import argparse
 import json
 import os
 import random
+import tempfile
 import time
 
 import numpy as np
@@ -116,3 +118,26 @@ def log(fh, msg):
     if fh:
         fh.write(line + "\n")
         fh.flush()
+
+
+def training_setup(description, configs, argv=None, add_args=None):
+    """Shared command line of the training scripts (--set, --steps, --smoke, --out, --seed), threads and
+    seeds. Returns (args, cfg, steps, batch, output folder, work folder)."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", choices=list(configs), default="default")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--out", help="output folder (default models/<set>; --smoke: a temp folder)")
+    ap.add_argument("--seed", type=int, default=0)
+    if add_args:
+        add_args(ap)
+    args = ap.parse_args(argv)
+    cfg = configs[args.set]
+    set_threads()
+    seed_everything(args.seed)
+    steps = 1 if args.smoke else (args.steps or cfg["steps"])
+    batch = 2 if args.smoke else cfg["batch"]
+    # a smoke run writes everything (metrics included) into its temp folder, never over real results
+    args.out = args.out or (tempfile.mkdtemp(prefix="certseg-smoke-") if args.smoke else None)
+    out = args.out
+    return args, cfg, steps, batch, out_dir(args.set, out), work_dir(args.set, out)

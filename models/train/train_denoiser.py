@@ -16,13 +16,11 @@ The exported weights are an exponential moving average (EMA) of the training wei
 Writes models/<set>/denoiser.onnx, denoiser.card.json, test/models/fixtures/<set>-denoiser.json and a
 checkpoint under models/_work/<set>/ (git-ignored). Deterministic: fixed seeds, 1 thread (CERTSEG_THREADS).
 """
-import argparse
 import copy
 import json
 import math
 import os
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -42,23 +40,9 @@ T_LOW = 400
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", choices=list(CFG), default="default")
-    ap.add_argument("--steps", type=int)
-    ap.add_argument("--stop-at", type=int, help="stop after this step of the --steps schedule")
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--out", help="output folder (default models/<set>; --smoke: a temp folder)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    cfg = CFG[args.set]
-    common.set_threads()
-    common.seed_everything(args.seed)
-    steps = 1 if args.smoke else (args.steps or cfg["steps"])
-    batch = 2 if args.smoke else cfg["batch"]
+    args, cfg, steps, batch, odir, wdir = common.training_setup(
+        __doc__, CFG, argv, lambda ap: ap.add_argument("--stop-at", type=int, help="stop after this step of the --steps schedule"))
     crop = cfg["crop"]
-    out = args.out or (tempfile.mkdtemp(prefix="certseg-smoke-") if args.smoke else None)
-    odir = common.out_dir(args.set, out)
-    wdir = common.work_dir(args.set, out)
     logf = open(os.path.join(wdir, "denoiser.log"), "a")
     timer = common.Timer()
 

@@ -11,12 +11,10 @@ Writes models/<set>/segmenter.onnx, segmenter.card.json, test/models/fixtures/<s
 input/output pair for the ONNX-vs-PyTorch check) and a checkpoint under models/_work/<set>/ (git-ignored).
 Deterministic: fixed seeds, fixed data order, 1 thread (CERTSEG_THREADS).
 """
-import argparse
 import json
 import math
 import os
 import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -111,21 +109,7 @@ def augment(x, y, g, affine, jitter):
 
 # ----------------------------------------------------------------------------------------------- main
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", choices=list(CFG), default="default")
-    ap.add_argument("--steps", type=int)
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--out", help="output folder (default models/<set>; --smoke: a temp folder)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    cfg = CFG[args.set]
-    common.set_threads()
-    common.seed_everything(args.seed)
-    steps = 1 if args.smoke else (args.steps or cfg["steps"])
-    batch = 2 if args.smoke else cfg["batch"]
-    out = args.out or (tempfile.mkdtemp(prefix="certseg-smoke-") if args.smoke else None)
-    odir = common.out_dir(args.set, out)
-    wdir = common.work_dir(args.set, out)
+    args, cfg, steps, batch, odir, wdir = common.training_setup(__doc__, CFG, argv)
     logf = open(os.path.join(wdir, "segmenter.log"), "a")
     k = len(cfg["classes"])
     timer = common.Timer()

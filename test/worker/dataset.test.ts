@@ -19,7 +19,7 @@ import {
   type QueueStatusParams,
 } from '../../server/src/protocol';
 import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
-import { SAMPLE, SAMPLE_MASK, baseOverrides, startWorker, type Worker } from './harness';
+import { SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
 
 const SMALL = { n0: 4, n: 60, alpha: 0.01 };
 let w: Worker;
@@ -37,15 +37,6 @@ after(async () => {
   if (w) await w.stop();
   rmSync(tmp, { recursive: true, force: true });
 });
-
-async function expectError(p: Promise<unknown>, code: number, message: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    assert.equal(e.code, code, `code ${e.code}: ${e.message}`);
-    assert.match(e.message, message);
-    return true;
-  });
-}
 
 test('listDataset: pairs in certification order, paged; a plain folder is a user error', async () => {
   const all = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds });

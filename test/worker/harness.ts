@@ -2,6 +2,7 @@
  * Starts the REAL worker (dist/server/server.js, built by `node esbuild.mjs`) as a child process over Node
  * IPC, exactly as the extension does (TransportKind.ipc), and speaks JSON-RPC to it.
  */
+import assert from 'node:assert/strict';
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import {
   ExitNotification,
   createProtocolConnection,
   type InitializeResult,
+  ResponseError,
 } from 'vscode-languageserver-protocol/node';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -96,4 +98,14 @@ export async function startWorker(): Promise<Worker> {
       return code;
     },
   };
+}
+
+/** The request fails with a JSON-RPC error of this code whose message matches. */
+export async function expectError(p: Promise<unknown>, code: number, message: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
+    assert.equal(e.code, code, `code ${e.code}: ${e.message}`);
+    assert.match(e.message, message);
+    return true;
+  });
 }

@@ -30,7 +30,7 @@ import {
   type PartialResultWire,
   type QueueStatusParams,
 } from '../../server/src/protocol';
-import { SAMPLE, SAMPLE_MASK, baseOverrides, startWorker, type Worker } from './harness';
+import { SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
 
 let w: Worker;
 const tmp = mkdtempSync(join(tmpdir(), 'certseg-worker-'));
@@ -63,15 +63,6 @@ function run(params: Omit<CertifyImageParams, 'workDoneToken' | 'partialResultTo
     d2.dispose();
   });
   return { promise, progress, partials, t0, settled: () => settled };
-}
-
-async function expectError(p: Promise<unknown>, code: number, message: RegExp) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    assert.equal(e.code, code, `code ${e.code}: ${e.message}`);
-    assert.match(e.message, message);
-    return true;
-  });
 }
 
 test('initialize advertises hovers and incremental sync', () => {

@@ -26,6 +26,7 @@ export const DEFAULTS = {
   seed: 0,
   radiusMap: true,
   cropSelection: null,
+  sampling: 'auto',
 } as const;
 
 export function defaultModelPaths(): { segmenter: string; denoiser: string } {
@@ -72,27 +73,16 @@ export function resolveConfig(raw: unknown, configPath: string | null, overrides
   const problems = validate(merged);
   const label = configPath ? path.basename(configPath) : 'config';
   if (problems.length > 0) throw new CertsegError(`${label}: ${describeSchemaError(problems[0])}`, 'config');
-  const c = merged as CertsegConfig;
+  const { $schema: _schema, segmenter, denoiser, ...settings } = merged as CertsegConfig;
   const baseDir = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
   const defaults = defaultModelPaths();
   const abs = (p: string) => path.resolve(baseDir, p);
   return {
+    ...DEFAULTS,
+    ...settings,
     configPath: configPath ? path.resolve(configPath) : null,
-    segmenter: c.segmenter ? abs(c.segmenter) : defaults.segmenter,
-    denoiser: c.denoiser === null ? null : c.denoiser ? abs(c.denoiser) : defaults.denoiser,
-    engine: c.engine ?? DEFAULTS.engine,
-    sigma: c.sigma ?? DEFAULTS.sigma,
-    n0: c.n0 ?? DEFAULTS.n0,
-    n: c.n ?? DEFAULTS.n,
-    tau: c.tau ?? DEFAULTS.tau,
-    alpha: c.alpha ?? DEFAULTS.alpha,
-    correction: c.correction ?? DEFAULTS.correction,
-    denoiseConvention: c.denoiseConvention ?? DEFAULTS.denoiseConvention,
-    batchSize: c.batchSize ?? DEFAULTS.batchSize,
-    seed: c.seed ?? DEFAULTS.seed,
-    radiusMap: c.radiusMap ?? DEFAULTS.radiusMap,
-    cropSelection: c.cropSelection ?? DEFAULTS.cropSelection,
-    sampling: c.sampling ?? 'auto',
+    segmenter: segmenter ? abs(segmenter) : defaults.segmenter,
+    denoiser: denoiser === null ? null : denoiser ? abs(denoiser) : defaults.denoiser,
   };
 }
 

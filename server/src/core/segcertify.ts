@@ -18,10 +18,8 @@ import { modeOf } from './votes';
 /** The statistical part of a config: the core takes exactly these. */
 export type SegCertifyParams = Pick<ResolvedConfig, 'sigma' | 'n0' | 'n' | 'tau' | 'alpha' | 'correction' | 'batchSize' | 'seed' | 'radiusMap'>;
 
-export interface SegCertifyProgress {
-  phase: 'selection' | 'estimation';
-  done: number;
-  total: number;
+/** The per-pixel state of a run so far, for partial results. */
+export interface SegCertifySnapshot {
   selected: Uint8Array;
   /** estimation votes so far (null in the selection phase) */
   counts: Uint16Array | null;
@@ -29,6 +27,16 @@ export interface SegCertifyProgress {
   certifiedSoFar: Uint8Array | null;
 }
 
+export interface SegCertifyProgress {
+  phase: 'selection' | 'estimation';
+  done: number;
+  total: number;
+  /**
+   * Computes the per-pixel maps (O(K·C)) only when asked, so a consumer that shows progress alone costs
+   * the sampling loop nothing. Call it inside onProgress: the arrays are reused by the run.
+   */
+  snapshot(): SegCertifySnapshot;
+}
 export interface SegCertifyOutput {
   selected: Uint8Array;
   counts: Uint16Array;
@@ -76,8 +84,8 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
     selected: null,
     onCounts: input.onProgress
       ? (votes, done) => {
-          modeOf(votes, K, C, selected);
-          input.onProgress!({ phase: 'selection', done, total: p.n0, selected, counts: null, certifiedSoFar: null });
+          const snapshot = () => ({ selected: modeOf(votes, K, C, selected), counts: null, certifiedSoFar: null });
+          input.onProgress!({ phase: 'selection', done, total: p.n0, snapshot });
         }
       : undefined,
   });
@@ -94,8 +102,11 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
     selected,
     onCounts: input.onProgress
       ? (k, done) => {
-          for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
-          input.onProgress!({ phase: 'estimation', done, total: p.n, selected, counts: k, certifiedSoFar: soFar });
+          const snapshot = () => {
+            for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
+            return { selected, counts: k, certifiedSoFar: soFar };
+          };
+          input.onProgress!({ phase: 'estimation', done, total: p.n, snapshot });
         }
       : undefined,
   });

@@ -16,6 +16,7 @@ import { throwIfAborted } from '../core/sampling';
 import type { ResolvedConfig } from '../config/types';
 import { certifyImage } from './certifyImage';
 import { OUTPUT_FILES } from './outputs';
+import { ABSTAIN } from '../core/labels';
 import { cutToCrop } from './region';
 import type { ImageReport, MetricBlock, RunHooks } from './types';
 
@@ -93,7 +94,7 @@ export async function certifyDataset(dir: string, config: ResolvedConfig, outDir
     const numClasses = report.classes.length;
     abstain.push(report.abstainRate);
     pixels += certified.length;
-    abstained += Math.round(report.abstainRate * certified.length);
+    for (const c of certified) if (c === ABSTAIN) abstained++;
     if (mask) {
       cleanCms.push(confusionMatrix(clean, mask, numClasses));
       certCms.push(confusionMatrix(certified, mask, numClasses));

@@ -134,14 +134,15 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
 
 function partial(p: SegCertifyProgress, region: Region): PartialResult {
   // place() copies: the run keeps mutating its buffers while the consumer reads these
+  const s = p.snapshot();
   return {
     width: region.frameWidth,
     height: region.frameHeight,
     phase: p.phase,
     samplesDone: p.done,
-    selected: region.place(p.selected),
-    counts: p.counts ? region.place(p.counts) : new Uint16Array(region.frameWidth * region.frameHeight),
-    certifiedSoFar: p.certifiedSoFar ? region.place(p.certifiedSoFar) : null,
+    selected: region.place(s.selected),
+    counts: s.counts ? region.place(s.counts) : new Uint16Array(region.frameWidth * region.frameHeight),
+    certifiedSoFar: s.certifiedSoFar ? region.place(s.certifiedSoFar) : null,
   };
 }
 
