@@ -365,7 +365,7 @@ export function consistencyMessage(r: ConsistencyResultWire): Extract<ToWebview,
     width: r.width,
     height: r.height,
     plain: measurement(r.plain),
-    cropSelection: r.cropSelection ? { ...measurement(r.cropSelection), M: r.cropSelection.M, bound: r.cropSelection.bound, exchangeable: r.cropSelection.exchangeable } : null,
+    cropSelection: r.cropSelection ? { ...measurement(r.cropSelection), M: r.cropSelection.M, bound: r.cropSelection.bound, exchangeable: r.cropSelection.exchangeable, anyShift: r.cropSelection.anyShift } : null,
     segmenter: `${path.basename(r.segmenter.card)} on ${r.segmenter.engine} (${r.segmenter.backend}, ${r.segmenter.device})`,
   };
   return { type: 'consistency', ...view };

@@ -13,7 +13,7 @@ export interface ConsistencyView {
   width: number;
   height: number;
   plain: ShiftMeasurement;
-  cropSelection: (ShiftMeasurement & { M: number; bound: number; exchangeable: number }) | null;
+  cropSelection: (ShiftMeasurement & { M: number; bound: number; exchangeable: number; anyShift: number }) | null;
   /** engine/backend/device of the segmenter */
   segmenter: string;
 }

@@ -465,7 +465,8 @@ function renderConsistency() {
   if (flips.cropSelection) {
     const cs = flips.cropSelection;
     row('selection moved', 'share of the 8 shifts whose selected crop content changed', (m) => (m.selectionChangeRate === null ? '–' : pct(m.selectionChangeRate)));
-    row('proven bound', 'bound on the probability that a one-pixel shift moves the selected crop (docs/consistency.md)', (m) => (m === cs ? pct(cs.bound) : '–'));
+    row('bound, one shift', 'bound on the probability that a random one-pixel shift moves the selected crop, if the argmax is uniform over the window (docs/consistency.md)', (m) => (m === cs ? pct(cs.bound) : '–'));
+    row('some shift, i.i.d. scores', 'probability that at least one of the 8 one-pixel shifts moves the selected crop when the scores are exchangeable: 1 − ((M−2)/(M+2))² (docs/consistency.md)', (m) => (m === cs ? pct(cs.anyShift) : '–'));
   }
   consistencyBox.append(table);
   if (flips.cropSelection) {

@@ -239,8 +239,8 @@ export interface ConsistencyResultWire {
   width: number;
   height: number;
   plain: ShiftMeasurementWire;
-  /** with crop selection of window M: the measured numbers and the one-pixel-shift bound (docs/consistency.md) */
-  cropSelection: (ShiftMeasurementWire & { M: number; bound: number; exchangeable: number }) | null;
+  /** with crop selection of window M: the measured numbers, the one-pixel-shift bound and the some-shift rate for exchangeable scores (docs/consistency.md) */
+  cropSelection: (ShiftMeasurementWire & { M: number; bound: number; exchangeable: number; anyShift: number }) | null;
   segmenter: { card: string; engine: string; backend: string; device: string };
   /** ms in the run process */
   runMs: number;

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectCrop, scoreWindow, ricsSegment, ricsBound, ricsOnePixelBound, SCORE_KINDS } from '../../server/src/consistency/rics';
+import { selectCrop, scoreWindow, ricsSegment, ricsBound, ricsOnePixelBound, ricsAnyShiftRate, ricsWindowFor, SCORE_KINDS } from '../../server/src/consistency/rics';
 import { crop, NOT_COVERED } from '../../server/src/consistency/common';
 import { DIRECTIONS } from '../../server/src/consistency/shift';
-import { smoothRandomImage, stride2Segmenter } from '../../server/src/consistency/synthetic';
+import { randomImage, smoothRandomImage, stride2Segmenter } from '../../server/src/consistency/synthetic';
 import { CertsegError } from '../../server/src/core/errors';
 
 test('selectCrop: geometry, default crop size, window inside the frame', () => {
@@ -81,6 +81,56 @@ test('measured selection-change rate of crop selection stays within its bound (g
     const slack = 3 * Math.sqrt((bound * (1 - bound)) / N);
     assert.ok(rate <= bound + slack, `M=${M}: measured ${rate.toFixed(3)} > bound ${bound.toFixed(3)}`);
     assert.ok(Math.abs(rate - exchangeable) < 3 * Math.sqrt((exchangeable * (1 - exchangeable)) / N), `M=${M}: measured ${rate.toFixed(3)} far from exchangeable ${exchangeable.toFixed(3)}`);
+  }
+});
+
+/** Does some one-pixel shift of the (1,1) reference view change the selected content? (frame coordinates) */
+function anyShiftChanges(img: Float32Array, H: number, W: number, M: number): boolean {
+  const vh = H - 2, vw = W - 2;
+  const ref = selectCrop(crop(img, 3, H, W, 1, 1, vh, vw), vh, vw, M);
+  return DIRECTIONS.some(([dy, dx]) => {
+    const s = selectCrop(crop(img, 3, H, W, 1 + dy, 1 + dx, vh, vw), vh, vw, M);
+    return ref.y !== dy + s.y || ref.x !== dx + s.x;
+  });
+}
+
+test('any of the 8 shifts changes the selection exactly when the argmax of the 9 windows\' union lies outside their intersection', () => {
+  const H = 36, W = 36, M = 6;
+  let changes = 0;
+  for (let s = 0; s < 60; s++) {
+    const img = smoothRandomImage(H, W, 700 + s, { noise: 0.5 });
+    // the union E of the 9 windows, scored on the frame: origins 0..M+1 for the same crop size, E's argmax
+    const E = scoreWindow(img, H, W, M + 2, { cropH: H - 2 - M + 1, cropW: W - 2 - M + 1 });
+    let best = 0;
+    for (let i = 1; i < E.length; i++) if (E[i] > E[best]) best = i;
+    const uy = Math.floor(best / (M + 2)), ux = best % (M + 2);
+    // the intersection C of the windows [1+dy, 1+dy+M): frame origins 2..M−1
+    const inCore = uy >= 2 && uy < M && ux >= 2 && ux < M;
+    const changed = anyShiftChanges(img, H, W, M);
+    assert.equal(changed, !inCore, `seed ${s}`);
+    if (changed) changes++;
+  }
+  assert.ok(changes > 0 && changes < 60, 'both outcomes occur');
+});
+
+test('any-shift rate: exact formula, and i.i.d. scores match it (random-noise images)', () => {
+  assert.ok(Math.abs(ricsAnyShiftRate(32) - (1 - (30 / 34) ** 2)) < 1e-15);
+  assert.equal(ricsAnyShiftRate(1), 1);
+  assert.equal(ricsAnyShiftRate(2), 1);
+  // the window a 5% any-shift rate needs: M = 156 (a 256×256 frame keeps a 99×99 crop)
+  assert.equal(ricsWindowFor(0.05), 156);
+  assert.ok(ricsAnyShiftRate(155) > 0.05 && ricsAnyShiftRate(156) <= 0.05);
+  for (const t of [0.5, 0.2, 0.1, 0.01]) {
+    const M = ricsWindowFor(t);
+    assert.ok(ricsAnyShiftRate(M) <= t && (M === 1 || ricsAnyShiftRate(M - 1) > t), `target ${t}`);
+  }
+  // hash scores of i.i.d. noise patches are exchangeable: the measured share of images matches the formula
+  const H = 30, W = 30, N = 300;
+  for (const M of [4, 8]) {
+    let changed = 0;
+    for (let s = 0; s < N; s++) if (anyShiftChanges(randomImage(3, H, W, 9000 + s), H, W, M)) changed++;
+    const p = ricsAnyShiftRate(M), rate = changed / N;
+    assert.ok(Math.abs(rate - p) < 3 * Math.sqrt((p * (1 - p)) / N), `M=${M}: measured ${rate.toFixed(3)}, formula ${p.toFixed(3)}`);
   }
 });
 

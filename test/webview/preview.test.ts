@@ -182,12 +182,13 @@ test('webview: translation consistency (real measurement) as the Shift flips lay
   }
   const m = (x: ShiftMeasurementWire) => ({ ...x, flipMap: decodeArray(x.flipMap) });
   const plain = m(r.plain);
-  await post({ type: 'consistency', width: r.width, height: r.height, plain, cropSelection: { ...m(r.cropSelection!), M: 8, bound: r.cropSelection!.bound, exchangeable: r.cropSelection!.exchangeable }, segmenter: 'segmenter.card.json on onnx' });
+  await post({ type: 'consistency', width: r.width, height: r.height, plain, cropSelection: { ...m(r.cropSelection!), M: 8, bound: r.cropSelection!.bound, exchangeable: r.cropSelection!.exchangeable, anyShift: r.cropSelection!.anyShift }, segmenter: 'segmenter.card.json on onnx' });
   await page.waitForSelector('body[data-consistency="shown"]');
   const table = await page.locator('#consistency-table').innerText();
   assert.match(table, /crop selection M = 8/);
   assert.ok(table.includes(`${(100 * r.plain.changedAnyFraction).toFixed(1)}%`), table);
   assert.ok(table.includes(`${(100 * r.cropSelection!.bound).toFixed(1)}%`), table);
+  assert.ok(table.includes(`${(100 * r.cropSelection!.anyShift).toFixed(1)}%`), table);
   assert.equal(await page.locator('#toggle-flips').isChecked(), true);
   assert.equal(await page.locator('#layer-flips').isVisible(), true);
   const flipped = plain.flipMap.findIndex((v) => v > 0);

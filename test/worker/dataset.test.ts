@@ -123,6 +123,7 @@ test('consistency: flip maps and numbers, plain and with crop selection M=8', as
   assert.equal(cs.M, 8);
   assert.ok(cs.coverage > 0.8 && cs.coverage < 1, `coverage ${cs.coverage}`);
   assert.ok(cs.bound > 0 && cs.bound <= 1);
+  assert.equal(cs.anyShift, 1 - (6 / 10) ** 2); // exchangeable scores, M = 8
   assert.ok(cs.selectionChangeRate !== null);
   assert.match(r.segmenter.card, /segmenter\.card\.json$/);
 

@@ -5,7 +5,7 @@
  */
 import { foregroundDice, NOT_COVERED, type SegmentFn } from './common';
 import { measureCircularConsistency } from './circular';
-import { ricsOnePixelBound, type ScoreKind } from './rics';
+import { ricsAnyShiftRate, ricsOnePixelBound, type ScoreKind } from './rics';
 import { measureShiftConsistency, plainPredictor, ricsPredictor, summarizeShift, type ShiftDatasetSummary, type ShiftReport } from './shift';
 
 export interface EvalItem {
@@ -32,6 +32,8 @@ export interface VariantResult {
   /** crop selection: P[selection changes] bound for a uniformly random one-pixel direction, and the exchangeable-score value */
   bound: number | null;
   exchangeableRate: number | null;
+  /** crop selection: P[some one-pixel shift changes the selection] for exchangeable scores (exact; ricsAnyShiftRate) */
+  anyShiftRate: number | null;
   /** share of the reference view's pixels the prediction covers */
   coverage: number;
   /** mean foreground Dice vs ground truth on the reference view: over covered pixels only, and with uncovered pixels counted as background */
@@ -117,6 +119,7 @@ export async function evaluateConsistency(seg: SegmentFn, items: EvalItem[], opt
         shift: summarizeShift(acc[k].reports),
         bound: b ? b.bound : null,
         exchangeableRate: b ? b.exchangeable : null,
+        anyShiftRate: v.M === null ? null : ricsAnyShiftRate(v.M),
         coverage: items.length ? acc[k].coverage / items.length : 0,
         diceCovered: mean(acc[k].dc),
         diceStrict: mean(acc[k].ds),

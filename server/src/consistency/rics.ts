@@ -283,3 +283,27 @@ export function ricsOnePixelBound(M: number): { bound: number; exchangeable: num
   }
   return { bound: b, exchangeable: e };
 }
+
+/**
+ * P[the selection changes under SOME of the 8 one-pixel shifts] when the argmax of a square window is
+ * uniform over it (exact for exchangeable scores). Let E be the (M+2)×(M+2) union of the 9 windows (the
+ * reference and the 8 shifted ones) and C their (M−2)×(M−2) intersection. If the argmax u* of E lies in
+ * C, every window contains it and selects it: no change. Otherwise some window misses u*: if the reference
+ * holds u* it selects u* and that window cannot; if it does not, a shifted window that holds u* selects it
+ * and the reference cannot. So the event is exactly {u* ∉ C}: 1 − ((M−2)/(M+2))².
+ */
+export function ricsAnyShiftRate(M: number): number {
+  if (!Number.isInteger(M) || M < 1) throw new CertsegError(`crop selection: window size M must be an integer ≥ 1 (got ${M})`);
+  const core = Math.max(0, M - 2);
+  return 1 - (core / (M + 2)) ** 2;
+}
+
+/** The smallest window M whose any-shift rate (ricsAnyShiftRate) is at most `target` (0 < target < 1). */
+export function ricsWindowFor(target: number): number {
+  if (!(target > 0 && target < 1)) throw new CertsegError(`crop selection: target rate must be in (0, 1) (got ${target})`);
+  // (M−2)/(M+2) ≥ q with q = √(1−target)  ⇔  M ≥ 2(1+q)/(1−q); then step past rounding
+  const q = Math.sqrt(1 - target);
+  let M = Math.max(1, Math.floor((2 * (1 + q)) / (1 - q)) - 1);
+  while (ricsAnyShiftRate(M) > target) M++;
+  return M;
+}

@@ -24,7 +24,7 @@ import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, t
 import { loadSegmenter } from '../engines/load';
 import { readImage } from '../image/read';
 import { NOT_COVERED } from '../consistency/common';
-import { ricsOnePixelBound } from '../consistency/rics';
+import { ricsAnyShiftRate, ricsOnePixelBound } from '../consistency/rics';
 import { measureShiftConsistency, ricsPredictor, type ShiftReport } from '../consistency/shift';
 import { toEngineInfoResult } from './engineInfo';
 import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
@@ -149,7 +149,7 @@ async function consistency(job: Extract<ThreadJob, { kind: 'consistency' }>, t0:
       progress(60, `crop selection M=${M}: 9 views`);
       const r = await measureShiftConsistency(seg, img.data, img.height, img.width, { predictor: ricsPredictor(seg, M) });
       const b = ricsOnePixelBound(M);
-      cropSelection = { ...shiftToWire(r), M, bound: b.bound, exchangeable: b.exchangeable };
+      cropSelection = { ...shiftToWire(r), M, bound: b.bound, exchangeable: b.exchangeable, anyShift: ricsAnyShiftRate(M) };
     }
     progress(100, 'done');
     return {

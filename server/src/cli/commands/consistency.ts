@@ -89,7 +89,7 @@ export async function runConsistency(args: ConsistencyArgs, log: (line: string) 
     for (const v of ev.variants) {
       const s = v.shift;
       let line = `${v.name}: changed by a one-pixel shift on ${pct(s.shareChangedAny)} of images (> ${pct(s.threshold)} of pixels: ${pct(s.shareChangedAboveThreshold)}), mean ${pct(s.meanChangedFraction)} of pixels`;
-      if (v.M !== null) line += `; selection changed ${pct(s.selectionChangeRate ?? 0)} (bound ${pct(v.bound ?? 1)}, exchangeable scores ${pct(v.exchangeableRate ?? 1)}), coverage ${pct(v.coverage)}`;
+      if (v.M !== null) line += `; selection changed on ${pct(s.selectionChangeRate ?? 0)} of (image, shift) pairs (bound ${pct(v.bound ?? 1)}, exchangeable scores ${pct(v.exchangeableRate ?? 1)}; by some shift, exchangeable scores: ${pct(v.anyShiftRate ?? 1)} of images), coverage ${pct(v.coverage)}`;
       if (v.diceStrict !== null) line += `; Dice ${v.diceStrict.toFixed(4)}${v.M !== null ? ` (covered pixels ${v.diceCovered?.toFixed(4)})` : ''}`;
       log(line);
     }
