@@ -1,0 +1,161 @@
+/**
+ * Shared by the end-to-end tests: a real VS Code (code-server 4.100.3 = VS Code 1.100.3) with the extension,
+ * in its own user-data and extensions folders, driven by headless Chromium (playwright-core).
+ * Install first: scripts/install-code-server.sh (into .tools/). `skip` says why a test cannot run.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+
+export const ROOT = join(__dirname, '..', '..');
+const CODE_SERVER = join(ROOT, '.tools', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+export const skip: string | false = !existsSync(CODE_SERVER)
+  ? 'code-server is not installed: run scripts/install-code-server.sh (installs into .tools/)'
+  : !CHROMIUM
+    ? 'chromium is not installed (apt-get install -y chromium)'
+    : !existsSync(join(ROOT, 'dist', 'client', 'extension.js'))
+      ? 'dist/ is missing: run node esbuild.mjs'
+      : false;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+export interface VSCode {
+  page: Page;
+  /** temp folder holding ws/ (the workspace), ud/ (user data) and ext/ */
+  tmp: string;
+  workspace: string;
+  server: ChildProcess;
+  /** everything VS Code's log files hold so far (the extension's output channel included) */
+  logs(): string;
+  /** worker processes started by THIS code-server (never anyone else's: the machine is shared) */
+  workerPids(): string[];
+  /** run a command from the palette by its title */
+  runCommand(title: string): Promise<void>;
+  /** open a workspace file with Quick Open */
+  openFile(name: string): Promise<void>;
+  /** the first frame (webviews are nested iframes) for which `probe`, run inside it, is true */
+  frameWhere<A = undefined>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * Start code-server on a fresh workspace. `prepare(ws)` fills the workspace; `settings` go into the user
+ * settings. The extension is the repository itself (dist/ built), or the .vsix in CERTSEG_E2E_VSIX
+ * installed the way a user installs it.
+ */
+export async function startVSCode(prepare: (ws: string) => void, settings: Record<string, unknown>): Promise<VSCode> {
+  const tmp = mkdtempSync(join(tmpdir(), 'certseg-e2e-'));
+  const ws = join(tmp, 'ws'), ud = join(tmp, 'ud'), ext = join(tmp, 'ext');
+  for (const d of [ws, join(ud, 'User'), ext]) mkdirSync(d, { recursive: true });
+  prepare(ws);
+  writeFileSync(join(ud, 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', ...settings }));
+  const vsix = process.env.CERTSEG_E2E_VSIX;
+  if (vsix) {
+    const r = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', vsix], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `installing ${vsix} failed: ${r.stderr}`);
+  } else {
+    symlinkSync(ROOT, join(ext, 'certseg.certseg-0.1.0'));
+  }
+  const port = await freePort();
+  const server = spawn(process.execPath, [CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--extensions-dir', ext, '--user-data-dir', ud, ws], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const serverLog: string[] = [];
+  server.stdout!.on('data', (d: Buffer) => serverLog.push(d.toString()));
+  server.stderr!.on('data', (d: Buffer) => serverLog.push(d.toString()));
+  let browser: Browser | undefined;
+  const close = async () => {
+    await browser?.close();
+    server.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    await until('code-server to listen', async () => serverLog.join('').includes('HTTP server listening'), 60_000);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+    const quickPick = async (key: string, text: string, row: string) => {
+      // A focused webview iframe keeps keys to itself: hand focus back to the workbench first, and press
+      // once more if the first key was still swallowed.
+      for (let attempt = 0; ; attempt++) {
+        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        await page.keyboard.press(key);
+        const shown = await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 }).then(() => true, () => false);
+        if (shown) break;
+        if (attempt === 2) throw new Error(`the quick input did not open on ${key}`);
+      }
+      // type into the input itself: focus can still sit in a webview that was just closed or hidden
+      const input = page.locator('.quick-input-widget input');
+      await input.click();
+      await input.pressSequentially(text);
+      await page.waitForSelector(row, { timeout: 30_000 });
+      await page.keyboard.press('Enter');
+    };
+    return {
+      page, tmp, workspace: ws, server, close,
+      logs: () => execFileSync('bash', ['-c', `cat $(find ${join(ud, 'logs')} -name '*.log') 2>/dev/null || true`]).toString(),
+      workerPids() {
+        const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().trim().split('\n').map((l) => {
+          const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
+          return { pid: m[1], ppid: m[2], args: m[3] };
+        });
+        const mine = new Set([String(server.pid)]);
+        for (let grew = true; grew; ) {
+          grew = false;
+          for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) mine.add(r.pid), (grew = true);
+        }
+        return rows.filter((r) => mine.has(r.pid) && r.args.includes('dist/server/server.js')).map((r) => r.pid);
+      },
+      runCommand: (title) => quickPick('F1', title, `.quick-input-list .monaco-list-row[aria-label*="${title.replace(/"/g, '\\"')}"]`),
+      async openFile(name) {
+        await quickPick('Control+P', name, '.quick-input-list .monaco-list-row');
+        await page.waitForTimeout(1000);
+      },
+      async frameWhere<A>(probe: (arg: A) => boolean, arg?: A) {
+        for (const f of page.frames()) {
+          try {
+            if (await f.evaluate(probe as (arg: unknown) => boolean, arg)) return f;
+          } catch {
+            /* detached or cross-origin */
+          }
+        }
+        return null;
+      },
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
