@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fillGaussian, noisyBatch, Xoshiro128 } from '../../server/src/core/rng';
+import { normCdf } from '../../server/src/core/stats';
 
 test('every sample of a batch gets its own noise (the reference code reused one draw per batch)', () => {
   const image = new Float32Array(3 * 16 * 16).fill(0.5);
@@ -52,6 +53,45 @@ test('noise is N(0, σ²): mean, variance, and tail frequency within Monte-Carlo
   assert.ok(Math.abs(variance / 0.09 - 1) < 5 * Math.sqrt(2 / n), `variance ${variance}`);
   const p = 0.04550026389635842; // P[|Z| > 2]
   assert.ok(Math.abs(beyond2 / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `tail ${beyond2 / n}`);
+});
+
+test('noise: Kolmogorov–Smirnov against Φ, and 3σ / 4σ tails (several streams, 1.2 M values)', () => {
+  const per = 200_003; // odd: the last value of each stream comes from a pair whose second value is dropped
+  const all = new Float64Array(6 * per);
+  const a = new Float32Array(per);
+  for (let j = 0; j < 6; j++) {
+    fillGaussian(a, 1, 11, j);
+    all.set(a, j * per);
+  }
+  const n = all.length;
+  let b3 = 0, b4 = 0;
+  for (const v of all) { if (Math.abs(v) > 3) b3++; if (Math.abs(v) > 4) b4++; }
+  all.sort();
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    const F = normCdf(all[i]);
+    d = Math.max(d, (i + 1) / n - F, F - i / n);
+  }
+  // P[D > 1.95/√n] ≈ 0.001 for a correct generator
+  assert.ok(d < 1.95 / Math.sqrt(n), `KS D = ${d} (limit ${1.95 / Math.sqrt(n)})`);
+  for (const [count, p, what] of [[b3, 0.0026997960632601866, '3σ'], [b4, 6.334248366623996e-5, '4σ']] as const) {
+    assert.ok(Math.abs(count / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `${what} tail ${count / n} vs ${p}`);
+  }
+});
+
+test('noise: values are exactly the polar method applied to the own xoshiro stream of the sample (brute force)', () => {
+  const out = new Float32Array(1001);
+  fillGaussian(out, 0.7, 3, 12);
+  const rng = new Xoshiro128(3, 12);
+  const expect: number[] = [];
+  while (expect.length < out.length) {
+    const u = (rng.nextU32() + 0.5) / 2 ** 31 - 1, v = (rng.nextU32() + 0.5) / 2 ** 31 - 1;
+    const s = u * u + v * v;
+    if (s >= 1) continue; // rejected pair: both values discarded
+    const f = 0.7 * Math.sqrt((-2 * Math.log(s)) / s);
+    expect.push(u * f, v * f);
+  }
+  assert.deepEqual(Array.from(out), expect.slice(0, out.length).map((x) => Math.fround(x)));
 });
 
 test('xoshiro128** streams are distinct for neighbouring stream ids', () => {
