@@ -106,22 +106,26 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
+    // Open a quick input with `key`, type `text`, wait for `row`, press Enter. A focused webview can swallow
+    // the key, and a webview taking focus (e.g. after a worker restart) closes the input: start over then.
     const quickPick = async (key: string, text: string, row: string) => {
-      // A focused webview iframe keeps keys to itself: hand focus back to the workbench first, and press
-      // once more if the first key was still swallowed.
-      for (let attempt = 0; ; attempt++) {
-        await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-        await page.keyboard.press(key);
-        const shown = await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10_000 }).then(() => true, () => false);
-        if (shown) break;
-        if (attempt === 2) throw new Error(`the quick input did not open on ${key}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+          await page.keyboard.press(key);
+          const input = page.locator('.quick-input-widget input');
+          await input.waitFor({ state: 'visible', timeout: 10_000 });
+          await input.click({ timeout: 5_000 });
+          await input.pressSequentially(text, { timeout: 10_000 });
+          await page.waitForSelector(row, { timeout: attempt < 3 ? 15_000 : 30_000 });
+          await page.keyboard.press('Enter');
+          return;
+        } catch (e) {
+          if (attempt === 3) throw e;
+          console.log(`E2E: quick input for "${text}" failed on attempt ${attempt} (${(e as Error).message.split('\n')[0]}); retrying`);
+          await page.keyboard.press('Escape');
+        }
       }
-      // type into the input itself: focus can still sit in a webview that was just closed or hidden
-      const input = page.locator('.quick-input-widget input');
-      await input.click();
-      await input.pressSequentially(text);
-      await page.waitForSelector(row, { timeout: 30_000 });
-      await page.keyboard.press('Enter');
     };
     return {
       page, tmp, workspace: ws, server, close,
