@@ -107,9 +107,25 @@ def augment(x, y, g, affine, jitter):
     return x, y
 
 
+def random_crop(x, y, g, multiple=16):
+    """One random square sub-crop for the whole batch: side a multiple of `multiple` (the U-Net's total
+    stride) from half to 7/8 of the image side, at a random offset."""
+    side = x.shape[-1]
+    sizes = list(range(side // 2, side * 7 // 8 + 1, multiple))
+    c = sizes[int(torch.randint(0, len(sizes), (1,), generator=g).item())]
+    oy = int(torch.randint(0, side - c + 1, (1,), generator=g).item())
+    ox = int(torch.randint(0, side - c + 1, (1,), generator=g).item())
+    return x[..., oy:oy + c, ox:ox + c], y[..., oy:oy + c, ox:ox + c]
+
+
 # ----------------------------------------------------------------------------------------------- main
 def main(argv=None):
-    args, cfg, steps, batch, odir, wdir = common.training_setup(__doc__, CFG, argv)
+    def extra(ap):
+        ap.add_argument("--crop-aug", action="store_true",
+                        help="also train on random sub-crops (half to 7/8 of the side), so that the framing of a "
+                             "crop selected by translation consistency (docs/consistency.md) costs less accuracy")
+
+    args, cfg, steps, batch, odir, wdir = common.training_setup(__doc__, CFG, argv, add_args=extra)
     logf = open(os.path.join(wdir, "segmenter.log"), "a")
     k = len(cfg["classes"])
     timer = common.Timer()
@@ -160,6 +176,8 @@ def main(argv=None):
         net.train()
         idx = torch.randint(0, len(tr_x), (batch,), generator=g)
         x, y = augment(tr_x[idx], tr_y[idx], g, affine=args.set == "polyp", jitter=args.set == "polyp")
+        if args.crop_aug and torch.rand(1, generator=g).item() < 0.75:
+            x, y = random_crop(x, y, g)
         logits = net((x - mean_t) / std_t)
         if args.set == "polyp":
             yl = (y >= 0.5).long()

@@ -253,10 +253,10 @@ test('generate.py --sample reproduces the committed models/default/sample.png an
   }
 });
 
-async function smoke(script: string, set: string, role: 'segmenter' | 'denoiser'): Promise<void> {
+async function smoke(script: string, set: string, role: 'segmenter' | 'denoiser', extra: string[] = []): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'certseg-smoke-'));
   try {
-    const r = runPy([path.join(TRAIN, script), '--set', set, '--smoke', '--out', tmp]);
+    const r = runPy([path.join(TRAIN, script), '--set', set, '--smoke', '--out', tmp, ...extra]);
     assert.equal(r.status, 0, r.out);
     assert.match(r.out, /step 1\/1 loss/);
     const card = JSON.parse(fs.readFileSync(path.join(tmp, `${role}.card.json`), 'utf8')) as Card;
@@ -273,6 +273,26 @@ async function smoke(script: string, set: string, role: 'segmenter' | 'denoiser'
 test('train_segmenter.py --set default --smoke trains one step and exports a working ONNX + card', { skip: NO_TORCH }, () => smoke('train_segmenter.py', 'default', 'segmenter'));
 test('train_denoiser.py --set default --smoke trains one step and exports a working ONNX + card', { skip: NO_TORCH }, () => smoke('train_denoiser.py', 'default', 'denoiser'));
 
+test('train_segmenter.py random_crop (--crop-aug): square, a multiple of the stride, half to 7/8 of the side, image and mask cut alike', { skip: NO_TORCH }, () => {
+  const r = runPy([
+    '-c',
+    'import sys, torch; sys.path.insert(0, sys.argv[1]); from train_segmenter import random_crop\n' +
+      'g = torch.Generator().manual_seed(0); x = torch.rand(4, 3, 128, 128); y = x[:, 0].clone(); seen = set()\n' +
+      'for _ in range(200):\n' +
+      '    cx, cy = random_crop(x, y, g)\n' +
+      '    c = cx.shape[-1]; assert cx.shape == (4, 3, c, c) and cy.shape == (4, c, c), (cx.shape, cy.shape)\n' +
+      '    assert c % 16 == 0 and 64 <= c <= 112, c\n' +
+      '    assert torch.equal(cx[:, 0], cy)  # the mask is cut from the same window as the image\n' +
+      '    seen.add(c)\n' +
+      'assert seen == {64, 80, 96, 112}, seen\n' +
+      'print("ok", sorted(seen))',
+    TRAIN,
+  ]);
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /ok \[64, 80, 96, 112\]/);
+});
+
 const NO_KVASIR = NO_TORCH || (fs.existsSync(KVASIR) ? false : `Kvasir-SEG not found at ${KVASIR}`);
 test('train_segmenter.py --set polyp --smoke', { skip: NO_KVASIR }, () => smoke('train_segmenter.py', 'polyp', 'segmenter'));
+test('train_segmenter.py --set polyp --crop-aug --smoke', { skip: NO_KVASIR }, () => smoke('train_segmenter.py', 'polyp', 'segmenter', ['--crop-aug']));
 test('train_denoiser.py --set polyp --smoke', { skip: NO_KVASIR }, () => smoke('train_denoiser.py', 'polyp', 'denoiser'));
