@@ -90,6 +90,16 @@ def write_card(path, card):
         f.write("\n")
 
 
+def reference_path(odir, role):
+    """Where the ONNX-vs-PyTorch fixture of a model exported to `odir` goes: test/models/fixtures/<folder>-<role>.json
+    for a folder models/<folder> of this repository; None for any other output folder (nothing is written into
+    the repository's tests for a model that does not live in it)."""
+    d = os.path.realpath(odir)
+    if os.path.dirname(d) != os.path.realpath(os.path.join(REPO, "models")):
+        return None
+    return os.path.join(REPO, "test", "models", "fixtures", f"{os.path.basename(d)}-{role}.json")
+
+
 def write_reference(path, inputs, outputs, meta):
     """Small input/output pair for the numeric ONNX-vs-PyTorch check in test/models/models.test.ts."""
     os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -13,7 +13,7 @@ objective, weighted towards the timesteps that one-shot denoising uses (σ ≤ 0
 stays a full diffusion model (ancestral sampling works) while spending more of the budget where it is used.
 The exported weights are an exponential moving average (EMA) of the training weights.
 
-Writes models/<set>/denoiser.onnx, denoiser.card.json, test/models/fixtures/<set>-denoiser.json and a
+Writes models/<set>/denoiser.onnx (or --out), denoiser.card.json, test/models/fixtures/<folder>-denoiser.json and a
 checkpoint under models/_work/<set>/ (git-ignored). Deterministic: fixed seeds, 1 thread (CERTSEG_THREADS).
 """
 import copy
@@ -165,14 +165,15 @@ def export(args, cfg, ema, odir, step, hist, timer, final):
     common.write_card(os.path.join(odir, "denoiser.card.json"), card)
     with open(os.path.join(common.work_dir(args.set, args.out), "denoiser.metrics.json"), "w") as f:
         json.dump({"step": step, "finalLoss": final_loss, "trainMinutes": round(timer.minutes(), 1)}, f, indent=2)
-    if not args.smoke:
+    ref = common.reference_path(odir, "denoiser")
+    if ref and not args.smoke:
         torch.manual_seed(7)
         xin = torch.rand(2, 3, 22, 18) * 2 - 1
         tin = torch.tensor([70, 259], dtype=torch.int64)
         with torch.no_grad():
             yout = ema(xin, tin)
-        common.write_reference(os.path.join(common.REPO, "test", "models", "fixtures", f"{args.set}-denoiser.json"),
-                               {"x": xin, "t": tin}, {"eps": yout}, {"card": f"models/{args.set}/denoiser.card.json"})
+        common.write_reference(ref, {"x": xin, "t": tin}, {"eps": yout},
+                               {"card": os.path.relpath(os.path.join(odir, "denoiser.card.json"), common.REPO)})
     common.log(None, f"exported {path} at step {step}")
 
 

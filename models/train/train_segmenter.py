@@ -7,7 +7,7 @@ trained without noise is the point of diffusion denoised smoothing), export ONNX
   ... --steps N      number of optimiser steps (default: 1500 default set, 1600 polyp)
   ... --smoke        one step on a tiny batch, written to a temp folder (for tests)
 
-Writes models/<set>/segmenter.onnx, segmenter.card.json, test/models/fixtures/<set>-segmenter.json (an
+Writes models/<set>/segmenter.onnx (or --out), segmenter.card.json, test/models/fixtures/<folder>-segmenter.json (an
 input/output pair for the ONNX-vs-PyTorch check) and a checkpoint under models/_work/<set>/ (git-ignored).
 Deterministic: fixed seeds, fixed data order, 1 thread (CERTSEG_THREADS).
 """
@@ -245,9 +245,12 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
         desc += " Clean mIoU on generated test images: %.3f (64x64), %.3f (128x128)." % (metrics["test64"]["mIoU"], metrics["test128"]["mIoU"])
     if "test" in metrics:
         desc += " Clean Dice (mean over images) on Kvasir-SEG val/test: %.3f / %.3f." % (metrics["val"]["diceMean"], metrics["test"]["diceMean"])
+    if args.crop_aug:
+        desc += " Also trained on random square sub-crops (--crop-aug), for crops chosen by crop selection."
+        src = src.replace("--set %s" % args.set, "--set %s --crop-aug" % args.set)
     card = {
         "cardVersion": 1,
-        "name": f"certseg-{args.set}-segmenter",
+        "name": f"certseg-{args.set}{'-crop' if args.crop_aug else ''}-segmenter",
         "description": desc,
         "role": "segmenter",
         "file": "segmenter.onnx",
@@ -263,14 +266,15 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
     common.write_card(os.path.join(odir, "segmenter.card.json"), card)
     with open(os.path.join(common.work_dir(args.set, args.out), "segmenter.metrics.json"), "w") as f:
         json.dump(metrics, f, indent=2)
-    if not args.smoke:
+    ref = common.reference_path(odir, "segmenter")
+    if ref and not args.smoke:
         torch.manual_seed(7)
         h, w = (30, 26) if args.set == "default" else (72, 52)
         xin = torch.rand(1, 3, h, w)
         with torch.no_grad():
             yout = export_model(xin)
-        common.write_reference(os.path.join(common.REPO, "test", "models", "fixtures", f"{args.set}-segmenter.json"),
-                               {"image": xin}, {"logits": yout}, {"card": f"models/{args.set}/segmenter.card.json"})
+        common.write_reference(ref, {"image": xin}, {"logits": yout},
+                               {"card": os.path.relpath(os.path.join(odir, "segmenter.card.json"), common.REPO)})
     common.log(None, f"exported {path} (best step {best[2]})")
     net.load_state_dict(cur)
 

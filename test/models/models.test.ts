@@ -67,7 +67,7 @@ interface Card {
 
 function shippedCards(): { set: string; path: string; card: Card }[] {
   const out: { set: string; path: string; card: Card }[] = [];
-  for (const set of ['default', 'polyp']) {
+  for (const set of ['default', 'polyp', 'polyp-crop']) {
     const dir = path.join(MODELS, set);
     if (!fs.existsSync(dir)) continue;
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.card.json')).sort()) {
@@ -290,6 +290,21 @@ test('train_segmenter.py random_crop (--crop-aug): square, a multiple of the str
   ]);
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, /ok \[64, 80, 96, 112\]/);
+});
+
+test('training scripts write a test fixture only for models kept in models/<folder> (never for --out elsewhere)', { skip: NO_TORCH }, () => {
+  const r = runPy([
+    '-c',
+    'import os, sys; sys.path.insert(0, sys.argv[1]); import common\n' +
+      'p = common.reference_path(os.path.join(common.REPO, "models", "polyp-crop"), "segmenter")\n' +
+      'assert p == os.path.join(common.REPO, "test", "models", "fixtures", "polyp-crop-segmenter.json"), p\n' +
+      'assert common.reference_path("/tmp/elsewhere", "segmenter") is None\n' +
+      'assert common.reference_path(os.path.join(common.REPO, "models", "a", "b"), "denoiser") is None\n' +
+      'print("ok")',
+    TRAIN,
+  ]);
+  assert.equal(r.status, 0, r.out);
+  assert.match(r.out, /^ok/m);
 });
 
 const NO_KVASIR = NO_TORCH || (fs.existsSync(KVASIR) ? false : `Kvasir-SEG not found at ${KVASIR}`);
