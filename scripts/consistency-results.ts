@@ -26,6 +26,10 @@ const ENGINE = opt('engine', 'auto') as EnginePreference;
 const root = path.resolve(__dirname, '..');
 const SEGMENTER = opt('segmenter', '');
 const OUT = path.resolve(opt('out', path.join(root, 'docs', 'consistency-results.md')));
+if (SEGMENTER && !existsSync(SEGMENTER)) {
+  console.error(`consistency-results: --segmenter ${SEGMENTER}: no such model card`);
+  process.exit(2);
+}
 const shared = path.resolve(root, '..', 'shared', 'datasets');
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
@@ -219,7 +223,7 @@ async function main() {
   ];
   let card = SEGMENTER ? path.resolve(SEGMENTER) : path.join(root, 'models/polyp/segmenter.card.json');
   let note = '';
-  if (!existsSync(card) && !SEGMENTER) {
+  if (!existsSync(card)) {
     card = path.join(root, 'models/default/segmenter.card.json');
     note = 'models/polyp/segmenter.card.json is missing: the shapes-domain default segmenter is used instead, so the Dice values are meaningless for polyps (only the consistency numbers are informative).';
   }

@@ -31,8 +31,9 @@ async function main() {
     const config = await loadConfig(null, denoised ? {} : { denoiser: null });
     const t0 = Date.now();
     const r = await certifyImage({ imagePath, maskPath, config });
-    runs.push({ denoised, r, seconds: (Date.now() - t0) / 1000 });
-    console.error(`${denoised ? 'diffusion' : 'plain'}: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const seconds = (Date.now() - t0) / 1000;
+    runs.push({ denoised, r, seconds });
+    console.error(`${denoised ? 'diffusion' : 'plain'}: ${seconds.toFixed(0)} s`);
   }
   const [plain, diff] = runs;
   const { width: w, height: h } = diff.r;

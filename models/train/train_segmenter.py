@@ -231,23 +231,24 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
     dummy = torch.rand(1, 3, 64, 64)
     common.export_onnx(export_model, (dummy,), path, ["image"], ["logits"],
                        {"image": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}})
+    # the command that reproduces this model, flags included
+    cmd = "models/train/train_segmenter.py --set %s%s" % (args.set, " --crop-aug" if args.crop_aug else "")
     if args.set == "default":
         desc = ("U-Net segmenter (BatchNorm, %d params) for certseg's procedural shapes domain (models/train/generate.py): "
                 "background, disc, square, triangle. Trained on clean 64x64 images only; fully convolutional." % count_params(net))
-        src = "trained by models/train/train_segmenter.py --set default (seed %d, %d steps)" % (args.seed, args.steps or cfg["steps"])
+        src = "trained by %s (seed %d, %d steps)" % (cmd, args.seed, args.steps or cfg["steps"])
     else:
         desc = ("U-Net segmenter (BatchNorm, %d params) for colonoscopy polyps, trained on clean Kvasir-SEG train images only. "
                 "The graph area-downsamples its input by 2, segments, and upsamples the logits back (trained at 128x128 "
                 "from the 256x256 images); fully convolutional, any size." % count_params(net))
-        src = ("trained by models/train/train_segmenter.py --set polyp (seed %d, %d steps) on Kvasir-SEG (Jha et al., MMM 2020) "
-               "train split; data terms: research and education, cite the paper" % (args.seed, args.steps or cfg["steps"]))
+        src = ("trained by %s (seed %d, %d steps) on Kvasir-SEG (Jha et al., MMM 2020) "
+               "train split; data terms: research and education, cite the paper" % (cmd, args.seed, args.steps or cfg["steps"]))
     if "test64" in metrics:
         desc += " Clean mIoU on generated test images: %.3f (64x64), %.3f (128x128)." % (metrics["test64"]["mIoU"], metrics["test128"]["mIoU"])
     if "test" in metrics:
         desc += " Clean Dice (mean over images) on Kvasir-SEG val/test: %.3f / %.3f." % (metrics["val"]["diceMean"], metrics["test"]["diceMean"])
     if args.crop_aug:
         desc += " Also trained on random square sub-crops (--crop-aug), for crops chosen by crop selection."
-        src = src.replace("--set %s" % args.set, "--set %s --crop-aug" % args.set)
     card = {
         "cardVersion": 1,
         "name": f"certseg-{args.set}{'-crop' if args.crop_aug else ''}-segmenter",

@@ -4,7 +4,7 @@
  * Install first: scripts/install-code-server.sh (into .tools/). `skip` says why a test cannot run.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -49,10 +49,7 @@ export async function until<T>(what: string, f: () => Promise<T | null | undefin
 
 export interface VSCode {
   page: Page;
-  /** temp folder holding ws/ (the workspace), ud/ (user data) and ext/ */
-  tmp: string;
   workspace: string;
-  server: ChildProcess;
   /** everything VS Code's log files hold so far (the extension's output channel included) */
   logs(): string;
   /** worker processes started by THIS code-server (never anyone else's: the machine is shared) */
@@ -128,7 +125,7 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
       }
     };
     return {
-      page, tmp, workspace: ws, server, close,
+      page, workspace: ws, close,
       logs: () => execFileSync('bash', ['-c', `cat $(find ${join(ud, 'logs')} -name '*.log') 2>/dev/null || true`]).toString(),
       workerPids() {
         const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().trim().split('\n').map((l) => {
