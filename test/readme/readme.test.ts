@@ -57,8 +57,11 @@ test('every README command runs as written in a fresh clone', { timeout: 30 * 60
   const work = mkdtempSync(path.join(os.tmpdir(), 'certseg-readme-'));
   const clone = path.join(work, 'certseg');
   try {
-    const c = spawnSync('git', ['clone', '--quiet', root, clone], { encoding: 'utf8' });
+    // the commit under test (in a worktree, a plain clone would check out the main repository's HEAD)
+    const c = spawnSync('git', ['clone', '--quiet', '--no-checkout', root, clone], { encoding: 'utf8' });
     assert.equal(c.status, 0, c.stderr);
+    const co = spawnSync('git', ['-C', clone, 'checkout', '--quiet', head.stdout.trim()], { encoding: 'utf8' });
+    assert.equal(co.status, 0, co.stderr);
     if (existsSync(shared)) symlinkSync(shared, path.join(work, 'shared'));
     const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', npm_config_update_notifier: 'false' };
     delete env.CERTSEG_E2E_VSIX;
