@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
-const nativeExternal = ['onnxruntime-node', 'sharp', '@tensorflow/*'];
+const nativeExternal = ['onnxruntime-node', 'sharp', '@tensorflow/*', '@itk-wasm/*'];
 
 const builds = [
   { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'],

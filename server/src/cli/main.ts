@@ -19,9 +19,10 @@ import { disposeModels } from '../pipeline/models';
 import type { ImageReport } from '../pipeline/types';
 import { progressPrinter } from './progress';
 import { packageVersion } from '../version';
+import { parseSlice, type SliceSpec } from '../image/medical';
 
 const USAGE = `usage:
-  certseg certify IMAGE [--mask M] [--config C] [--out DIR] [--seed S] [overrides]
+  certseg certify IMAGE [--mask M] [--config C] [--out DIR] [--seed S] [--slice AXIS:INDEX] [overrides]
   certseg dataset DIR [--config C] [--out DIR] [--limit N] [--split NAME] [--resume] [overrides]
   certseg recertify DIR [--tau T] [--alpha A] [--correction holm|bonferroni] [--out DIR]
   certseg consistency IMAGE|DIR [--rics M] [--circular] [--config C] [--out DIR] [--limit N]
@@ -32,6 +33,7 @@ overrides: --sigma S --n0 N --n N --tau T --alpha A --correction holm|bonferroni
 
 const OPTIONS = {
   mask: { type: 'string' },
+  slice: { type: 'string' },
   config: { type: 'string', short: 'c' },
   out: { type: 'string', short: 'o' },
   seed: { type: 'string' },
@@ -95,6 +97,14 @@ function overrides(v: Values): Partial<CertsegConfig> {
   return o;
 }
 
+function sliceOption(spec: string): SliceSpec {
+  try {
+    return parseSlice(spec);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 function one(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${positionals.length}`);
   return positionals[0];
@@ -137,7 +147,7 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         const config = await loadConfig(v.config ?? null, overrides(v));
         const outDir = v.out ?? path.join('certseg-out', path.parse(image).name);
         const r = await certifyImage(
-          { imagePath: path.resolve(image), maskPath: v.mask ? path.resolve(v.mask) : null, config, outDir },
+          { imagePath: path.resolve(image), maskPath: v.mask ? path.resolve(v.mask) : null, config, outDir, slice: v.slice ? sliceOption(v.slice) : null },
           { signal: controller.signal, onProgress: (e) => progress.update(e) },
         );
         progress.done();

@@ -19,11 +19,13 @@ import { decode as decodeBmp } from 'bmp-ts';
 import { CertsegError } from '../core/errors';
 import { ABSTAIN } from '../core/labels';
 import type { ClassSpec } from '../models/card';
+import { isMedicalPath, medicalKind, readMedical, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'] as const;
 
+/** Images by name: the common formats and the medical ones (DICOM, NIfTI: see medical.ts). */
 export function isImagePath(p: string): boolean {
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(p).toLowerCase());
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(p).toLowerCase()) || isMedicalPath(p);
 }
 
 export interface LoadedImage {
@@ -33,6 +35,13 @@ export interface LoadedImage {
   height: number;
   /** sha256 (hex) of the file bytes, for provenance */
   sha256: string;
+  /** DICOM and NIfTI: the window that mapped the real intensities to [0,1] (and the slice of a volume) */
+  intensity?: IntensityWindow;
+}
+
+export interface ReadImageOptions {
+  /** the slice of a volume (NIfTI, multi-frame DICOM) */
+  slice?: SliceSpec | null;
 }
 
 /** Interleaved pixels as decoded, before conversion. */
@@ -127,9 +136,19 @@ async function decodeRaw(buf: Buffer, mode: 'rgb' | 'native'): Promise<RawPixels
 }
 
 /** Read an image as planar float RGB in [0,1] (see the module comment for the conversions). */
-export async function readImage(file: string): Promise<LoadedImage> {
+export async function readImage(file: string, opts: ReadImageOptions = {}): Promise<LoadedImage> {
   const buf = await readBytes('image', file);
   const sha256 = createHash('sha256').update(buf).digest('hex');
+  const medical = medicalKind(file, buf);
+  if (medical) {
+    try {
+      const px = await readMedical(file, medical, opts.slice ?? null);
+      return { data: windowToPlanarRgb(px), width: px.width, height: px.height, sha256, intensity: px.window };
+    } catch (e) {
+      throw fileError('image', file, shortReason(e));
+    }
+  }
+  if (opts.slice) throw fileError('image', file, '--slice applies to volumes (NIfTI, multi-frame DICOM) only');
   let raw: RawPixels;
   try {
     raw = await decodeRaw(buf, 'rgb');

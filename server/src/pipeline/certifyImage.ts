@@ -24,7 +24,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   progress('load', 0, 1, 'loading models');
   const segmenter = await getSegmenter(cfg.segmenter, cfg.engine);
   const denoiser = cfg.denoiser ? await getDenoiser(cfg.denoiser, cfg.engine, cfg.denoiseConvention) : null;
-  const image = await readImage(req.imagePath);
+  const image = await readImage(req.imagePath, { slice: req.slice });
   const { width: W, height: H } = image;
   const classes = segmenter.card.classes ?? [];
   const mask = req.maskPath
@@ -79,7 +79,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     reportVersion: 1,
     kind: 'certify',
     exploratory: false,
-    image: { path: req.imagePath, width: W, height: H, sha256: image.sha256 },
+    image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
     mask: req.maskPath ? { path: req.maskPath } : null,
     params: {
       sigma: cfg.sigma,

@@ -1,3 +1,4 @@
+import type { IntensityWindow, SliceSpec } from '../image/medical';
 /**
  * The API the CLI and the worker process both call. Everything here is plain data (typed arrays and
  * JSON-able objects) so it crosses a worker_thread boundary and JSON-RPC unchanged.
@@ -45,6 +46,8 @@ export interface CertifyImageRequest {
   config: ResolvedConfig;
   /** write report.json, overlays and .npy files here; nothing is written when omitted */
   outDir?: string | null;
+  /** the slice of a volume (NIfTI, multi-frame DICOM) */
+  slice?: SliceSpec | null;
 }
 
 /** A report's metric block: per class, null where undefined (class absent in both prediction and ground truth). */
@@ -56,7 +59,8 @@ export interface ImageReport {
   kind: 'certify' | 'recertify';
   /** true for re-certified results: the test was re-applied to stored counts with new parameters */
   exploratory: boolean;
-  image: { path: string; width: number; height: number; sha256: string };
+  /** intensity: DICOM/NIfTI only, the window that mapped real intensities to the model's [0,1] input (σ's scale) */
+  image: { path: string; width: number; height: number; sha256: string; intensity?: IntensityWindow };
   mask: { path: string } | null;
   params: {
     sigma: number; n0: number; n: number; alpha: number; tau: number;
