@@ -30,7 +30,7 @@ import {
   type PartialResultWire,
   type QueueStatusParams,
 } from '../../server/src/protocol';
-import { SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
+import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
 
 let w: Worker;
 const tmp = mkdtempSync(join(tmpdir(), 'certseg-worker-'));
@@ -200,6 +200,10 @@ test('malformed requests fail with clear messages and the worker stays alive', a
   await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, overrides: { sigmaa: 1 } as never }), CertsegErrorCodes.UserError, /sigmaa/);
   await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, configPath: join(tmp, 'missing.certseg.json') }), CertsegErrorCodes.UserError, /Config not found/);
   await expectError(w.conn.sendRequest(RecertifyRequest.type, { dir: tmp }), CertsegErrorCodes.UserError, /report\.json/);
+  // output folders are checked before the run is queued: no progress, no model load
+  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: '/proc/certseg-out' }), CertsegErrorCodes.UserError, /cannot write results to \/proc\/certseg-out: \/proc is not writable/);
+  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: join(SAMPLE, 'out') }), CertsegErrorCodes.UserError, /sample\.png is a file, not a folder/);
+  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: ROOT }), CertsegErrorCodes.UserError, /not empty and is not a certseg image result/);
   await expectError(w.conn.sendRequest('certseg/noSuchMethod', {}), ErrorCodes.MethodNotFound, /noSuchMethod/);
   const info = await w.conn.sendRequest(EngineInfoRequest.type);
   assert.ok(info.preferred, 'still answering');

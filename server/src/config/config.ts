@@ -3,7 +3,7 @@
  * serves the CLI, the worker and the editor's completion; unknown keys are errors everywhere.
  */
 import Ajv, { type ErrorObject } from 'ajv';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
@@ -102,7 +102,13 @@ export function parseConfigText(text: string, label: string): unknown {
 export async function loadConfig(configPath: string | null, overrides: Partial<CertsegConfig> = {}): Promise<ResolvedConfig> {
   if (configPath === null) return resolveConfig({}, null, overrides);
   if (!existsSync(configPath)) throw new CertsegError(`config file not found: ${configPath}`, 'config');
-  const text = await readFile(configPath, 'utf8');
+  if (!statSync(configPath).isFile()) throw new CertsegError(`config ${configPath} is a folder, not a file (give the *.certseg.json file)`, 'config');
+  let text: string;
+  try {
+    text = await readFile(configPath, 'utf8');
+  } catch (e) {
+    throw new CertsegError(`cannot read config ${configPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'config');
+  }
   return resolveConfig(parseConfigText(text, path.basename(configPath)), configPath, overrides);
 }
 

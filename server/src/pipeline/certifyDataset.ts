@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { checkOutputDir } from './outputLocation';
 import * as path from 'node:path';
 import { aggregate, confusionMatrix, type ConfusionMatrix } from '../core/metrics';
 import { clopperPearsonLower, normInv } from '../core/stats';
@@ -49,6 +50,7 @@ export interface DatasetSummary {
 const RADIUS_BINS = 200;
 
 export async function certifyDataset(dir: string, config: ResolvedConfig, outDir: string, opts: DatasetOptions = {}): Promise<DatasetSummary> {
+  await checkOutputDir(outDir, 'dataset');
   const pairs = (await findDatasetPairs(dir, opts.split ? { split: opts.split } : undefined)).slice(0, opts.limit ?? Infinity);
   await mkdir(outDir, { recursive: true });
   const t0 = performance.now();

@@ -9,6 +9,7 @@ import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
 import type { SamplingPreference } from '../config/types';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
+import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
 import { writeImageOutputs } from './outputs';
@@ -21,6 +22,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const tStart = performance.now();
   const progress = progressReporter(cfg.n0, cfg.n, hooks);
 
+  if (req.outDir) await checkOutputDir(req.outDir, 'image'); // before any model is loaded
   progress('load', 0, 1, 'loading models');
   const segmenter = await getSegmenter(cfg.segmenter, cfg.engine);
   const denoiser = cfg.denoiser ? await getDenoiser(cfg.denoiser, cfg.engine, cfg.denoiseConvention) : null;

@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { checkOutputDir } from './outputLocation';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
 import { certifyFromCounts } from '../core/multipleTesting';
@@ -74,6 +75,7 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
     certified: certifiedBlock,
     files: { certified: OUTPUT_FILES.certified, certifiedNpy: OUTPUT_FILES.certifiedNpy },
   };
+  await checkOutputDir(target, 'image');
   await mkdir(target, { recursive: true });
   await writeNpy(path.join(target, OUTPUT_FILES.certifiedNpy), test.certified, [h, w]);
   if (existsSync(base.image.path)) {

@@ -12,6 +12,7 @@
  * built on the top-level vscode-languageserver-protocol while vscode-languageserver bundles its own copy,
  * and jsonrpc compares ParameterStructures by identity when sending with a type object.
  */
+import { checkOutputDir, type OutputKind } from '../pipeline/outputLocation';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { fork } from 'node:child_process';
@@ -281,6 +282,13 @@ function requireFile(path: string, what: string, code = 'input') {
   }
   if (!ok) throw userError(`${what} not found: ${path}`, code);
 }
+async function requireOutputDir(dir: string, kind: OutputKind) {
+  try {
+    await checkOutputDir(dir, kind);
+  } catch (e) {
+    throw userError((e as Error).message, 'input');
+  }
+}
 function requireDir(path: string, what: string) {
   let ok = false;
   try {
@@ -324,6 +332,7 @@ onRequest(CertifyImageRequest.type, async (params, token) => {
   requireFile(imagePath, 'Image');
   if (maskPath) requireFile(maskPath, 'Mask');
   if (configPath) requireFile(configPath, 'Config', 'config');
+  if (outDir) await requireOutputDir(outDir, 'image'); // refused before it is queued
   const interval = typeof p.partialIntervalMs === 'number' && p.partialIntervalMs >= 0 ? p.partialIntervalMs : 250;
   const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);
   reporter.begin('Certifying', 0, 'queued', true);
@@ -355,6 +364,7 @@ onRequest(CertifyDatasetRequest.type, async (params, token) => {
   const configPath = requirePath(m, p, 'configPath', 'absolute path of a *.certseg.json', true);
   requireDir(dir, 'Dataset folder');
   if (configPath) requireFile(configPath, 'Config', 'config');
+  await requireOutputDir(outDir, 'dataset');
   const limit = typeof p.limit === 'number' ? p.limit : undefined;
   const resume = typeof p.resume === 'boolean' ? p.resume : undefined;
   const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);

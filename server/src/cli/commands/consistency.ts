@@ -6,6 +6,7 @@
  * shifts. A folder may be a dataset (images/ + masks/ with the same base names, Dice is then reported)
  * or a plain folder of images. Writes summary.json and flip-map PNGs into --out.
  */
+import { checkOutputDir } from '../../pipeline/outputLocation';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CertsegError } from '../../core/errors';
@@ -77,6 +78,7 @@ export async function runConsistency(args: ConsistencyArgs, log: (line: string) 
   }
   const engine = (args.engine ?? 'auto') as EnginePreference;
   if (!['auto', 'onnx', 'tfjs'].includes(engine)) throw new CertsegError(`unknown engine '${args.engine}' (auto, onnx, tfjs)`, 'config');
+  if (args.out) await checkOutputDir(args.out, 'consistency'); // before the model loads
   const seg = await loadSegmenter(args.segmenter, { engine });
   try {
     const items = await listItems(args.input, args.limit, seg.numClasses);
