@@ -87,3 +87,25 @@ test('a config that is a folder, and a fractional sample count, get one clear li
   const g = certseg(['certify', sample, '--n', '100.5']);
   assert.match(g.stderr.trim().split('\n').at(-1)!, /n must be integer/);
 });
+
+test('each command lists its own options, and refuses options it does not take', () => {
+  const expected: Record<string, RegExp[]> = {
+    certify: [/--mask M/, /--slice AXIS:INDEX/, /--n N/, /--out DIR/],
+    dataset: [/--limit N/, /--resume/, /--split NAME/],
+    recertify: [/--tau T/, /--correction/],
+    consistency: [/--rics M/, /--circular/],
+    engines: [/--help/],
+  };
+  for (const [command, patterns] of Object.entries(expected)) {
+    const r = certseg([command, '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^usage: certseg ${command}\\b`));
+    for (const p of patterns) assert.match(r.stdout, p, `${command} --help`);
+  }
+  assert.doesNotMatch(certseg(['recertify', '--help']).stdout, /--mask|--sigma/);
+  const r = certseg(['engines', '--rics', '3']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), 'certseg: engines does not take --rics (certseg engines --help lists its options)');
+  const c = certseg(['certify', sample, '--resume']);
+  assert.match(c.stderr.trim(), /^certseg: certify does not take --resume/);
+});

@@ -18,18 +18,11 @@ import { recertifyDir } from '../pipeline/recertify';
 import { disposeModels } from '../pipeline/models';
 import type { ImageReport } from '../pipeline/types';
 import { progressPrinter } from './progress';
+import { COMMANDS, commandHelp, optionsNotTaken, overview } from './help';
 import { packageVersion } from '../version';
 import { parseSlice, type SliceSpec } from '../image/medical';
 
-const USAGE = `usage:
-  certseg certify IMAGE [--mask M] [--config C] [--out DIR] [--seed S] [--slice AXIS:INDEX] [overrides]
-  certseg dataset DIR [--config C] [--out DIR] [--limit N] [--split NAME] [--resume] [overrides]
-  certseg recertify DIR [--tau T] [--alpha A] [--correction holm|bonferroni] [--out DIR]
-  certseg consistency IMAGE|DIR [--rics M] [--circular] [--config C] [--out DIR] [--limit N]
-  certseg engines
-overrides: --sigma S --n0 N --n N --tau T --alpha A --correction holm|bonferroni
-           --engine auto|onnx|tfjs --batch-size B --no-denoiser --denoiser CARD --segmenter CARD
-           --convention carlini|miccai`;
+const USAGE = overview();
 
 const OPTIONS = {
   mask: { type: 'string' },
@@ -131,11 +124,14 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
     log(packageVersion());
     return 0;
   }
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"`);
   const { values: v, positionals } = parse(rest);
   if (v.help) {
-    log(USAGE);
+    log(commandHelp(command));
     return 0;
   }
+  const notTaken = optionsNotTaken(command, v);
+  if (notTaken.length) throw new UsageError(`${command} does not take ${notTaken.join(', ')} (certseg ${command} --help lists its options)`);
   const progress = progressPrinter();
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -212,7 +208,7 @@ export function run(): void {
     (e: unknown) => {
       if (process.env.CERTSEG_DEBUG) console.error(e);
       if (e instanceof UsageError) {
-        process.stderr.write(`certseg: ${e.message} (certseg --help shows the usage)\n`);
+        process.stderr.write(`certseg: ${e.message}${e.message.includes('--help') ? '' : ' (certseg --help shows the usage)'}\n`);
         process.exit(2);
       }
       if (isCertsegError(e)) {
