@@ -106,7 +106,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
         ];
       },
     }),
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void vscode.window.showInformationMessage('certseg: workspace trusted, certification is enabled.')),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => {
+      void vscode.window.showInformationMessage('certseg: workspace trusted, certification is enabled.');
+      void w.restart(); // now with config diagnostics (see Worker.start)
+    }),
   );
 
   registerDatasets(context, w);

@@ -23,6 +23,9 @@ import {
 } from '../../server/src/protocol';
 import { activeConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
+import { UnreadableResult } from './validate/stored';
+import { escapeHtml, webviewCsp } from './html';
+import { checkPreviewMessage } from './validate/messages';
 import type { Worker } from './worker';
 
 export const PREVIEW_VIEW_TYPE = 'certseg.preview';
@@ -38,7 +41,7 @@ export function webviewOptions(context: vscode.ExtensionContext, imagePath: stri
     vscode.Uri.joinPath(context.extensionUri, 'media'),
     vscode.Uri.file(path.dirname(imagePath)),
   ];
-  return { enableScripts: true, localResourceRoots: roots, enableFindWidget: false };
+  return { enableScripts: true, enableForms: false, enableCommandUris: false, localResourceRoots: roots, enableFindWidget: false };
 }
 
 export class PreviewController implements vscode.Disposable {
@@ -78,7 +81,11 @@ export class PreviewController implements vscode.Disposable {
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     panel.webview.html = this.html();
     this.disposables.push(
-      panel.webview.onDidReceiveMessage((m: FromWebview) => this.onMessage(m)),
+      panel.webview.onDidReceiveMessage((raw: unknown) => {
+        const m = checkPreviewMessage(raw);
+        if (m) void this.onMessage(m);
+        else this.worker.log.warn('preview: ignored an unexpected message from the page');
+      }),
       panel.onDidDispose(() => this.dispose()),
     );
   }
@@ -92,7 +99,7 @@ export class PreviewController implements vscode.Disposable {
     const nonce = randomBytes(16).toString('base64');
     const script = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', 'preview.js'));
     const css = webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'media', 'preview.css'));
-    const csp = `default-src 'none'; img-src ${webview.cspSource} blob: data:; script-src 'nonce-${nonce}'; style-src ${webview.cspSource};`;
+    const csp = webviewCsp(webview.cspSource, nonce, 'source');
     return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -172,7 +179,15 @@ export class PreviewController implements vscode.Disposable {
   /** Shows the result stored in .certseg/ for this image (or the folder picked with showResultFrom), if any. */
   async showStored(): Promise<boolean> {
     void this.showStoredConsistency();
-    const stored = await loadStoredResult(this.viewDir ?? this.resultDir);
+    let stored: StoredResult | null;
+    try {
+      stored = await loadStoredResult(this.viewDir ?? this.resultDir);
+    } catch (e) {
+      // an invalid stored result is reported, never rendered
+      this.worker.log.warn(`stored result for ${path.basename(this.imagePath)}: ${(e as Error).message}`);
+      this.post({ type: 'error', message: e instanceof UnreadableResult ? e.message : `unreadable result: ${(e as Error).message}` });
+      return false;
+    }
     this.worker.log.info(`stored result for ${path.basename(this.imagePath)}: ${stored ? stored.dir : 'none'}`);
     if (!stored) return false;
     this.stored = stored;
@@ -182,7 +197,7 @@ export class PreviewController implements vscode.Disposable {
 
   private async recertify(m: Extract<FromWebview, { type: 'recertify' }>) {
     if (!vscode.workspace.isTrusted) return void refuseUntrusted();
-    const stored = this.stored ?? (await loadStoredResult(this.resultDir));
+    const stored = this.stored ?? (await loadStoredResult(this.resultDir).catch(() => null));
     if (!stored) return this.post({ type: 'error', message: 'Certify the image first: re-certification re-uses its stored votes.' });
     try {
       const client = await this.worker.ensureStarted();
@@ -396,9 +411,6 @@ export function refuseUntrusted(): void {
   ).then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 /** Revives preview panels after a reload from their saved state (the arrays come back from .certseg/). */
 export class PreviewSerializer implements vscode.WebviewPanelSerializer<WebviewState> {

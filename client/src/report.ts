@@ -9,23 +9,27 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { PreviewController } from './preview';
-import { reportHtml, type FromReport, type ReportRun, type ReportState } from './reportHtml';
+import { reportHtml, type ReportRun, type ReportState } from './reportHtml';
+import { UnreadableResult, isInside, validateReport, validateSummary } from './validate/stored';
+import { checkReportMessage } from './validate/messages';
 import type { Worker } from './worker';
 
 export const REPORT_VIEW_TYPE = 'certseg.datasetReport';
 const panels = new Map<string, vscode.WebviewPanel>();
 
+/** A run folder's summary, validated (null when there is none; an UnreadableResult when it fails). */
 export async function readRun(runDir: string): Promise<ReportRun | null> {
   const file = path.join(runDir, 'summary.json');
+  let text: string;
   try {
-    const summary = JSON.parse(await readFile(file, 'utf8')) as DatasetSummary;
-    return { runDir, label: path.basename(runDir), summary, mtimeMs: statSync(file).mtimeMs };
+    text = await readFile(file, 'utf8');
   } catch {
     return null;
   }
+  const summary = validateSummary(text, file);
+  return { runDir, label: path.basename(runDir), summary, mtimeMs: statSync(file).mtimeMs };
 }
 
 /** Every run with a summary in the dataset's runs folder (the parent of a run folder). */
@@ -36,7 +40,8 @@ export async function siblingRuns(runsRoot: string): Promise<ReportRun[]> {
   } catch {
     return [];
   }
-  return (await Promise.all(names.map((n) => readRun(path.join(runsRoot, n))))).filter((r): r is ReportRun => r !== null);
+  // sibling runs that fail validation are left out of the σ chart and the run picker
+  return (await Promise.all(names.map((n) => readRun(path.join(runsRoot, n)).catch(() => null)))).filter((r): r is ReportRun => r !== null);
 }
 
 export async function showReport(context: vscode.ExtensionContext, worker: Worker, runDir: string, existing?: vscode.WebviewPanel): Promise<void> {
@@ -45,14 +50,28 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
     panel.reveal();
     return;
   }
-  const run = await readRun(runDir);
+  let run: ReportRun | null;
+  try {
+    run = await readRun(runDir);
+  } catch (e) {
+    // shown as a message, never rendered
+    void vscode.window.showErrorMessage(`certseg: ${runDir}: ${(e as Error).message}`);
+    existing?.dispose();
+    return;
+  }
   if (!run) {
     void vscode.window.showWarningMessage(`certseg: no summary.json in ${runDir} (the run did not finish: Certify all resumes it).`);
     existing?.dispose();
     return;
   }
   const title = `Report: ${path.basename(run.summary.dataset)} (${run.label})`;
-  const options: vscode.WebviewOptions & vscode.WebviewPanelOptions = { enableScripts: true, localResourceRoots: [vscode.Uri.file(runDir)], enableFindWidget: true };
+  const options: vscode.WebviewOptions & vscode.WebviewPanelOptions = {
+    enableScripts: true,
+    enableForms: false,
+    enableCommandUris: false,
+    localResourceRoots: [vscode.Uri.file(runDir)],
+    enableFindWidget: true,
+  };
   if (!panel) panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, title, vscode.ViewColumn.Active, options);
   else {
     panel.title = title;
@@ -62,7 +81,7 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
   panels.set(runDir, p);
   p.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
   const render = async () => {
-    const r = (await readRun(runDir)) ?? run;
+    const r = (await readRun(runDir).catch(() => null)) ?? run;
     const plotFile = path.join(runDir, r.summary.files?.plot ?? 'accuracy-vs-radius.svg');
     const plotUrl = existsSync(plotFile) ? p.webview.asWebviewUri(vscode.Uri.file(plotFile)).with({ query: `v=${statSync(plotFile).mtimeMs}` }).toString() : null;
     p.webview.html = reportHtml({
@@ -80,10 +99,20 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
     watcher,
     watcher.onDidChange(() => void render()),
     watcher.onDidCreate(() => void render()),
-    p.webview.onDidReceiveMessage(async (m: FromReport) => {
-      if (m.type === 'openSample') await openSampleResult(context, worker, path.resolve(runDir, m.dir));
-      else if (m.type === 'openRun') await showReport(context, worker, m.runDir);
-      else if (m.type === 'openSummary') await vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'summary.json')), { viewColumn: vscode.ViewColumn.Beside });
+    p.webview.onDidReceiveMessage(async (raw: unknown) => {
+      // The page is built from an untrusted summary: a message only picks among what the host knows.
+      const m = checkReportMessage(raw);
+      if (!m) return worker.log.warn(`report: ignored an unexpected message from the page`);
+      const current = (await readRun(runDir).catch(() => null)) ?? run;
+      if (m.type === 'openSample') {
+        const sample = current.summary.perImage.find((x) => x.id === m.id && x.dir === m.dir);
+        if (!sample) return worker.log.warn(`report: no sample ${JSON.stringify(m.id).slice(0, 80)} in this run`);
+        await openSampleResult(context, worker, path.resolve(runDir, sample.dir));
+      } else if (m.type === 'openRun') {
+        const known = (await siblingRuns(path.dirname(runDir))).some((r) => r.runDir === m.runDir);
+        if (!known) return worker.log.warn('report: refused to open a run that is not beside this one');
+        await showReport(context, worker, m.runDir);
+      } else await vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'summary.json')), { viewColumn: vscode.ViewColumn.Beside });
     }),
   ];
   p.onDidDispose(() => {
@@ -94,11 +123,18 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
 
 /** Opens the preview of the image a per-image result folder belongs to, showing that stored result. */
 export async function openSampleResult(context: vscode.ExtensionContext, worker: Worker, resultDir: string): Promise<void> {
+  const file = path.join(resultDir, 'report.json');
   let report: ImageReport;
   try {
-    report = JSON.parse(await readFile(path.join(resultDir, 'report.json'), 'utf8')) as ImageReport;
-  } catch {
-    void vscode.window.showWarningMessage(`certseg: no result in ${resultDir}.`);
+    report = validateReport(await readFile(file, 'utf8'), file);
+  } catch (e) {
+    void vscode.window.showWarningMessage(`certseg: ${e instanceof UnreadableResult ? e.message : `no result in ${resultDir}`}.`);
+    return;
+  }
+  // the image a stored report names is opened only inside the workspace (or beside the result)
+  const inWorkspace = (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, report.image.path));
+  if (!inWorkspace && !isInside(path.dirname(path.dirname(resultDir)), report.image.path)) {
+    void vscode.window.showWarningMessage(`certseg: the result in ${resultDir} names an image outside the workspace; not opened.`);
     return;
   }
   const c = PreviewController.forImage(context, worker, report.image.path);

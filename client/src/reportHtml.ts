@@ -7,6 +7,7 @@
  */
 import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
 import { lineChartSvg } from '../../server/src/image/plot';
+import { escapeHtml, webviewCsp } from './html';
 
 /** Webview → host. */
 export type FromReport = { type: 'openSample'; dir: string; id: string } | { type: 'openRun'; runDir: string } | { type: 'openSummary' };
@@ -38,9 +39,11 @@ export interface ReportPage {
   siblings: ReportRun[];
 }
 
-const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
-const num = (x: number | null | undefined, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const esc = escapeHtml;
+// numbers are formatted only when they are finite numbers: anything else in a (tampered) summary shows as '–'
+const pct = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
+const num = (x: unknown, d = 3) => (typeof x !== 'number' || !Number.isFinite(x) ? '–' : x.toFixed(d));
+const val = (x: unknown) => (typeof x !== 'number' || !Number.isFinite(x) ? '–' : String(x));
 
 /** One run per σ (the latest summary wins when several runs share a σ), sorted by σ. */
 export function runsBySigma(runs: ReportRun[]): ReportRun[] {
@@ -103,11 +106,11 @@ function perImageTable(s: DatasetSummary): string {
       (p, i) =>
         `<tr data-dir="${esc(p.dir)}" data-id="${esc(p.id)}" data-index="${i}" tabindex="0" title="Open ${esc(p.id)} in the preview">` +
         `<td data-v="${esc(p.id)}">${esc(p.id)}</td>` +
-        `<td data-v="${p.abstainRate}">${pct(p.abstainRate)}</td>` +
-        `<td data-v="${sortVal(p.certifiedDice)}">${num(p.certifiedDice)}</td>` +
-        `<td data-v="${sortVal(p.cleanDice)}">${num(p.cleanDice)}</td>` +
-        `<td data-v="${sortVal(p.certifiedPixelAccuracy)}">${pct(p.certifiedPixelAccuracy)}</td>` +
-        `<td data-v="${p.totalMs}">${(p.totalMs / 1000).toFixed(1)} s</td></tr>`,
+        `<td data-v="${esc(p.abstainRate)}">${pct(p.abstainRate)}</td>` +
+        `<td data-v="${esc(sortVal(p.certifiedDice))}">${num(p.certifiedDice)}</td>` +
+        `<td data-v="${esc(sortVal(p.cleanDice))}">${num(p.cleanDice)}</td>` +
+        `<td data-v="${esc(sortVal(p.certifiedPixelAccuracy))}">${pct(p.certifiedPixelAccuracy)}</td>` +
+        `<td data-v="${esc(p.totalMs)}">${num(p.totalMs / 1000, 1)} s</td></tr>`,
     )
     .join('');
   return `<table id="per-image" class="per-image"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
@@ -116,13 +119,13 @@ function perImageTable(s: DatasetSummary): string {
 export function reportHtml(page: ReportPage): string {
   const { nonce, cspSource, run } = page;
   const s = run.summary;
-  const csp = `default-src 'none'; img-src ${cspSource} data:; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}';`;
+  const csp = webviewCsp(cspSource, nonce, 'nonce');
   const p = s.params;
-  const params = p ? `σ = ${p.sigma}, n0 = ${p.n0}, n = ${p.n}, α = ${p.alpha}, τ = ${p.tau}, ${p.correction}${p.denoiser ? ', denoised' : ', no denoiser'}` : 'no images';
+  const params = p ? `σ = ${val(p.sigma)}, n0 = ${val(p.n0)}, n = ${val(p.n)}, α = ${val(p.alpha)}, τ = ${val(p.tau)}, ${p.correction === 'holm' ? 'holm' : 'bonferroni'}${p.denoiser ? ', denoised' : ', no denoiser'}` : 'no images';
   const sigmaSvg = diceVsSigmaSvg(page.siblings);
   const runs = page.siblings.length > 1
     ? `<nav id="runs">${page.siblings
-        .map((r) => `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${r.summary.params.sigma})` : ''}</button>`)
+        .map((r) => `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${val(r.summary.params.sigma)})` : ''}</button>`)
         .join('')}</nav>`
     : '';
   const state: ReportState = { runDir: run.runDir };
@@ -145,14 +148,14 @@ th:first-child, td:first-child { text-align: left; }
 #per-image tbody tr { cursor: pointer; }
 #per-image tbody tr:hover, #per-image tbody tr:focus { background: var(--vscode-list-hoverBackground, #eef); outline: none; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.charts img { max-width: 100%; background: #fff; border: 1px solid var(--vscode-panel-border, #ccc); }
+.charts img, .charts figure { max-width: 100%; margin: 0; background: #fff; border: 1px solid var(--vscode-panel-border, #ccc); }
 nav button, .actions button { margin: 0 6px 6px 0; }
 button.current { font-weight: bold; }
 </style>
 </head>
 <body>
 <h1 id="title">${esc(page.title)}: ${esc(run.label)}</h1>
-<div class="muted" id="params">${esc(s.images)} images (${esc(s.withMask)} with masks), ${esc(params)}; certified radius ${num(s.radius)}; ${(s.timings.totalMs / 1000).toFixed(1)} s</div>
+<div class="muted" id="params">${esc(s.images)} images (${esc(s.withMask)} with masks), ${params}; certified radius ${num(s.radius)}; ${num(s.timings.totalMs / 1000, 1)} s</div>
 ${runs}
 <div class="actions"><button id="open-summary">Open summary.json</button></div>
 <h2>Metrics</h2>
@@ -160,7 +163,7 @@ ${s.certified || s.clean ? metricRows(s) : '<p class="muted">No masks: no metric
 <h2>Plots</h2>
 <div class="charts">
 ${page.plotUrl ? `<img id="accuracy-vs-radius" src="${esc(page.plotUrl)}" alt="certified pixel accuracy vs radius">` : '<p class="muted">No accuracy-vs-radius plot (no masks).</p>'}
-${sigmaSvg ? `<img id="dice-vs-sigma" src="data:image/svg+xml;base64,${Buffer.from(sigmaSvg, 'utf8').toString('base64')}" alt="certified Dice vs sigma">` : ''}
+${sigmaSvg ? `<figure id="dice-vs-sigma" aria-label="certified Dice vs sigma">${sigmaSvg}</figure>` : ''}
 </div>
 <h2>Per image <span class="muted">(click a row to open its result; click a header to sort)</span></h2>
 ${perImageTable(s)}

@@ -11,6 +11,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import type { ResultArrays } from '../../media/src/messages';
+import type { NpyDtype } from '../../server/src/image/npy';
+import { UnreadableResult, confined, validateNpy, validateReport } from './validate/stored';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'bmp', 'tif', 'tiff'];
 
@@ -41,78 +43,35 @@ export function findMask(imagePath: string): string | null {
   return candidates.find((c) => c !== imagePath && existsSync(c)) ?? null;
 }
 
-type NpyArray = Uint8Array | Uint16Array | Float32Array;
-
-/** Minimal .npy reader (v1–v3, little-endian u1/u2/f4, C order): enough for the pipeline's own files. */
-export function parseNpy(buf: Buffer): { data: NpyArray; shape: number[] } {
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error('not a .npy file');
-  const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + headerLen);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map(Number);
-  if (/'fortran_order':\s*True/.test(header)) throw new Error('.npy in Fortran order is not supported');
-  const body = buf.subarray(start + headerLen);
-  const copy = new ArrayBuffer(body.length);
-  new Uint8Array(copy).set(body);
-  switch (descr) {
-    case '|u1':
-    case '<u1':
-    case '|b1':
-      return { data: new Uint8Array(copy), shape };
-    case '<u2':
-      return { data: new Uint16Array(copy), shape };
-    case '<f4':
-      return { data: new Float32Array(copy), shape };
-    default:
-      throw new Error(`.npy dtype ${descr} is not supported`);
-  }
-}
-
-async function readNpyIf(file: string): Promise<NpyArray | null> {
-  if (!existsSync(file)) return null;
-  return parseNpy(await readFile(file)).data;
-}
-
 export interface StoredResult extends ResultArrays {
   report: ImageReport;
   dir: string;
 }
 
-/** Loads a result folder written by the pipeline, or null when there is none (or it is unreadable). */
+/**
+ * Loads a result folder written by the pipeline: null when there is none; an UnreadableResult when a file
+ * fails validation (stored results are untrusted: see validate/stored.ts).
+ */
 export async function loadStoredResult(dir: string): Promise<StoredResult | null> {
   const reportPath = path.join(dir, 'report.json');
   if (!existsSync(reportPath)) return null;
-  try {
-    const report = JSON.parse(await readFile(reportPath, 'utf8')) as ImageReport;
-    const f = (key: string, fallback: string) => path.join(dir, report.files?.[key] ?? fallback);
-    const selected = await readNpyIf(f('selected', 'selected.npy'));
-    const counts = await readNpyIf(f('counts', 'counts.npy'));
-    const certified = await readNpyIf(f('certifiedNpy', 'certified.npy'));
-    if (!(selected instanceof Uint8Array) || !(counts instanceof Uint16Array) || !(certified instanceof Uint8Array)) return null;
-    const clean = await readNpyIf(f('clean', 'clean.npy'));
-    const radius = await readNpyIf(f('radiusNpy', 'radius.npy'));
-    const mask = report.files?.mask ? await readNpyIf(f('mask', 'mask.npy')) : null;
-    return {
-      report,
-      dir,
-      width: report.image.width,
-      height: report.image.height,
-      clean: clean instanceof Uint8Array ? clean : null,
-      selected,
-      counts,
-      certified,
-      radiusMap: radius instanceof Float32Array ? radius : null,
-      mask: mask instanceof Uint8Array ? mask : null,
-    };
-  } catch {
-    return null;
-  }
+  const report = validateReport(await readFile(reportPath, 'utf8'), reportPath);
+  const { width, height } = report.image;
+  const npy = async (key: string, fallback: string, dtype: NpyDtype, required: boolean) => {
+    const file = confined(dir, report.files[key] ?? fallback, reportPath);
+    if (!existsSync(file)) {
+      if (required) throw new UnreadableResult(file, 'file missing');
+      return null;
+    }
+    return validateNpy(await readFile(file), file, dtype, height, width);
+  };
+  const selected = (await npy('selected', 'selected.npy', '|u1', true)) as Uint8Array;
+  const counts = (await npy('counts', 'counts.npy', '<u2', true)) as Uint16Array;
+  const certified = (await npy('certifiedNpy', 'certified.npy', '|u1', true)) as Uint8Array;
+  const clean = (await npy('clean', 'clean.npy', '|u1', false)) as Uint8Array | null;
+  const radius = (await npy('radiusNpy', 'radius.npy', '<f4', false)) as Float32Array | null;
+  const mask = report.files.mask ? ((await npy('mask', 'mask.npy', '|u1', false)) as Uint8Array | null) : null;
+  return { report, dir, width, height, clean, selected, counts, certified, radiusMap: radius, mask };
 }
 
 /** The certified map under a (re-certified) report: the test is monotone in the vote count. */

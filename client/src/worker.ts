@@ -45,7 +45,9 @@ export class Worker implements vscode.Disposable {
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      documentSelector: [{ scheme: 'file', language: 'json', pattern: '**/*.certseg.json' }, { scheme: 'file', pattern: '**/*.certseg.json' }],
+      // Config diagnostics load the model cards a config names: only in a trusted workspace (Restricted Mode
+      // loads nothing a workspace file points to). Granting trust restarts the worker with them.
+      documentSelector: vscode.workspace.isTrusted ? [{ scheme: 'file', language: 'json', pattern: '**/*.certseg.json' }, { scheme: 'file', pattern: '**/*.certseg.json' }] : [],
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       connectionOptions: { maxRestartCount: MAX_RESTARTS },

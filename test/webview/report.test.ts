@@ -68,7 +68,7 @@ before(async () => {
   await page.goto('file://' + join(tmp, 'report.html'));
   await page.waitForFunction(() => {
     const imgs = Array.from(document.images);
-    return imgs.length === 2 && imgs.every((i) => i.complete);
+    return imgs.length === 1 && imgs.every((i) => i.complete);
   });
 });
 
@@ -81,8 +81,11 @@ test('report renders the real summary: metrics, both plots, per-image rows, no C
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(cspViolations, []);
   const plots = await page.evaluate(() => Array.from(document.images).map((i) => ({ id: i.id, w: i.naturalWidth, h: i.naturalHeight })));
-  assert.deepEqual(plots.map((p) => p.id), ['accuracy-vs-radius', 'dice-vs-sigma']);
+  assert.deepEqual(plots.map((p) => p.id), ['accuracy-vs-radius']);
   for (const p of plots) assert.ok(p.w > 100 && p.h > 100, `${p.id} loaded: ${p.w}×${p.h}`);
+  // the σ chart is inline SVG (no data: URL under the CSP)
+  const sigma = await page.evaluate(() => document.querySelector('#dice-vs-sigma svg')?.getBoundingClientRect().width ?? 0);
+  assert.ok(sigma > 100, `dice-vs-sigma rendered: ${sigma}px wide`);
   const metrics = await page.locator('#metrics').innerText();
   assert.ok(metrics.includes(summary.certified!.pooled.meanDice!.toFixed(3)), metrics);
   assert.ok(metrics.includes(summary.clean!.pooled.meanDice!.toFixed(3)), metrics);
