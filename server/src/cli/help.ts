@@ -16,6 +16,9 @@ export const OPTION_HELP: Record<string, string> = {
   limit: '--limit N         only the first N images',
   split: '--split NAME      the images listed in DIR/splits/NAME.txt',
   resume: '--resume          skip images whose result is already complete',
+  shard: '--shard I/N       certify shard I (0-based) of N: the images at positions I, I+N, I+2N, …',
+  shards: '--shards N        the shard count, when the index comes from a Slurm array or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)',
+  'allow-partial': '--allow-partial   merge what is there; the summary is marked partial and lists the missing images',
   sigma: '--sigma S         noise level σ, on the model\'s [0,1] input scale',
   n0: '--n0 N            selection samples',
   n: '--n N             estimation samples',
@@ -45,7 +48,12 @@ export const COMMANDS: Record<string, CommandHelp> = {
   dataset: {
     usage: 'certseg dataset DIR [options]',
     summary: 'certify every image of a dataset folder (DIR/images + DIR/masks, or a manifest); writes summary.json',
-    options: ['config', 'out', 'limit', 'split', 'resume', ...OVERRIDES, 'help'],
+    options: ['config', 'out', 'limit', 'split', 'resume', 'shard', 'shards', ...OVERRIDES, 'help'],
+  },
+  merge: {
+    usage: 'certseg merge OUT_0 OUT_1 ... --out MERGED [--allow-partial]',
+    summary: 'merge the shards of a cluster run into the summary.json and image folders of a one-process run',
+    options: ['out', 'allow-partial', 'help'],
   },
   recertify: {
     usage: 'certseg recertify DIR [options]',

@@ -1,7 +1,8 @@
 /**
  * certseg: the headless CLI.
  *   certseg certify IMAGE [--mask M] [--config C] [--out DIR] [--seed S] [--sigma S] [--n N] ...
- *   certseg dataset DIR [--config C] [--out DIR] [--limit N] [--split NAME] [--resume]
+ *   certseg dataset DIR [--config C] [--out DIR] [--limit N] [--split NAME] [--resume] [--shard I/N | --shards N]
+ *   certseg merge OUT_0 OUT_1 ... --out MERGED [--allow-partial]
  *   certseg recertify DIR [--tau T] [--alpha A] [--correction holm|bonferroni] [--out DIR]
  *   certseg consistency IMAGE|DIR [--rics M] [--circular] [--config C] [--out DIR] [--limit N]
  *   certseg engines
@@ -21,6 +22,7 @@ import { progressPrinter } from './progress';
 import { COMMANDS, commandHelp, optionsNotTaken, overview } from './help';
 import { packageVersion } from '../version';
 import { parseSlice, type SliceSpec } from '../image/medical';
+import { describeShard, resolveShard, shardSummaryName } from '../cluster/shard';
 
 const USAGE = overview();
 
@@ -33,6 +35,9 @@ const OPTIONS = {
   limit: { type: 'string' },
   split: { type: 'string' },
   resume: { type: 'boolean' },
+  shard: { type: 'string' },
+  shards: { type: 'string' },
+  'allow-partial': { type: 'boolean' },
   sigma: { type: 'string' },
   n0: { type: 'string' },
   n: { type: 'string' },
@@ -156,17 +161,29 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         const limit = num('limit', v.limit);
         if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit needs a positive integer');
         const outDir = v.out ?? path.join('certseg-out', path.basename(path.resolve(dir)));
+        const shard = resolveShard(v.shard, num('shards', v.shards));
+        if (shard) log(`certifying ${describeShard(shard)}; its summary goes to ${path.join(outDir, shardSummaryName(shard))}`);
         const s = await certifyDataset(dir, config, outDir, {
           limit,
           split: v.split,
           resume: v.resume,
+          shard,
           signal: controller.signal,
           onImage: (i, total, id, r, skipped) => log(`[${i + 1}/${total}] ${id}: ${skipped ? 'done earlier (resumed)' : summarize(r)}`),
         });
         const c = s.certified?.meanOverImages;
         log(`${s.images} images; abstain ${(100 * s.abstainRate.meanOverImages).toFixed(1)}% (mean over images)` +
           (c ? `; certified mean Dice ${c.meanDice?.toFixed(3)}, clean ${s.clean?.meanOverImages.meanDice?.toFixed(3)}` : '') +
-          `\nsummary in ${path.join(outDir, 'summary.json')}`);
+          `\nsummary in ${path.join(outDir, shard ? shardSummaryName(shard) : 'summary.json')}`);
+        return 0;
+      }
+      case 'merge': {
+        if (!positionals.length) throw new UsageError('merge needs the shards\' output folders');
+        if (!v.out) throw new UsageError('merge needs --out MERGED (the folder for the merged result)');
+        const { mergeShards } = await import('../cluster/merge');
+        const s = await mergeShards(positionals, v.out, { allowPartial: v['allow-partial'], log });
+        if (s.partial) log(s.partial.note);
+        log(`summary in ${path.join(v.out, 'summary.json')}`);
         return 0;
       }
       case 'recertify': {

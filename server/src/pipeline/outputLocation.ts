@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
 import { OUTPUT_FILES } from './outputs';
 
+const PROBE = '.certseg-write-test-';
+
 export type OutputKind = 'image' | 'dataset' | 'consistency';
 
 /** What a folder of each kind may hold, so that writing into it again loses nothing of the user's. */
@@ -20,7 +22,11 @@ const OWNED: Record<OutputKind, { marker: string | null; isOwned: (name: string)
     isOwned: (f) => (Object.values(OUTPUT_FILES) as string[]).includes(f) || f.startsWith('recertified-'),
   },
   // written into (per-image folders, summary last): an interrupted run has no summary yet, and resumes
-  dataset: { marker: null, isOwned: (f) => ['summary.json', 'images', 'accuracy-vs-radius.svg'].includes(f) || f.endsWith('.tmp') },
+  // (shards of a cluster run may share one folder: shard-I-of-N.json and its plot)
+  dataset: {
+    marker: null,
+    isOwned: (f) => ['summary.json', 'images', 'accuracy-vs-radius.svg'].includes(f) || f.endsWith('.tmp') || /^shard-\d+-of-\d+(\.json|-accuracy-vs-radius\.svg)$/.test(f),
+  },
   consistency: { marker: null, isOwned: (f) => f === 'summary.json' || /^flipmap-.*\.png$/.test(f) },
 };
 
@@ -54,7 +60,8 @@ export async function checkOutputDir(outDir: string, kind: OutputKind): Promise<
   if (existing === dir) {
     const entries = await readdir(dir).catch((e) => fail(outDir, (e as NodeJS.ErrnoException).code ?? String(e)));
     const own = OWNED[kind];
-    const foreign = entries.filter((f) => !own.isOwned(f) && !f.includes('.partial-') && !f.includes('.old-'));
+    // (another process's staging, swap or write probe: shards racing on one folder)
+    const foreign = entries.filter((f) => !own.isOwned(f) && !f.includes('.partial-') && !f.includes('.old-') && !f.startsWith(PROBE));
     if (entries.length > 0 && ((own.marker !== null && !entries.includes(own.marker)) || foreign.length > 0)) {
       fail(outDir, `the folder is not empty and is not a certseg ${kind} result (it holds ${foreign.slice(0, 3).join(', ') || entries.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty folder`);
     }
@@ -62,7 +69,7 @@ export async function checkOutputDir(outDir: string, kind: OutputKind): Promise<
   // The real test of writability: create and remove a folder where the result will go.
   const probeIn = existing === dir ? dir : existing;
   try {
-    const probe = await mkdtemp(path.join(probeIn, '.certseg-write-test-'));
+    const probe = await mkdtemp(path.join(probeIn, PROBE));
     await rmdir(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -26,7 +26,7 @@ export const OUTPUT_FILES = {
 export async function writeImageOutputs(outDir: string, r: CertifyImageResult, image: Float32Array): Promise<void> {
   const dir = path.resolve(outDir);
   await mkdir(path.dirname(dir), { recursive: true });
-  const staging = `${dir}.partial-${process.pid}-${Date.now()}`;
+  const staging = `${dir}.partial-${uniqueTag()}`;
   await mkdir(staging, { recursive: true });
   try {
     const { width: w, height: h } = r;
@@ -70,18 +70,40 @@ export async function writeImageOutputs(outDir: string, r: CertifyImageResult, i
   }
 }
 
-/** Replace `dir` by `staging` with the old result kept until the new one is in place. */
+/**
+ * Replace `dir` by `staging` with the old result kept until the new one is in place. Two processes may
+ * swap the same image at once (shards on shared storage, a resubmitted shard): when another result lands
+ * between our two renames, ours moves it aside and retries, so the folder always holds one complete result.
+ */
 export async function swapInto(staging: string, dir: string): Promise<void> {
-  const old = `${dir}.old-${process.pid}-${Date.now()}`;
-  let hadOld = false;
-  try {
-    await rename(dir, old);
-    hadOld = true;
-  } catch {
-    // no previous result
+  for (let attempt = 0; ; attempt++) {
+    const old = `${dir}.old-${uniqueTag()}`;
+    let hadOld = false;
+    try {
+      await rename(dir, old);
+      hadOld = true;
+    } catch {
+      // no previous result
+    }
+    try {
+      await rename(staging, dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const raced = (code === 'ENOTEMPTY' || code === 'EEXIST') && attempt < 50;
+      if (raced && hadOld) await rm(old, { recursive: true, force: true }); // another complete result is in place
+      if (raced) continue;
+      if (hadOld) await rename(old, dir).catch(() => undefined); // put the earlier result back
+      throw e;
+    }
+    if (hadOld) await rm(old, { recursive: true, force: true });
+    return;
   }
-  await rename(staging, dir);
-  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** unique among processes (pid) and within one (counter), readable in a listing */
+let counter = 0;
+export function uniqueTag(): string {
+  return `${process.pid}-${Date.now()}-${counter++}`;
 }
 
 /** max without spreading a million-element array onto the stack */
