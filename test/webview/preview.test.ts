@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { CertifyImageRequest, ConsistencyRequest, decodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type ShiftMeasurementWire } from '../../server/src/protocol';
 import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, startWorker } from '../worker/harness';
+import { webviewCsp } from '../../client/src/html';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const PREVIEW_JS = join(ROOT, 'dist', 'webview', 'preview.js');
@@ -38,7 +39,7 @@ before(async () => {
   copyFileSync(join(ROOT, 'media', 'preview.css'), join(dir, 'preview.css'));
   copyFileSync(SAMPLE, join(dir, 'sample.png'));
   // the production page shape (client/src/preview.ts) with file: standing in for webview.cspSource
-  const csp = `default-src 'none'; img-src file: blob: data:; script-src 'nonce-test'; style-src file:;`;
+  const csp = webviewCsp('file:', 'test', 'source');
   writeFileSync(
     join(dir, 'index.html'),
     `<!DOCTYPE html><html><head><meta charset="UTF-8">
@@ -207,4 +208,32 @@ test('webview: translation consistency (real measurement) as the Shift flips lay
   assert.deepEqual(await page.evaluate(() => (window as unknown as { __posted: unknown[] }).__posted.at(-1)), { type: 'checkConsistency' });
   assert.deepEqual(cspViolations, []);
   assert.deepEqual(pageErrors, []);
+});
+
+test('webview: hostile names in a (validated) result add no element, run no script, navigate nowhere', { skip }, async () => {
+  const payload = '"><h1 id="pwned">x</h1><form id="pwned-form" action="https://example.invalid"></form><img id="pwned-img" src=x onerror="window.__pwned=1"><meta http-equiv="refresh" content="0;url=https://example.invalid">';
+  let navigations = 0;
+  page.on('framenavigated', () => navigations++);
+  const W = result.width;
+  const H = result.height;
+  await post({ type: 'init', imageUrl: 'sample.png', imageName: payload, imagePath: '/ws/' + payload, running: false, canRun: true });
+  const classes = result.report.classes.map((c) => ({ ...c, name: payload + c.name }));
+  const report = { ...result.report, classes, image: { ...result.report.image, path: '/ws/' + payload }, provenance: { ...result.report.provenance, date: payload } };
+  await post({
+    type: 'result', fromCache: true, resultDir: '/ws/.certseg/' + payload, report, classes,
+    width: W, height: H, clean: decodeArray(result.clean), selected: decodeArray(result.selected), counts: decodeArray(result.counts), certified: decodeArray(result.certified),
+    radiusMap: result.radiusMap ? decodeArray(result.radiusMap) : null, mask: result.mask ? decodeArray(result.mask) : null,
+  });
+  await post({ type: 'error', message: 'unreadable result: ' + payload });
+  await page.waitForTimeout(1000);
+  const found = await page.evaluate(() => ({
+    pwned: (window as unknown as { __pwned?: number }).__pwned ?? 0,
+    ids: ['pwned', 'pwned-form', 'pwned-img'].filter((id) => document.getElementById(id)),
+    forms: document.forms.length,
+    metas: document.querySelectorAll('meta[http-equiv="refresh"]').length,
+    shown: document.body.innerText.includes('<h1 id="pwned">'),
+  }));
+  assert.deepEqual(found, { pwned: 0, ids: [], forms: 0, metas: 0, shown: true });
+  assert.equal(navigations, 0);
+  assert.deepEqual(cspViolations, []);
 });
