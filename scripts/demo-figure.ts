@@ -62,7 +62,7 @@ async function main() {
     `With σ = ${p.sigma}, n0 = ${p.n0}, n = ${p.n}, τ = ${p.tau}, α = ${p.alpha}, ${p.correction === 'holm' ? 'Holm' : 'Bonferroni'} (radius ${diff.r.report.radius.toFixed(3)}), on this machine (${os.cpus().length} CPU cores,`,
     `ONNX Runtime CPU), measured on ${new Date().toISOString().slice(0, 10)}:`,
     '',
-    '| | certified pixels | certified pixel accuracy | certified mean Dice | time |',
+    '| | certified pixels | certified pixel accuracy | certified foreground Dice | time |',
     '|---|---|---|---|---|',
     row('plain smoothing (`--no-denoiser`)', plain.r, plain.seconds),
     row('with the diffusion denoiser (default)', diff.r, diff.seconds),

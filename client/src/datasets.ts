@@ -203,7 +203,7 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
     const r = await readRun(n.runDir);
     if (r) {
       const s = r.summary;
-      item.tooltip = `${n.runDir}\nσ ${s.params?.sigma}, ${s.images} images, certified mean Dice ${s.certified?.pooled.meanDice?.toFixed(3) ?? '–'} (pooled), abstain ${(100 * s.abstainRate.pooled).toFixed(1)}%`;
+      item.tooltip = `${n.runDir}\nσ ${s.params?.sigma}, ${s.images} images, certified foreground Dice ${s.certified?.meanOverImages.meanDice?.toFixed(3) ?? '–'} (mean over images), abstain ${(100 * s.abstainRate.pooled).toFixed(1)}%`;
     } else {
       let done = 0;
       try {

@@ -68,23 +68,27 @@ export function diceVsSigmaSvg(runs: ReportRun[]): string | null {
     });
   return lineChartSvg(
     [
-      { label: 'certified mean Dice (pooled)', points: pts((s) => s.certified?.pooled.meanDice) },
-      { label: 'certified mean Dice (mean over images)', points: pts((s) => s.certified?.meanOverImages.meanDice) },
-      { label: 'clean mean Dice (pooled)', points: pts((s) => s.clean?.pooled.meanDice) },
+      { label: 'certified foreground Dice (pooled)', points: pts((s) => s.certified?.pooled.meanDice) },
+      { label: 'certified foreground Dice (mean over images)', points: pts((s) => s.certified?.meanOverImages.meanDice) },
+      { label: 'clean foreground Dice (pooled)', points: pts((s) => s.clean?.pooled.meanDice) },
     ],
-    { title: `Certified Dice vs. σ (${bySigma.length} runs)`, xLabel: 'σ', yLabel: 'mean Dice', yMin: 0, yMax: 1, markers: true, width: 560, height: 340 },
+    { title: `Certified foreground Dice vs. σ (${bySigma.length} runs)`, xLabel: 'σ', yLabel: 'foreground Dice', yMin: 0, yMax: 1, markers: true, width: 560, height: 340 },
   );
 }
 
 function metricRows(s: DatasetSummary): string {
-  const rows: [string, (m: NonNullable<DatasetSummary['certified']>['pooled']) => string][] = [
-    ['mean Dice', (m) => num(m.meanDice)],
-    ['mean IoU', (m) => num(m.meanIoU)],
-    ['pixel accuracy', (m) => pct(m.pixelAccuracy)],
+  type Block = NonNullable<DatasetSummary['certified']>['pooled'];
+  const rows: [string, string, (m: Block) => string][] = [
+    ['foreground Dice', 'mean over the foreground classes present in the ground truth (the foreground class in a binary task)', (m) => num(m.meanDice)],
+    ['foreground IoU', 'mean IoU over the foreground classes present in the ground truth', (m) => num(m.meanIoU)],
   ];
-  const cell = (b: DatasetSummary['clean'], k: 'pooled' | 'meanOverImages', f: (typeof rows)[number][1]) => `<td>${b ? esc(f(b[k])) : '–'}</td>`;
+  // per-class Dice beside the foreground Dice (class ids as in the model card)
+  const classes = (s.certified ?? s.clean)?.pooled.dice.length ?? 0;
+  for (let c = 0; c < classes; c++) rows.push([`Dice, class ${c}${c === 0 ? ' (background)' : ''}`, 'undefined (–) where the class is absent from the ground truth', (m) => num(m.dice[c])]);
+  rows.push(['pixel accuracy', 'correct certified pixels / all pixels (abstained = wrong)', (m) => pct(m.pixelAccuracy)]);
+  const cell = (b: DatasetSummary['clean'], k: 'pooled' | 'meanOverImages', f: (m: Block) => string) => `<td>${b ? esc(f(b[k])) : '–'}</td>`;
   const body = rows
-    .map(([name, f]) => `<tr><th scope="row">${name}</th>${cell(s.certified, 'pooled', f)}${cell(s.certified, 'meanOverImages', f)}${cell(s.clean, 'pooled', f)}${cell(s.clean, 'meanOverImages', f)}</tr>`)
+    .map(([name, title, f]) => `<tr><th scope="row" title="${esc(title)}">${esc(name)}</th>${cell(s.certified, 'pooled', f)}${cell(s.certified, 'meanOverImages', f)}${cell(s.clean, 'pooled', f)}${cell(s.clean, 'meanOverImages', f)}</tr>`)
     .join('');
   const abstain = `<tr><th scope="row">abstain rate</th><td>${pct(s.abstainRate.pooled)}</td><td>${pct(s.abstainRate.meanOverImages)}</td><td>–</td><td>–</td></tr>`;
   return `<table id="metrics" class="metrics"><thead><tr><th></th><th>certified, pooled</th><th>certified, mean over images</th><th>clean, pooled</th><th>clean, mean over images</th></tr></thead><tbody>${body}${abstain}</tbody></table>`;
@@ -94,8 +98,8 @@ function perImageTable(s: DatasetSummary): string {
   const cols: { key: string; label: string; title: string }[] = [
     { key: 'id', label: 'image', title: 'id in the dataset' },
     { key: 'abstainRate', label: 'abstain', title: 'share of pixels where the certificate abstains' },
-    { key: 'certifiedDice', label: 'certified Dice', title: 'Dice of the last (foreground) class, certified map (abstain = wrong)' },
-    { key: 'cleanDice', label: 'clean Dice', title: 'Dice of the last class, clean prediction' },
+    { key: 'certifiedDice', label: 'certified foreground Dice', title: 'foreground Dice of the certified map (abstained = wrong); its mean over images is the summary\'s' },
+    { key: 'cleanDice', label: 'clean foreground Dice', title: 'foreground Dice of the clean prediction' },
     { key: 'certifiedPixelAccuracy', label: 'certified pixel acc.', title: 'correct certified pixels / all pixels' },
     { key: 'totalMs', label: 'time', title: 'seconds for this image' },
   ];

@@ -420,8 +420,10 @@ function renderMetrics() {
     ['τ / α / correction', `${rep.params.tau} / ${rep.params.alpha} / ${rep.params.correction}`],
     ['denoiser', rep.params.denoiser ? `${rep.params.denoiser.convention}, t* = ${rep.params.denoiser.timestep ?? '–'}` : 'none'],
   ];
-  if (rep.clean) rows.push(['clean mean Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);
-  if (rep.certified) rows.push(['certified mean Dice / IoU', `${num(rep.certified.meanDice)} / ${num(rep.certified.meanIoU)}`], ['certified pixel acc.', pct(rep.certified.pixelAccuracy)]);
+  // the names of core/metrics.ts: foreground Dice (mean over foreground classes), per-class Dice beside it
+  const perClass = (d: (number | null)[]) => d.map((x) => num(x)).join(' · ');
+  if (rep.clean) rows.push(['clean foreground Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean Dice per class', perClass(rep.clean.dice)], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);
+  if (rep.certified) rows.push(['certified foreground Dice / IoU', `${num(rep.certified.meanDice)} / ${num(rep.certified.meanIoU)}`], ['certified Dice per class', perClass(rep.certified.dice)], ['certified pixel acc.', pct(rep.certified.pixelAccuracy)]);
   const seg = rep.provenance?.segmenter;
   if (seg) rows.push(['engine', `${seg.engine} (${seg.backend}, ${seg.device})`]);
   if (rep.timings) rows.push(['time', `${(rep.timings.total / 1000).toFixed(2)} s`]);

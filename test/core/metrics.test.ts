@@ -25,8 +25,9 @@ test('hand-computed example with abstain, ignore label and an absent class', () 
   // class 0: TP 1, GT 2 (one abstained), Pred 2; class 1: TP 2, GT 3, Pred 2; class 2 absent.
   assert.deepEqual(m.iou, [1 / 3, 2 / 3, null]);
   assert.deepEqual(m.dice, [2 / 4, 4 / 5, null]);
-  assert.equal(m.meanIoU, (1 / 3 + 2 / 3) / 2);
-  assert.equal(m.meanDice, (0.5 + 0.8) / 2);
+  // foreground: classes 1 and 2; class 2 is absent from the ground truth, so undefined and left out
+  assert.equal(m.meanIoU, 2 / 3);
+  assert.equal(m.meanDice, 0.8);
 });
 
 test('zero denominators: all ignored, empty image', () => {
@@ -38,10 +39,12 @@ test('zero denominators: all ignored, empty image', () => {
   assert.equal(m.meanDice, null);
   const e = segMetrics(confusionMatrix(new Uint8Array(0), new Uint8Array(0), 2));
   assert.ok(Number.isNaN(e.abstainRate));
-  // A class predicted but absent from the ground truth is defined and 0, not null.
+  // A class absent from the ground truth is undefined whatever the prediction says (the rule depends on the
+  // ground truth only, so clean and certified maps are averaged over the same classes).
   const fp = segMetrics(confusionMatrix(Uint8Array.of(1, 0), Uint8Array.of(0, 0), 2));
-  assert.deepEqual(fp.iou, [1 / 2, 0]);
-  assert.deepEqual(fp.dice, [2 / 3, 0]);
+  assert.deepEqual(fp.iou, [1 / 2, null]);
+  assert.deepEqual(fp.dice, [2 / 3, null]);
+  assert.equal(fp.meanDice, null, 'no foreground class in the ground truth: no foreground Dice');
 });
 
 test('invalid labels are reported', () => {
@@ -70,13 +73,14 @@ function bruteMetrics(pred: Uint8Array, gt: Uint8Array, C: number, ignore: numbe
       tp[gt[i]]++;
     }
   }
-  const iou = tp.map((t, c) => (gtC[c] + prC[c] - t > 0 ? t / (gtC[c] + prC[c] - t) : null));
-  const dice = tp.map((t, c) => (gtC[c] + prC[c] > 0 ? (2 * t) / (gtC[c] + prC[c]) : null));
+  const iou = tp.map((t, c) => (gtC[c] > 0 ? t / (gtC[c] + prC[c] - t) : null));
+  const dice = tp.map((t, c) => (gtC[c] > 0 ? (2 * t) / (gtC[c] + prC[c]) : null));
   const mean = (v: (number | null)[]) => {
     const d = v.filter((x): x is number => x !== null);
     return d.length ? d.reduce((s, x) => s + x, 0) / d.length : null;
   };
-  return { pixelAccuracy: correct / nonIgnored, abstainRate: abstained / pred.length, iou, dice, meanIoU: mean(iou), meanDice: mean(dice) };
+  const fg = (v: (number | null)[]) => mean(C > 1 ? v.slice(1) : v);
+  return { pixelAccuracy: correct / nonIgnored, abstainRate: abstained / pred.length, iou, dice, meanIoU: fg(iou), meanDice: fg(dice) };
 }
 
 function randomImage(r: () => number, C: number, ignore: number): { pred: Uint8Array; gt: Uint8Array } {
@@ -143,4 +147,37 @@ test('aggregate: pooled = metrics of the concatenation, meanOverImages = mean of
     meanDice: mean(each.map((m) => m.meanDice)),
   });
   assert.throws(() => aggregate([]), RangeError);
+});
+
+test('certified Dice cannot exceed clean Dice through the averaging rule: the same classes are averaged', () => {
+  // The PH2 case: the clean map predicts lesion on an image without lesion, the certificate abstains there.
+  const gt = Uint8Array.of(0, 0, 0, 0);
+  const clean = segMetrics(confusionMatrix(Uint8Array.of(0, 0, 1, 1), gt, 2));
+  const cert = segMetrics(confusionMatrix(Uint8Array.of(0, 0, A, A), gt, 2));
+  assert.equal(clean.meanDice, null);
+  assert.equal(cert.meanDice, null, 'both undefined: the image is left out of both means alike');
+  // Random images; the certified map = the clean map with abstentions on correct pixels (so every class's
+  // certified Dice is at most its clean Dice): the foreground mean keeps that order, per image and over images.
+  const r = rng(11);
+  const cleanCms = [];
+  const certCms = [];
+  for (let trial = 0; trial < 300; trial++) {
+    const C = 2 + Math.floor(r() * 4);
+    const { pred, gt: g } = randomImage(r, C, 200);
+    const cleanPred = pred.map((p, i) => (p === ABSTAIN ? (g[i] === 200 ? 0 : g[i]) : p));
+    const certPred = cleanPred.map((p, i) => (p === g[i] && r() < 0.5 ? ABSTAIN : p));
+    const a = segMetrics(confusionMatrix(cleanPred, g, C, 200));
+    const b = segMetrics(confusionMatrix(certPred, g, C, 200));
+    a.dice.forEach((d, c) => assert.equal(d === null, b.dice[c] === null, `class ${c}: defined alike`));
+    b.dice.forEach((d, c) => d !== null && assert.ok(d <= a.dice[c]! + 1e-15));
+    if (b.meanDice !== null) assert.ok(b.meanDice <= a.meanDice! + 1e-15, `${b.meanDice} > ${a.meanDice}`);
+    if (C === 4) {
+      cleanCms.push(confusionMatrix(cleanPred, g, C, 200));
+      certCms.push(confusionMatrix(certPred, g, C, 200));
+    }
+  }
+  const ca = aggregate(cleanCms);
+  const cb = aggregate(certCms);
+  assert.ok(cb.meanOverImages.meanDice! <= ca.meanOverImages.meanDice! + 1e-15);
+  assert.ok(cb.pooled.meanDice! <= ca.pooled.meanDice! + 1e-15);
 });

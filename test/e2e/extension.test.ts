@@ -55,7 +55,7 @@ test('certify from the command palette: preview opens at once, fills in, shows t
   console.log(`E2E: panel visible after ${tPanel} ms (activation + worker start included), partial overlay seen after ${tPartial} ms, result after ${tResult} ms; first partial ${firstPartial} ms after the request (host-measured)`);
   assert.ok(firstPartial, 'the webview got partial results');
   assert.match(metrics, /certified pixels/);
-  assert.match(metrics, /clean mean Dice/, 'the mask beside the image was found');
+  assert.match(metrics, /clean foreground Dice/, 'the mask beside the image was found');
   const status = await until('the status bar item', async () => (await page.locator('.statusbar-item', { hasText: 'certseg' }).first().innerText().catch(() => '')) || null, 30_000);
   console.log(`status bar: ${status}`);
   assert.match(status, /certseg/);

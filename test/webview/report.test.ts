@@ -120,5 +120,5 @@ test('Dice vs σ needs two σ; one run per σ (the latest)', { skip }, () => {
   const a: ReportRun = { runDir: '/a', label: 'a', summary, mtimeMs: 1 };
   assert.equal(diceVsSigmaSvg([a]), null);
   const svg = diceVsSigmaSvg([a, { ...a, runDir: '/b', summary: { ...summary, params: { ...summary.params!, sigma: 0.5 } }, mtimeMs: 2 }]);
-  assert.match(svg ?? '', /^<svg[\s\S]*Certified Dice vs\. σ \(2 runs\)/);
+  assert.match(svg ?? '', /^<svg[\s\S]*Certified foreground Dice vs\. σ \(2 runs\)/);
 });

@@ -113,7 +113,7 @@ function summarize(r: ImageReport): string {
   const parts = [`radius ${r.radius.toFixed(4)}`, `certified ${pct(1 - r.abstainRate)} of pixels (abstain ${pct(r.abstainRate)})`];
   if (r.certified && r.clean) {
     parts.push(`certified pixel accuracy ${pct(r.certified.pixelAccuracy)} (clean ${pct(r.clean.pixelAccuracy)})`);
-    parts.push(`certified mean Dice ${r.certified.meanDice?.toFixed(3) ?? 'n/a'} (clean ${r.clean.meanDice?.toFixed(3) ?? 'n/a'})`);
+    parts.push(`certified foreground Dice ${r.certified.meanDice?.toFixed(3) ?? 'n/a'} (clean ${r.clean.meanDice?.toFixed(3) ?? 'n/a'})`);
   }
   parts.push(`${(r.timings.total / 1000).toFixed(1)} s`);
   return parts.join(', ');
@@ -173,7 +173,7 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         });
         const c = s.certified?.meanOverImages;
         log(`${s.images} images; abstain ${(100 * s.abstainRate.meanOverImages).toFixed(1)}% (mean over images)` +
-          (c ? `; certified mean Dice ${c.meanDice?.toFixed(3)}, clean ${s.clean?.meanOverImages.meanDice?.toFixed(3)}` : '') +
+          (c ? `; certified foreground Dice ${c.meanDice?.toFixed(3) ?? 'n/a'}, clean ${s.clean?.meanOverImages.meanDice?.toFixed(3) ?? 'n/a'} (means over images)` : '') +
           `\nsummary in ${path.join(outDir, shard ? shardSummaryName(shard) : 'summary.json')}`);
         return 0;
       }

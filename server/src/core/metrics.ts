@@ -1,13 +1,18 @@
 /**
- * Segmentation metrics with abstention (notes §5). Abstain is an extra prediction
- * label: an abstained pixel is a false negative for its true class and a false
- * positive for none, and counts as wrong for pixel accuracy. Ground-truth pixels
- * equal to ignoreLabel are skipped, except that the abstain rate is per image over
- * all pixels, so abstentions on ignored pixels are kept aside for it.
+ * Segmentation metrics with abstention: the one definition used everywhere (console, preview, report,
+ * dataset summary, docs/results.md; docs/metrics.md explains it). Abstain is an extra prediction label: an
+ * abstained pixel is a false negative for its true class and a false positive for none, and counts as
+ * wrong for pixel accuracy. Ground-truth pixels equal to ignoreLabel are skipped, except that the abstain
+ * rate is per image over all pixels, so abstentions on ignored pixels are kept aside for it.
  *
- * Undefined values: a class absent from both ground truth and prediction has no
- * IoU/Dice (null) and is left out of the means; a mean over no class is null.
- * pixelAccuracy with no non-ignored pixel, and abstainRate with no pixel, are NaN
+ * Absent classes: a class's IoU/Dice is undefined (null) exactly when the class is absent from the ground
+ * truth. The rule depends on the ground truth only, so the clean and the certified maps of an image are
+ * averaged over the same classes (before, a class that the certified map abstained on entirely dropped out
+ * of its mean while it counted as 0 in the clean one, which let certified Dice exceed clean Dice).
+ *
+ * Foreground Dice (meanDice) and foreground IoU (meanIoU): the mean over the foreground classes (every
+ * class but 0, the background) where defined; for a binary task that is the foreground class's Dice. A mean
+ * over no class is null. pixelAccuracy with no non-ignored pixel, and abstainRate with no pixel, are NaN
  * (JSON.stringify writes null).
  */
 import { CertsegError } from './errors';
@@ -132,19 +137,23 @@ export function segMetrics(cm: ConfusionMatrix): SegMetrics {
   for (let c = 0; c < C; c++) {
     const tp = cm.counts[c * C + c];
     correct += tp;
-    const union = gtCount[c] + predCount[c] - tp;
-    iou.push(union > 0 ? tp / union : null);
-    const denom = gtCount[c] + predCount[c];
-    dice.push(denom > 0 ? (2 * tp) / denom : null);
+    const present = gtCount[c] > 0; // the absent-class rule: by the ground truth alone
+    iou.push(present ? tp / (gtCount[c] + predCount[c] - tp) : null);
+    dice.push(present ? (2 * tp) / (gtCount[c] + predCount[c]) : null);
   }
   return {
     pixelAccuracy: nonIgnored > 0 ? correct / nonIgnored : NaN,
     abstainRate: cm.total > 0 ? abstained / cm.total : NaN,
     iou,
     dice,
-    meanIoU: meanDefined(iou),
-    meanDice: meanDefined(dice),
+    meanIoU: foregroundMean(iou),
+    meanDice: foregroundMean(dice),
   };
+}
+
+/** Mean over the foreground classes (all but class 0) where defined; a one-class model has only class 0. */
+export function foregroundMean(perClass: (number | null)[]): number | null {
+  return meanDefined(perClass.length > 1 ? perClass.slice(1) : perClass);
 }
 
 /** Dataset figures both ways: pooled (one matrix) and mean over images (the MICCAI paper's per-image average). */

@@ -99,8 +99,9 @@ export class DatasetAccumulator {
       id,
       dir,
       abstainRate: report.abstainRate,
-      cleanDice: report.clean?.dice[numClasses - 1] ?? null,
-      certifiedDice: report.certified?.dice[numClasses - 1] ?? null,
+      // foreground Dice (core/metrics.ts): the columns that meanOverImages.meanDice averages
+      cleanDice: report.clean?.meanDice ?? null,
+      certifiedDice: report.certified?.meanDice ?? null,
       certifiedPixelAccuracy: report.certified?.pixelAccuracy ?? null,
       totalMs: report.timings.total,
     });
