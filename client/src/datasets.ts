@@ -200,7 +200,13 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   /** A run's description: σ, images, certified Dice; or how far an interrupted run got. */
   async resolveTreeItem(item: vscode.TreeItem, n: Node): Promise<vscode.TreeItem> {
     if (n.kind !== 'run') return item;
-    const r = await readRun(n.runDir);
+    let r: Awaited<ReturnType<typeof readRun>>;
+    try {
+      r = await readRun(n.runDir);
+    } catch (e) {
+      item.tooltip = `${n.runDir}\n${(e as Error).message}`; // an invalid summary is named, not shown
+      return item;
+    }
     if (r) {
       const s = r.summary;
       item.tooltip = `${n.runDir}\nσ ${s.params?.sigma}, ${s.images} images, certified foreground Dice ${s.certified?.meanOverImages.meanDice?.toFixed(3) ?? '–'} (mean over images), abstain ${(100 * s.abstainRate.pooled).toFixed(1)}%`;

@@ -23,7 +23,7 @@ import {
 } from '../../server/src/protocol';
 import { activeConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
-import { UnreadableResult } from './validate/stored';
+import { UnreadableResult, validateConsistency } from './validate/stored';
 import { escapeHtml, webviewCsp } from './html';
 import { checkPreviewMessage } from './validate/messages';
 import type { Worker } from './worker';
@@ -298,10 +298,12 @@ export class PreviewController implements vscode.Disposable {
 
   private async showStoredConsistency() {
     try {
-      const wire = JSON.parse(await readFile(this.consistencyFile, 'utf8')) as ConsistencyResultWire;
-      this.post(consistencyMessage(wire));
-    } catch {
-      /* none stored */
+      const text = await readFile(this.consistencyFile, 'utf8').catch(() => null);
+      if (text === null) return; // none stored
+      this.post(consistencyMessage(validateConsistency(text, this.consistencyFile)));
+    } catch (e) {
+      this.worker.log.warn(`stored consistency result for ${path.basename(this.imagePath)}: ${(e as Error).message}`);
+      this.post({ type: 'error', message: e instanceof UnreadableResult ? e.message : `unreadable result: ${(e as Error).message}` });
     }
   }
 

@@ -14,6 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { CertifyImageRequest, ConsistencyRequest, decodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type ShiftMeasurementWire } from '../../server/src/protocol';
 import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, startWorker } from '../worker/harness';
 import { webviewCsp } from '../../client/src/html';
+import { validateConsistency } from '../../client/src/validate/stored';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const PREVIEW_JS = join(ROOT, 'dist', 'webview', 'preview.js');
@@ -180,6 +181,21 @@ test('webview: translation consistency (real measurement) as the Shift flips lay
     r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, overrides: baseOverrides() });
   } finally {
     await w.stop();
+  }
+  // stored as-is by the extension, then read back as untrusted input: the real one validates, tampered ones do not
+  const file = '/ws/.certseg/sample.png.consistency.json';
+  assert.equal(validateConsistency(JSON.stringify(r), file).width, r.width);
+  const tampered: [(c: ConsistencyResultWire) => void, RegExp][] = [
+    [(c) => void ((c as unknown as { width: string }).width = '<h1>'), /unreadable result: width must be integer/],
+    [(c) => void (c.plain.flipMap.length = 1e9), /plain\.flipMap\.length 1000000000 is not width × height/],
+    [(c) => void (c.plain.flipMap.base64 = c.plain.flipMap.base64.slice(8)), /plain\.flipMap holds \d+ bytes/],
+    [(c) => void ((c.plain.directions[0] as unknown as { dy: number }).dy = 5), /plain\.directions\.0\.dy must be <= 1/],
+    [(c) => void ((c as unknown as { extra: string }).extra = 'x'), /extra is not an expected field/],
+  ];
+  for (const [tamper, pattern] of tampered) {
+    const c = JSON.parse(JSON.stringify(r)) as ConsistencyResultWire;
+    tamper(c);
+    assert.throws(() => validateConsistency(JSON.stringify(c), file), pattern);
   }
   const m = (x: ShiftMeasurementWire) => ({ ...x, flipMap: decodeArray(x.flipMap) });
   const plain = m(r.plain);

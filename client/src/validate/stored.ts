@@ -9,6 +9,8 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import * as path from 'node:path';
 import reportSchema from '../../../docs/report.schema.json';
 import summarySchema from '../../../docs/summary.schema.json';
+import consistencySchema from '../../../docs/consistency.schema.json';
+import type { ConsistencyResultWire } from '../../../server/src/protocol';
 import { decodeNpy, type NpyArray, type NpyDtype } from '../../../server/src/image/npy';
 import type { ImageReport } from '../../../server/src/pipeline/types';
 import type { DatasetSummary } from '../../../server/src/pipeline/certifyDataset';
@@ -20,13 +22,14 @@ export class UnreadableResult extends Error {
   }
 }
 
-let compiled: { report: ValidateFunction; summary: ValidateFunction } | undefined;
+let compiled: { report: ValidateFunction; summary: ValidateFunction; consistency: ValidateFunction } | undefined;
 function validators() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: false, strict: false });
     ajv.addSchema(reportSchema as object, 'report.schema.json');
     ajv.addSchema(summarySchema as object, 'summary.schema.json');
-    compiled = { report: ajv.getSchema('report.schema.json')!, summary: ajv.getSchema('summary.schema.json')! };
+    ajv.addSchema(consistencySchema as object, 'consistency.schema.json');
+    compiled = { report: ajv.getSchema('report.schema.json')!, summary: ajv.getSchema('summary.schema.json')!, consistency: ajv.getSchema('consistency.schema.json')! };
   }
   return compiled;
 }
@@ -80,6 +83,20 @@ export function validateSummary(text: string, file: string): DatasetSummary {
     if (!isInside(runDir, path.resolve(runDir, p.dir))) throw new UnreadableResult(file, `perImage.${i}.dir leaves the run folder`);
   }
   return s;
+}
+
+/** The stored translation-consistency result: schema, and flip maps of exactly width × height pixels. */
+export function validateConsistency(text: string, file: string): ConsistencyResultWire {
+  const data = parseJson(text, file);
+  const v = validators().consistency;
+  if (!v(data)) throw new UnreadableResult(file, describeError(v.errors?.[0]));
+  const c = data as ConsistencyResultWire;
+  for (const [name, m] of [['plain', c.plain], ['cropSelection', c.cropSelection]] as const) {
+    if (!m) continue;
+    if (m.flipMap.length !== c.width * c.height) throw new UnreadableResult(file, `${name}.flipMap.length ${m.flipMap.length} is not width × height`);
+    if (Buffer.byteLength(m.flipMap.base64, 'base64') !== m.flipMap.length) throw new UnreadableResult(file, `${name}.flipMap holds ${Buffer.byteLength(m.flipMap.base64, 'base64')} bytes, not ${m.flipMap.length}`);
+  }
+  return c;
 }
 
 /** Decode a stored .npy strictly: the expected dtype, shape [height, width], and exactly that many values. */
