@@ -15,7 +15,7 @@ import { forwardProgress } from './progress';
 import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../server/src/protocol';
 import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUntrusted } from './preview';
 import { readRun, showReport } from './report';
-import { activeConfig, settingsOverrides } from './settings';
+import { activeConfig, runConfig, settingsOverrides } from './settings';
 import type { Worker } from './worker';
 
 const PAGE = 200;
@@ -68,8 +68,7 @@ export function runsRootFor(context: vscode.ExtensionContext, datasetDir: string
 }
 
 /** The run folder of a config (and σ override): one folder per setting, so an interrupted run resumes in place. */
-export function runDirFor(context: vscode.ExtensionContext, datasetDir: string, sigma?: number): string {
-  const config = activeConfig(context);
+export function runDirFor(context: vscode.ExtensionContext, datasetDir: string, sigma?: number, config: string | null = activeConfig(context)): string {
   const stem = config ? path.basename(config).replace(/\.certseg\.json$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') : 'default';
   return path.join(runsRootFor(context, datasetDir), sigma !== undefined ? `${stem}-sigma-${sigma}` : stem);
 }
@@ -241,7 +240,9 @@ export function registerDatasets(context: vscode.ExtensionContext, worker: Worke
     if (!vscode.workspace.isTrusted) return refuseUntrusted();
     const dir = datasetOf(arg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0]?.fsPath;
     if (!dir) return;
-    const outDir = runDirFor(context, dir, sigma);
+    const configPath = await runConfig(context, (l) => worker.log.info(l));
+    if (configPath === undefined) return; // the config question was dismissed
+    const outDir = runDirFor(context, dir, sigma, configPath);
     const client = await worker.ensureStarted();
     const overrides = { ...settingsOverrides(), ...(sigma !== undefined ? { sigma } : {}) };
     worker.log.info(`certify dataset ${dir}${sigmaOf(sigma)} into ${outDir} (resume)`);
@@ -253,7 +254,7 @@ export function registerDatasets(context: vscode.ExtensionContext, worker: Worke
         const d = forwardProgress(client, workDoneToken, progress);
         const tick = setInterval(() => provider.refresh(dir), 5000);
         try {
-          const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath: activeConfig(context), overrides, resume: true, workDoneToken }, token);
+          const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath, overrides, resume: true, workDoneToken }, token);
           worker.log.info(`dataset ${path.basename(dir)}: ${String(summary.images)} images in ${Date.now() - t0} ms`);
           provider.refresh(dir);
           await showReport(context, worker, outDir);

@@ -21,7 +21,7 @@ import {
   type CertifyImageParams,
   type PartialResultWire,
 } from '../../server/src/protocol';
-import { activeConfig, settingsOverrides } from './settings';
+import { runConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
 import { UnreadableResult, validateConsistency } from './validate/stored';
 import { escapeHtml, webviewCsp } from './html';
@@ -215,10 +215,11 @@ export class PreviewController implements vscode.Disposable {
       void vscode.window.showInformationMessage(`certseg: ${path.basename(this.imagePath)} is already being certified.`);
       return;
     }
+    const configPath = opts.configPath !== undefined ? opts.configPath : await runConfig(this.context, (l) => this.worker.log.info(l));
+    if (configPath === undefined || this.cts) return; // the config question was dismissed, or a run started meanwhile
     const cts = new vscode.CancellationTokenSource();
     this.cts = cts;
     const name = path.basename(this.imagePath);
-    const configPath = opts.configPath !== undefined ? opts.configPath : activeConfig(this.context);
     const maskPath = opts.maskPath !== undefined ? opts.maskPath : knownMasks.has(this.imagePath) ? knownMasks.get(this.imagePath)! : findMask(this.imagePath);
     this.viewDir = null;
     this.post({ type: 'init', imageUrl: this.imageUrl(), imageName: name, imagePath: this.imagePath, running: true, canRun: true });
@@ -313,10 +314,11 @@ export class PreviewController implements vscode.Disposable {
       this.panel.reveal(undefined, true);
       return null;
     }
+    const configPath = opts.configPath !== undefined ? opts.configPath : await runConfig(this.context, (l) => this.worker.log.info(l));
+    if (configPath === undefined || this.consistencyCts) return null;
     const cts = new vscode.CancellationTokenSource();
     this.consistencyCts = cts;
     const name = path.basename(this.imagePath);
-    const configPath = opts.configPath !== undefined ? opts.configPath : activeConfig(this.context);
     this.post({ type: 'consistencyRunning', running: true });
     const t0 = Date.now();
     try {

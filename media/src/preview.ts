@@ -420,6 +420,10 @@ function renderMetrics() {
     ['τ / α / correction', `${rep.params.tau} / ${rep.params.alpha} / ${rep.params.correction}`],
     ['denoiser', rep.params.denoiser ? `${rep.params.denoiser.convention}, t* = ${rep.params.denoiser.timestep ?? '–'}` : 'none'],
   ];
+  // what ran: the config and the models (from report.json)
+  const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
+  rows.push(['config', rep.config ? base(rep.config) : rep.config === null ? 'shipped defaults' : '–']);
+  rows.push(['models', `${base(rep.provenance.segmenter.card)} + ${rep.params.denoiser ? base(rep.params.denoiser.card) : 'no denoiser'}`]);
   // the names of core/metrics.ts: foreground Dice (mean over foreground classes), per-class Dice beside it
   const perClass = (d: (number | null)[]) => d.map((x) => num(x)).join(' · ');
   if (rep.clean) rows.push(['clean foreground Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean Dice per class', perClass(rep.clean.dice)], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);

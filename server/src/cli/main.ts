@@ -103,6 +103,12 @@ function sliceOption(spec: string): SliceSpec {
   }
 }
 
+/** The config and models a run used, by name. */
+function whatRan(r: ImageReport): string {
+  const d = r.params.denoiser;
+  return `config ${r.config ? r.config : 'shipped defaults'}; segmenter ${path.basename(r.provenance.segmenter.card)}; denoiser ${d ? path.basename(d.card) : 'none'}`;
+}
+
 function one(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${positionals.length}`);
   return positionals[0];
@@ -152,7 +158,7 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
           { signal: controller.signal, onProgress: (e) => progress.update(e) },
         );
         progress.done();
-        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\nresults in ${outDir}`);
+        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}\nresults in ${outDir}`);
         return 0;
       }
       case 'dataset': {

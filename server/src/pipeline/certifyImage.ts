@@ -83,6 +83,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     exploratory: false,
     image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
     mask: req.maskPath ? { path: req.maskPath } : null,
+    config: cfg.configPath,
     params: {
       sigma: cfg.sigma,
       n0: cfg.n0,

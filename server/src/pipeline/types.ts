@@ -62,6 +62,8 @@ export interface ImageReport {
   /** intensity: DICOM/NIfTI only, the window that mapped real intensities to the model's [0,1] input (σ's scale) */
   image: { path: string; width: number; height: number; sha256: string; intensity?: IntensityWindow };
   mask: { path: string } | null;
+  /** the *.certseg.json the run used (absolute), null for the shipped defaults; absent in results written before it was recorded */
+  config?: string | null;
   params: {
     sigma: number; n0: number; n: number; alpha: number; tau: number;
     correction: 'holm' | 'bonferroni';

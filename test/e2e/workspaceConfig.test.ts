@@ -1,0 +1,65 @@
+/**
+ * End-to-end, as a new user works: a workspace holding one polyp config and a real colonoscopy frame (from
+ * ../shared). Right-click the image in the Explorer → "Certify Segmentation" (the real context menu) must run
+ * the workspace's config, not the shipped toy models, and the panel and report.json must name the config
+ * and the models that ran. Real VS Code (code-server) in headless Chromium (harness.ts).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, skip as noVSCode, startVSCode, until, type VSCode } from './harness';
+
+const KVASIR = join(ROOT, '..', 'shared', 'datasets', 'kvasir-seg-256');
+const skip = noVSCode || (!existsSync(KVASIR) ? '../shared/datasets is absent' : false);
+let vs: VSCode;
+let imageId = '';
+
+before(async () => {
+  if (skip) return;
+  imageId = readFileSync(join(KVASIR, 'splits', 'test.txt'), 'utf8').split('\n')[0].trim();
+  vs = await startVSCode((ws) => {
+    copyFileSync(join(KVASIR, 'images', `${imageId}.jpg`), join(ws, 'polyp.jpg'));
+    // the shipped polyp config, pointed at the shipped cards, with fewer samples to keep the test short
+    const polyp = join(ROOT, 'models', 'polyp');
+    writeFileSync(join(ws, 'polyp.certseg.json'), JSON.stringify({
+      segmenter: join(polyp, 'segmenter.card.json'), denoiser: join(polyp, 'denoiser128.card.json'),
+      sigma: 0.25, n0: 4, n: 64, tau: 0.75, alpha: 0.001, correction: 'holm', batchSize: 8,
+    }, null, 2));
+  }, { 'security.workspace.trust.enabled': false });
+});
+
+after(async () => {
+  await vs?.close();
+});
+
+test('right-click Certify in the Explorer uses the workspace\'s only config; the panel and report.json name it and its models', { skip, timeout: 600_000 }, async () => {
+  const { page } = vs;
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'polyp.jpg' }).first();
+  await until('the Explorer row', async () => (await row.count()) > 0, 60_000);
+  const item = page.locator('.context-view .action-label', { hasText: 'Certify Segmentation' }).first();
+  // the workbench may still be settling (a notification, a focus change closes the menu): retry the right-click
+  for (let attempt = 1; attempt <= 4 && (await item.count()) === 0; attempt++) {
+    if (attempt > 1) console.log(`the context menu did not show; right-click again (attempt ${attempt})`);
+    await page.keyboard.press('Escape');
+    await row.click();
+    await row.click({ button: 'right' });
+    await until('the context menu item', async () => (await item.count()) > 0, 10_000).catch(() => null);
+  }
+  const started = Date.now();
+  await item.click();
+  const frame = await until('the preview', () => vs.frameWhere(() => !!document.getElementById('metrics') && !!document.getElementById('layer-certified')), 60_000);
+  await until('the result', () => frame.evaluate(() => document.body.dataset.state === 'result'), 540_000, 500);
+  const metrics = await frame.evaluate(() => document.getElementById('metrics')!.innerText);
+  assert.match(metrics, /config\s+polyp\.certseg\.json/);
+  assert.match(metrics, /models\s+segmenter\.card\.json \+ denoiser128\.card\.json/);
+  mkdirSync(join(ROOT, 'dist', 'test-out'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'workspace-config.png') });
+  const resultDir = join(vs.workspace, '.certseg', 'polyp.jpg');
+  const report = JSON.parse(readFileSync(join(resultDir, 'report.json'), 'utf8'));
+  assert.equal(report.config, join(vs.workspace, 'polyp.certseg.json'));
+  assert.equal(report.params.n, 64);
+  assert.deepEqual(report.classes.map((c: { name: string }) => c.name), ['background', 'polyp']);
+  assert.ok(readdirSync(resultDir).includes('counts.npy'));
+  console.log(`right-click → result with the polyp config: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
