@@ -10,9 +10,17 @@ import { registerDatasets } from './datasets';
 import { REPORT_VIEW_TYPE, ReportSerializer } from './report';
 import { activeConfig, setActiveConfig } from './settings';
 import { IMAGE_EXTENSIONS } from './store';
+import { MASK_DIRS, looksLikeMask } from '../../server/src/image/maskNaming';
 import { Worker } from './worker';
 
 let worker: Worker | undefined;
+
+/** A mask by the naming rule: a mask suffix, or inside a masks/labels/gt folder. */
+function isMaskFile(file: string): boolean {
+  const parts = file.split(/[\\/]/);
+  const base = path.basename(file, path.extname(file));
+  return looksLikeMask(base) || parts.slice(0, -1).some((d) => (MASK_DIRS as readonly string[]).includes(d.toLowerCase()));
+}
 
 export async function activate(context: vscode.ExtensionContext): Promise<{ worker: Worker }> {
   const w = new Worker(context);
@@ -41,9 +49,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
 
   context.subscriptions.push(
     vscode.commands.registerCommand('certseg.certifyImage', (uri?: vscode.Uri) => certify(uri)),
+    vscode.commands.registerCommand('certseg.certifyWithMask', async (uri?: vscode.Uri) => {
+      if (!vscode.workspace.isTrusted) return refuseUntrusted();
+      const image = uri ?? vscode.window.activeTextEditor?.document.uri;
+      if (!image) return certify(undefined);
+      const mask = await vscode.window.showOpenDialog({
+        canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(image.fsPath)), filters: { Masks: IMAGE_EXTENSIONS },
+        openLabel: 'Use as ground truth', title: `certseg: the ground-truth mask of ${path.basename(image.fsPath)}`,
+      });
+      if (!mask?.[0]) return;
+      const c = PreviewController.forImage(context, w, image.fsPath);
+      await c.certify({ maskPath: mask[0].fsPath });
+    }),
     vscode.commands.registerCommand('certseg.certifyWithConfig', async (configUri?: vscode.Uri) => {
       const config = configUri ?? vscode.window.activeTextEditor?.document.uri;
-      const images = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 500);
+      const found = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 2000);
+      // images only (masks by the naming rule of image/maskNaming.ts are left out), in path order
+      const images = found.filter((u) => !isMaskFile(u.fsPath)).sort((a, b) => vscode.workspace.asRelativePath(a).localeCompare(vscode.workspace.asRelativePath(b), undefined, { numeric: true }));
       const pick = await vscode.window.showQuickPick(
         images.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })),
         { title: `Certify with ${config ? path.basename(config.fsPath) : 'config'}`, placeHolder: 'Image to certify' },

@@ -13,6 +13,7 @@ import type { ImageReport } from '../../server/src/pipeline/types';
 import type { ResultArrays } from '../../media/src/messages';
 import type { NpyDtype } from '../../server/src/image/npy';
 import { UnreadableResult, confined, validateNpy, validateReport } from './validate/stored';
+import { maskCandidates } from '../../server/src/image/maskNaming';
 
 export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'bmp', 'tif', 'tiff'];
 
@@ -27,20 +28,9 @@ export function resultDirFor(context: vscode.ExtensionContext, imagePath: string
   return path.join(base, 'results', `${path.basename(imagePath)}-${h}`);
 }
 
-/** A ground-truth mask beside the image by common naming conventions, or null. */
+/** A ground-truth mask for the image by the common naming conventions (image/maskNaming.ts), or null. */
 export function findMask(imagePath: string): string | null {
-  const dir = path.dirname(imagePath);
-  const ext = path.extname(imagePath);
-  const stem = path.basename(imagePath, ext);
-  const candidates: string[] = [];
-  for (const e of [ext, '.png']) {
-    for (const suffix of ['-mask', '_mask', '.mask', '_gt', '-gt']) candidates.push(path.join(dir, stem + suffix + e));
-    for (const sub of ['masks', 'mask', 'labels', 'gt']) {
-      candidates.push(path.join(path.dirname(dir), sub, stem + e));
-      candidates.push(path.join(dir, sub, stem + e));
-    }
-  }
-  return candidates.find((c) => c !== imagePath && existsSync(c)) ?? null;
+  return maskCandidates(imagePath, path).find((c) => existsSync(c)) ?? null;
 }
 
 export interface StoredResult extends ResultArrays {

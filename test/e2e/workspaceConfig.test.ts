@@ -20,6 +20,9 @@ before(async () => {
   imageId = readFileSync(join(KVASIR, 'splits', 'test.txt'), 'utf8').split('\n')[0].trim();
   vs = await startVSCode((ws) => {
     copyFileSync(join(KVASIR, 'images', `${imageId}.jpg`), join(ws, 'polyp.jpg'));
+    // a frame with its mask named the PH2 way (IMD002.jpg + IMD002_lesion.png)
+    copyFileSync(join(KVASIR, 'images', `${imageId}.jpg`), join(ws, 'IMD002.jpg'));
+    copyFileSync(join(KVASIR, 'masks', `${imageId}.png`), join(ws, 'IMD002_lesion.png'));
     // the shipped polyp config, pointed at the shipped cards, with fewer samples to keep the test short
     const polyp = join(ROOT, 'models', 'polyp');
     writeFileSync(join(ws, 'polyp.certseg.json'), JSON.stringify({
@@ -62,4 +65,18 @@ test('right-click Certify in the Explorer uses the workspace\'s only config; the
   assert.deepEqual(report.classes.map((c: { name: string }) => c.name), ['background', 'polyp']);
   assert.ok(readdirSync(resultDir).includes('counts.npy'));
   console.log(`right-click → result with the polyp config: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+test('a mask named the PH2 way (IMD002_lesion.png) is found: the panel shows clean and certified Dice', { skip, timeout: 600_000 }, async () => {
+  await vs.runCommand('View: Close All Editors');
+  const row = vs.page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'IMD002.jpg' }).first();
+  await row.click();
+  await until('IMD002.jpg open', async () => (await vs.page.locator('.tab.active', { hasText: 'IMD002.jpg' }).count()) > 0, 30_000);
+  await vs.runCommand('certseg: Certify Segmentation');
+  const frame = await until('the preview of IMD002.jpg', () => vs.frameWhere(() => document.body.dataset.state === 'result' && (document.getElementById('metrics')?.innerText ?? '').includes('foreground Dice')), 540_000, 500);
+  const metrics = await frame.evaluate(() => document.getElementById('metrics')!.innerText);
+  assert.match(metrics, /clean foreground Dice \/ IoU\s+0\.\d{3}/);
+  assert.match(metrics, /certified foreground Dice \/ IoU\s+0\.\d{3}/);
+  const report = JSON.parse(readFileSync(join(vs.workspace, '.certseg', 'IMD002.jpg', 'report.json'), 'utf8'));
+  assert.equal(report.mask.path, join(vs.workspace, 'IMD002_lesion.png'));
 });

@@ -1,7 +1,8 @@
 /**
  * Finding image/mask pairs in a dataset folder. Accepted layouts:
  *  1. DIR/images/** + DIR/masks/** (or labels/, annotations/, gt/): the mask has the image's relative
- *     path and base name, any supported extension (a.jpg ↔ a.png), optionally with a `_mask` suffix.
+ *     path and base name, any supported extension (a.jpg ↔ a.png), optionally with a mask suffix
+ *     (`_mask`, `_lesion`, `_seg`, `_gt`, … : maskNaming.ts).
  *     With `split`, only the ids listed in DIR/splits/<split>.txt (one per line, as in Kvasir-SEG).
  *  2. A manifest: DIR/manifest.txt, .csv or .json, or a manifest file passed directly. txt/csv lines are
  *     "image<TAB or comma>mask" (mask optional, '#' comments, an "image,mask" header allowed); json is an
@@ -10,6 +11,7 @@
  * Folder scans are sorted in natural order ('2' before '10'); manifests and split files keep their order.
  * Images without a mask are kept with mask null and reported through `onWarning`.
  */
+import { MASK_DIRS, maskIdOf } from './maskNaming';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
@@ -30,7 +32,6 @@ export interface FindDatasetOptions {
   onWarning?: (message: string) => void;
 }
 
-const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
 const MANIFESTS = ['manifest.txt', 'manifest.csv', 'manifest.json'];
 const LAYOUTS =
   'expected DIR/images + DIR/masks, a manifest (DIR/manifest.txt, .csv or .json with "image,mask" lines), or a manifest file';
@@ -101,6 +102,9 @@ async function fromFolders(dir: string, opts?: FindDatasetOptions): Promise<Data
   }
   const images = indexById(await listImages(imagesDir), `${dir}/images`);
   const masks = masksDir ? indexById(await listImages(masksDir), masksDir) : new Map<string, string>();
+  // masks named by the common conventions (image/maskNaming.ts): a_lesion.png, a_mask.png, ... ↔ a.jpg
+  const masksByImageId = new Map<string, string>();
+  for (const [mid, file] of masks) if (!masksByImageId.has(maskIdOf(mid))) masksByImageId.set(maskIdOf(mid), file);
   let ids: string[];
   if (opts?.split) {
     const splitsDir = path.join(dir, 'splits');
@@ -137,7 +141,7 @@ async function fromFolders(dir: string, opts?: FindDatasetOptions): Promise<Data
   }
   if (ids.length === 0) throw new CertsegError(`dataset ${dir}: images/ holds no supported images (png, jpg, bmp, tif, webp)`, 'input');
   return ids.map((id) => {
-    const mask = masks.get(id) ?? masks.get(`${id}_mask`) ?? null;
+    const mask = masks.get(id) ?? masksByImageId.get(id) ?? null;
     return { id, image: path.join(imagesDir, images.get(id)!), mask: mask && masksDir ? path.join(masksDir, mask) : null };
   });
 }
