@@ -115,7 +115,9 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
       case 'dataset': {
         const t = new vscode.TreeItem(path.basename(n.dir), vscode.TreeItemCollapsibleState.Collapsed);
         t.id = `dataset:${n.dir}`;
-        t.description = vscode.workspace.asRelativePath(path.dirname(n.dir)) === path.dirname(n.dir) ? path.dirname(n.dir) : vscode.workspace.asRelativePath(n.dir);
+        // workspace-relative where it can be (the absolute path only for a folder outside the workspace)
+        const inWorkspace = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(n.dir)) !== undefined;
+        t.description = inWorkspace ? vscode.workspace.asRelativePath(n.dir, false) : n.dir;
         t.tooltip = n.dir;
         t.iconPath = new vscode.ThemeIcon('database');
         t.contextValue = 'certseg.dataset';
