@@ -47,6 +47,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     await c.certify(configPath !== undefined ? { configPath } : {});
   };
 
+  const lensesChanged = new vscode.EventEmitter<void>();
   context.subscriptions.push(
     vscode.commands.registerCommand('certseg.certifyImage', (uri?: vscode.Uri) => certify(uri)),
     vscode.commands.registerCommand('certseg.certifyWithMask', async (uri?: vscode.Uri) => {
@@ -75,6 +76,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     vscode.commands.registerCommand('certseg.selectConfig', async (configUri?: vscode.Uri) => {
       if (configUri instanceof vscode.Uri) {
         await setActiveConfig(context, configUri.fsPath);
+        lensesChanged.fire();
         void vscode.window.showInformationMessage(`certseg: runs now use ${vscode.workspace.asRelativePath(configUri)}.`);
         return;
       }
@@ -86,6 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       ];
       const pick = await vscode.window.showQuickPick(items, { title: 'certseg: config for runs', placeHolder: current ? `current: ${vscode.workspace.asRelativePath(current)}` : 'current: shipped defaults' });
       if (pick) await setActiveConfig(context, pick.path);
+      lensesChanged.fire();
     }),
     vscode.commands.registerCommand('certseg.openPreview', async (uri?: vscode.Uri) => {
       const image = imageOf(uri);
@@ -119,7 +122,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       supportsMultipleEditorsPerDocument: true,
       webviewOptions: { retainContextWhenHidden: false },
     }),
+    lensesChanged,
     vscode.languages.registerCodeLensProvider({ pattern: '**/*.certseg.json' }, {
+      onDidChangeCodeLenses: lensesChanged.event, // "Use for runs" → "Active config" right after the choice
       provideCodeLenses(doc) {
         const top = new vscode.Range(0, 0, 0, 0);
         return [

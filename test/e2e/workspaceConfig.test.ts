@@ -80,3 +80,33 @@ test('a mask named the PH2 way (IMD002_lesion.png) is found: the panel shows cle
   const report = JSON.parse(readFileSync(join(vs.workspace, '.certseg', 'IMD002.jpg', 'report.json'), 'utf8'));
   assert.equal(report.mask.path, join(vs.workspace, 'IMD002_lesion.png'));
 });
+
+test('config editing: each schema mistake is reported once (all of them); the code lens follows "Select Config for Runs" at once', { skip, timeout: 300_000 }, async () => {
+  const { page } = vs;
+  await vs.runCommand('View: Close All Editors');
+  writeFileSync(join(vs.workspace, 'broken.certseg.json'), '{\n  "sigma": "x",\n  "n": 5.5\n}\n');
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'broken.certseg.json' }).first();
+  await until('the new file in the Explorer', async () => (await row.count()) > 0, 30_000);
+  await row.click();
+  await until('broken.certseg.json open', async () => (await page.locator('.tab.active', { hasText: 'broken.certseg.json' }).count()) > 0, 30_000);
+  // the status bar's problem counts: 2 mistakes, 2 problems (they used to come twice, schema + worker)
+  const counts = async () => {
+    const t = await page.locator('#status\\.problems').innerText().catch(() => '');
+    const n = t.match(/\d+/g)?.map(Number) ?? [];
+    return n.length >= 2 ? n[0] + n[1] : null;
+  };
+  await until('two problems', async () => (await counts()) === 2, 60_000).catch(async (e) => {
+    console.log(`problems shown: ${await counts()} (${await page.locator('#status\\.problems').innerText().catch(() => 'no status item')})`);
+    await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'config-problems.png') });
+    throw e;
+  });
+  await page.waitForTimeout(3000); // the worker's diagnostics would have arrived by now
+  assert.equal(await counts(), 2, 'each mistake once');
+  // the lens of a config that is not the active one
+  await vs.runCommand('View: Close All Editors');
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'polyp.certseg.json' }).first().click();
+  const lens = page.locator('.contentWidgets .codelens-decoration, .codelens-decoration');
+  await until('the code lenses', async () => (await lens.innerText().catch(() => '')).includes('Use for runs'), 60_000);
+  await lens.locator('a', { hasText: 'Use for runs' }).first().click();
+  await until('the lens to say "Active config"', async () => (await lens.innerText().catch(() => '')).includes('Active config'), 15_000);
+});

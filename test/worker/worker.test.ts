@@ -226,25 +226,43 @@ test('a killed worker exits; shutdown/exit exits cleanly with 0; a new worker wo
   assert.equal(await fresh.stop(), 0);
 });
 
-test('*.certseg.json: diagnostics at the offending key, hover from the schema', async () => {
-  const uri = 'file:///tmp/certseg-test/bad.certseg.json';
-  const text = '{\n  "sigma": 0.25,\n  "sigmaa": 1\n}\n';
-  const diags = new Promise<PublishDiagnosticsParams>((resolve) => {
-    const d = w.conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
-      if (p.uri === uri) {
-        d.dispose();
-        resolve(p);
-      }
+test('*.certseg.json: one source per problem: structure is the JSON Schema\'s, the worker reports what needs the models; hovers add implications', async () => {
+  const open = async (uri: string, text: string) => {
+    const diags = new Promise<PublishDiagnosticsParams>((resolve) => {
+      const d = w.conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
+        if (p.uri === uri) {
+          d.dispose();
+          resolve(p);
+        }
+      });
     });
-  });
-  await w.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version: 1, text } });
-  const p = await diags;
-  assert.equal(p.diagnostics.length, 1, JSON.stringify(p.diagnostics));
-  assert.match(String(p.diagnostics[0].message), /sigmaa/);
-  assert.equal(p.diagnostics[0].range.start.line, 2, 'points at the "sigmaa" line');
+    await w.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version: 1, text } });
+    return diags;
+  };
+  // a structural mistake: the editor's JSON language service reports it from the schema (jsonValidation), not the worker
+  const bad = 'file:///tmp/certseg-test/bad.certseg.json';
+  assert.deepEqual((await open(bad, '{\n  "sigma": 0.25,\n  "sigmaa": 1\n}\n')).diagnostics, []);
+  await w.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: bad } });
+  // what only the worker can know: the model card does not exist; n too small to certify anything
+  const uri = 'file:///tmp/certseg-test/semantic.certseg.json';
+  const p = await open(uri, '{\n  "sigma": 0.25,\n  "segmenter": "missing.card.json",\n  "n": 5\n}\n');
+  // every problem, each once, at its key
+  assert.equal(p.diagnostics.length, 2, JSON.stringify(p.diagnostics));
+  assert.match(String(p.diagnostics[0].message), /model card not found: .*missing\.card\.json/);
+  assert.equal(p.diagnostics[0].range.start.line, 2, 'points at the "segmenter" line');
+  assert.match(String(p.diagnostics[1].message), /n = 5 is too small/);
+  assert.equal(p.diagnostics[1].range.start.line, 3, 'points at the "n" line');
   const hover = await w.conn.sendRequest(HoverRequest.type, { textDocument: { uri }, position: { line: 1, character: 5 } });
   const contents = hover?.contents as { kind: string; value: string } | undefined;
   assert.equal(contents?.kind, 'markdown', JSON.stringify(hover));
   assert.match(contents.value, /\*\*sigma\*\*/);
+  assert.match(contents.value, /range: > 0/);
+  assert.doesNotMatch(contents.value, /Noise level σ in/, 'the schema description is the JSON hover\'s, not repeated');
   await w.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+  // a valid config: the hover says what the value implies
+  const good = 'file:///tmp/certseg-test/good.certseg.json';
+  assert.deepEqual((await open(good, '{\n  "sigma": 0.25,\n  "tau": 0.75\n}\n')).diagnostics, []);
+  const h2 = await w.conn.sendRequest(HoverRequest.type, { textDocument: { uri: good }, position: { line: 1, character: 5 } });
+  assert.match((h2?.contents as { value: string }).value, /certified radius σ·Φ⁻¹\(τ\) = 0\.1686/);
+  await w.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri: good } });
 });

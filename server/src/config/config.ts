@@ -72,7 +72,8 @@ export function resolveConfig(raw: unknown, configPath: string | null, overrides
   const merged = { ...(raw as object), ...stripUndefined(overrides) };
   const problems = validate(merged);
   const label = configPath ? path.basename(configPath) : 'config';
-  if (problems.length > 0) throw new CertsegError(`${label}: ${describeSchemaError(problems[0])}`, 'config');
+  // every problem at once, so that fixing one does not reveal the next
+  if (problems.length > 0) throw new CertsegError(`${label}: ${problems.map(describeSchemaError).join('; ')}`, 'config');
   const { $schema: _schema, segmenter, denoiser, ...settings } = merged as CertsegConfig;
   const baseDir = configPath ? path.dirname(path.resolve(configPath)) : process.cwd();
   const defaults = defaultModelPaths();

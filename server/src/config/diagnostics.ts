@@ -41,8 +41,9 @@ export async function analyzeConfig(text: string, configPath: string): Promise<{
   } catch (e) {
     return { diagnostics: [{ message: `not valid JSON: ${(e as Error).message}`, severity: 'error', path: [] }], insights: null };
   }
-  const problems = schemaProblems(raw);
-  if (problems.length > 0) return { diagnostics: problems.map((p) => ({ ...p, severity: 'error' as const })), insights: null };
+  // Structural problems are the JSON Schema's, which the editor reports itself (package.json jsonValidation):
+  // one source per problem. The semantic checks below need a structurally valid config.
+  if (schemaProblems(raw).length > 0) return { diagnostics: [], insights: null };
 
   const diagnostics: ConfigDiagnostic[] = [];
   const cfg: ResolvedConfig = resolveConfig(raw, configPath);

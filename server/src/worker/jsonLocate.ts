@@ -56,9 +56,9 @@ export function schemaHover(doc: TextDocument, pos: Position, schema: Record<str
   const props = (schema.properties ?? {}) as Record<string, SchemaProp>;
   const prop = props[key];
   if (!prop) return null;
+  // The description itself is the JSON language service's hover (the schema is contributed through
+  // jsonValidation): shown once. This hover adds the facts and what the value implies.
   const lines = [`**${key}**`];
-  const desc = prop.markdownDescription ?? prop.description;
-  if (desc) lines.push('', desc);
   const facts: string[] = [];
   if (prop.type) facts.push(`type: \`${Array.isArray(prop.type) ? prop.type.join(' | ') : prop.type}\``);
   if (prop.enum) facts.push(`one of: ${prop.enum.map((e) => `\`${JSON.stringify(e)}\``).join(', ')}`);

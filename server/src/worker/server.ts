@@ -5,7 +5,7 @@
  *    process (runThread.js; a worker_thread cannot be terminated safely mid-inference, see there), so this
  *    JSON-RPC loop stays free to read $/cancelRequest; cancelling kills the run (effective at once, even
  *    mid-inference) and answers RequestCancelled; memory returns to idle when the run process exits;
- *  - editor support for `*.certseg.json`: diagnostics (configDiagnostics) and hovers (schema descriptions).
+ *  - editor support for `*.certseg.json`: semantic diagnostics (configDiagnostics; structure is the JSON Schema's) and hovers (facts and implications).
  * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
  *
  * Note: messages the server SENDS use the `method` string, not the protocol's type object: protocol.ts is
@@ -37,7 +37,7 @@ import {
 import type { ProtocolRequestType, ProtocolRequestType0 } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
-import { configDiagnostics } from '../config/config';
+import { analyzeConfig, configDiagnostics } from '../config/config';
 import {
   CertifyDatasetRequest,
   CertifyImageRequest,
@@ -518,13 +518,21 @@ function loadSchema(): Record<string, unknown> | null {
   return (schema = null);
 }
 
-connection.onHover((params): Hover | null => {
+connection.onHover(async (params): Promise<Hover | null> => {
   const doc = documents.get(params.textDocument.uri);
   if (!doc || !isConfigDoc(doc.uri)) return null;
   const s = loadSchema();
   if (!s) return null;
   const h = schemaHover(doc, params.position, s);
-  return h ? { contents: { kind: MarkupKind.Markdown, value: h.markdown }, range: h.range } : null;
+  if (!h) return null;
+  const key = /^\*\*(\w+)\*\*/.exec(h.markdown)?.[1] ?? '';
+  const { insights } = await analyzeConfig(doc.getText(), fileURLToPath(doc.uri)).catch(() => ({ insights: null }));
+  const implied: string[] = [];
+  if (insights && ['sigma', 'tau'].includes(key) && insights.radius !== null) implied.push(`certified radius σ·Φ⁻¹(τ) = ${insights.radius.toFixed(4)}`);
+  if (insights && ['sigma', 'denoiser', 'denoiseConvention'].includes(key) && insights.timestep !== null) implied.push(`denoiser timestep t* = ${insights.timestep}`);
+  if (insights && ['n', 'alpha', 'tau', 'correction'].includes(key) && insights.minCount !== null) implied.push(`a pixel needs ≥ ${insights.minCount} of n votes to be certified (at ${Math.round(Math.sqrt(insights.assumedPixels))}² pixels)`);
+  const value = implied.length ? `${h.markdown}\n\n${implied.map((l) => `→ ${l}`).join('  \n')}` : h.markdown;
+  return { contents: { kind: MarkupKind.Markdown, value }, range: h.range };
 });
 
 // ---------------------------------------------------------------------------------------------------
