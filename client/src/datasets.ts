@@ -7,8 +7,8 @@
  * Certify all (certseg/certifyDataset, progress + cancel, resumes an interrupted run), Certify all at σ…,
  * open a run's report.
  */
-import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { existsSync, type Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { forwardProgress } from './progress';
@@ -31,6 +31,17 @@ export function looksLikeDataset(entries: { name: string; isDirectory(): boolean
   return dirs.has('images') && (MASK_DIRS.some((m) => dirs.has(m)) || dirs.has('splits'));
 }
 
+/** The entries with symbolic links replaced by what they point to (a dataset's images/ may be a link). */
+async function followLinks(dir: string, entries: Dirent[]): Promise<{ name: string; isDirectory(): boolean; isFile(): boolean }[]> {
+  return Promise.all(
+    entries.map(async (e) => {
+      if (!e.isSymbolicLink()) return e;
+      const s = await stat(path.join(dir, e.name)).catch(() => null);
+      return { name: e.name, isDirectory: () => !!s?.isDirectory(), isFile: () => !!s?.isFile() };
+    }),
+  );
+}
+
 /** Dataset folders under the workspace folders (breadth first, depth ≤ 4, at most 3000 folders read). */
 export async function findDatasets(roots: string[], maxDepth = 4, budget = 3000): Promise<string[]> {
   const found: string[] = [];
@@ -45,7 +56,7 @@ export async function findDatasets(roots: string[], maxDepth = 4, budget = 3000)
       } catch {
         continue;
       }
-      if (looksLikeDataset(entries)) {
+      if (looksLikeDataset(await followLinks(dir, entries))) {
         found.push(dir);
         continue; // images/ of a dataset are not searched further
       }

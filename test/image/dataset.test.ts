@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { findDatasetPairs } from '../../server/src/image/dataset';
+import { readImage, readMask } from '../../server/src/image/read';
 import { CertsegError } from '../../server/src/core/errors';
 import { tempDir, KVASIR, CVC, SKIP_KVASIR, SKIP_CVC } from './helpers';
 
@@ -49,6 +50,59 @@ test('images/ + masks/: natural order, other extensions, nested folders, _mask s
     // duplicate ids
     touch(path.join(dir, 'images', '2.png'));
     await rejectsInput(findDatasetPairs(dir), /two files for '2': 2\.jpg and 2\.png|two files for '2': 2\.png and 2\.jpg/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('symbolic links: linked files and folders are followed, a cycle is walked once, broken links are reported', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const data = path.join(dir, 'data');
+    for (const f of ['orig/1.jpg', 'orig/2.jpg', 'orig/1.png', 'orig/2.png', 'more/3.jpg', 'moremasks/3.png']) touch(path.join(data, f));
+    const ds = path.join(dir, 'ds');
+    mkdirSync(path.join(ds, 'images'), { recursive: true });
+    mkdirSync(path.join(ds, 'masks'), { recursive: true });
+    symlinkSync(path.join(data, 'orig/1.jpg'), path.join(ds, 'images/1.jpg'));
+    symlinkSync('../../data/orig/2.jpg', path.join(ds, 'images/2.jpg')); // a relative link
+    symlinkSync(path.join(data, 'orig/1.png'), path.join(ds, 'masks/1.png'));
+    symlinkSync(path.join(data, 'orig/2.png'), path.join(ds, 'masks/2.png'));
+    symlinkSync(path.join(data, 'more'), path.join(ds, 'images/sub')); // linked folders
+    symlinkSync(path.join(data, 'moremasks'), path.join(ds, 'masks/sub'));
+    symlinkSync(path.join(ds, 'images'), path.join(data, 'more/loop')); // a cycle back to images/
+    symlinkSync(path.join(data, 'gone.jpg'), path.join(ds, 'images/gone.jpg')); // broken
+    const warnings: string[] = [];
+    const pairs = await findDatasetPairs(ds, { onWarning: (m) => warnings.push(m) });
+    assert.deepEqual(pairs.map((p) => [p.id, path.relative(ds, p.image), p.mask && path.relative(ds, p.mask)]), [
+      ['1', 'images/1.jpg', 'masks/1.png'],
+      ['2', 'images/2.jpg', 'masks/2.png'],
+      ['sub/3', 'images/sub/3.jpg', 'masks/sub/3.png'],
+    ]);
+    assert.deepEqual(warnings, [`dataset ${ds} has 1 broken symbolic link (images/gone.jpg); skipped`]);
+    // the images folder itself may be a link
+    const ds2 = path.join(dir, 'ds2');
+    mkdirSync(ds2);
+    symlinkSync(path.join(ds, 'images'), path.join(ds2, 'images'));
+    assert.deepEqual((await findDatasetPairs(ds2)).map((p) => p.id), ['1', '2', 'sub/3']);
+  } finally {
+    cleanup();
+  }
+});
+
+test('symbolic links to real Kvasir-SEG files decode like the files themselves', { skip: SKIP_KVASIR }, async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    mkdirSync(path.join(dir, 'images'));
+    mkdirSync(path.join(dir, 'masks'));
+    const id = 'cju0qkwl35piu0993l0dewei2';
+    symlinkSync(path.join(KVASIR, 'images', `${id}.jpg`), path.join(dir, 'images', `${id}.jpg`));
+    symlinkSync(path.join(KVASIR, 'masks', `${id}.png`), path.join(dir, 'masks', `${id}.png`));
+    const [pair] = await findDatasetPairs(dir);
+    assert.equal(pair.id, id);
+    const img = await readImage(pair.image);
+    assert.deepEqual(img.data, (await readImage(path.join(KVASIR, 'images', `${id}.jpg`))).data);
+    const mask = await readMask(pair.mask!, { numClasses: 2, expectWidth: img.width, expectHeight: img.height });
+    assert.ok(mask.some((v) => v === 1) && mask.some((v) => v === 0));
   } finally {
     cleanup();
   }

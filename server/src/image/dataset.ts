@@ -9,7 +9,8 @@
  *     array of {image, mask?, id?} or [image, mask]. Paths are relative to the manifest.
  * Ids are the image path relative to images/ (or the manifest) without extension, '/'-separated.
  * Folder scans are sorted in natural order ('2' before '10'); manifests and split files keep their order.
- * Images without a mask are kept with mask null and reported through `onWarning`.
+ * Images without a mask are kept with mask null and reported through `onWarning`. Symbolic links to files
+ * and folders are followed (broken ones are skipped and reported through `onWarning`).
  */
 import { MASK_DIRS, maskIdOf } from './maskNaming';
 import { promises as fs } from 'node:fs';
@@ -51,20 +52,38 @@ async function statKind(p: string): Promise<'file' | 'dir' | null> {
   }
 }
 
-/** relative paths (posix) of image files under root, recursively */
-async function listImages(root: string): Promise<string[]> {
+/**
+ * Relative paths (posix) of image files under root, recursively. Symbolic links are followed (a dataset
+ * is often a folder of links into the original data); a linked folder seen twice (a cycle, or two links
+ * to it) is walked once, and links that lead nowhere are counted for `onBroken`.
+ */
+async function listImages(root: string, onBroken?: (rel: string) => void): Promise<string[]> {
   const out: string[] = [];
+  const seenDirs = new Set<string>();
   const walk = async (rel: string) => {
-    const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true });
+    const abs = path.join(root, rel);
+    const real = await fs.realpath(abs);
+    if (seenDirs.has(real)) return;
+    seenDirs.add(real);
+    const entries = await fs.readdir(abs, { withFileTypes: true });
     for (const e of entries) {
       if (e.name.startsWith('.')) continue;
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(r);
-      else if (e.isFile() && isImagePath(e.name)) out.push(r);
+      const kind = e.isSymbolicLink() ? await statKind(path.join(root, r)) : e.isDirectory() ? 'dir' : e.isFile() ? 'file' : null;
+      if (e.isSymbolicLink() && kind === null) onBroken?.(r);
+      else if (kind === 'dir') await walk(r);
+      else if (kind === 'file' && isImagePath(e.name)) out.push(r);
     }
   };
   await walk('');
   return out;
+}
+
+function warnBroken(where: string, broken: string[], opts: FindDatasetOptions | undefined): void {
+  if (broken.length > 0 && opts?.onWarning) {
+    const shown = broken.slice(0, 5).join(', ');
+    opts.onWarning(`${where} has ${broken.length} broken symbolic link${broken.length > 1 ? 's' : ''} (${shown}${broken.length > 5 ? ', …' : ''}); skipped`);
+  }
 }
 
 /** Map id (relative path without extension) → relative file path; duplicate ids are an error. */
@@ -100,8 +119,12 @@ async function fromFolders(dir: string, opts?: FindDatasetOptions): Promise<Data
       break;
     }
   }
-  const images = indexById(await listImages(imagesDir), `${dir}/images`);
-  const masks = masksDir ? indexById(await listImages(masksDir), masksDir) : new Map<string, string>();
+  const broken: string[] = [];
+  const images = indexById(await listImages(imagesDir, (r) => broken.push(`images/${r}`)), `${dir}/images`);
+  const masks = masksDir
+    ? indexById(await listImages(masksDir, (r) => broken.push(`${path.basename(masksDir!)}/${r}`)), masksDir)
+    : new Map<string, string>();
+  warnBroken(`dataset ${dir}`, broken, opts);
   // masks named by the common conventions (image/maskNaming.ts): a_lesion.png, a_mask.png, ... ↔ a.jpg
   const masksByImageId = new Map<string, string>();
   for (const [mid, file] of masks) if (!masksByImageId.has(maskIdOf(mid))) masksByImageId.set(maskIdOf(mid), file);
