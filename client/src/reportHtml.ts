@@ -155,11 +155,13 @@ th:first-child, td:first-child { text-align: left; }
 .charts img, .charts figure { max-width: 100%; margin: 0; background: #fff; border: 1px solid var(--vscode-panel-border, #ccc); }
 nav button, .actions button { margin: 0 6px 6px 0; }
 button.current { font-weight: bold; }
+.partial { font-weight: bold; color: var(--vscode-errorForeground, #c00); }
 </style>
 </head>
 <body>
 <h1 id="title">${esc(page.title)}: ${esc(run.label)}</h1>
 <div class="muted" id="params">${esc(s.images)} images (${esc(s.withMask)} with masks), ${params}; certified radius ${num(s.radius)}; ${num(s.timings.totalMs / 1000, 1)} s</div>
+${s.partial ? `<p id="partial" class="partial">${esc(s.partial.note)}</p>` : ''}
 ${runs}
 <div class="actions"><button id="open-summary">Open summary.json</button></div>
 <h2>Metrics</h2>

@@ -35,6 +35,8 @@ const PAYLOADS = [
   "'><iframe id=\"pwned-frame\" src=\"https://example.invalid\"></iframe>",
 ];
 let summaryText = '';
+/** summary.json of a partial cluster merge (timings.shards, partial): the other shape main writes */
+let mergedText = '';
 let reportText = '';
 let runDir = '';
 
@@ -50,6 +52,13 @@ before(() => {
   const r = spawnSync(process.execPath, [cli, 'dataset', ds, '--out', runDir, '--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   summaryText = readFileSync(join(runDir, 'summary.json'), 'utf8');
+  const shard = join(tmp, 'shard0');
+  const merged = join(tmp, 'runs', 'merged');
+  for (const args of [['dataset', ds, '--out', shard, '--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser', '--shard', '0/2'], ['merge', shard, '--out', merged, '--allow-partial']]) {
+    const m = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    assert.equal(m.status, 0, m.stderr);
+  }
+  mergedText = readFileSync(join(merged, 'summary.json'), 'utf8');
   reportText = readFileSync(join(runDir, 'images', 'a', 'report.json'), 'utf8');
 });
 
@@ -81,12 +90,20 @@ function render(summary: ReturnType<typeof validateSummary>, label = 'default'):
   return reportHtml({ nonce: 'n', cspSource: 'vscode-resource:', title: summary.dataset, run, plotUrl: null, siblings: [run, { ...run, runDir: runDir + '2' }] });
 }
 
+test('summary.json as main writes it (one process, and a partial cluster merge) validates; the merge is marked partial', () => {
+  validateSummary(summaryText, join(runDir, 'summary.json'));
+  const m = validateSummary(mergedText, join(tmp, 'runs', 'merged', 'summary.json'));
+  assert.deepEqual(m.partial?.missing, ['b']);
+  assert.equal(m.timings.shards?.length, 1);
+  assert.ok(render(m).includes(`<p id="partial" class="partial">PARTIAL: 1 of 2 images are missing`), 'the report page says the run is partial');
+});
+
 test('summary.json: a payload in every field is refused by validation or rendered inert', (t) => {
   let refused = 0;
   let rendered = 0;
-  for (const [p] of leaves(JSON.parse(summaryText))) {
+  for (const [base, p] of [summaryText, mergedText].flatMap((b) => leaves(JSON.parse(b)).map(([p]) => [b, p] as const))) {
     for (const payload of PAYLOADS) {
-      const text = withLeaf(summaryText, p, payload);
+      const text = withLeaf(base, p, payload);
       let s;
       try {
         s = validateSummary(text, join(runDir, 'summary.json'));
@@ -97,7 +114,7 @@ test('summary.json: a payload in every field is refused by validation or rendere
         continue;
       }
       // accepted: free text (names, ids, file names confined to the run folder); it must render inert
-      assert.ok(['dataset', 'id', 'dir'].includes(String(p[p.length - 1])) || p[0] === 'files', `accepted a payload in ${p.join('.')}`);
+      assert.ok(['dataset', 'id', 'dir', 'host', 'note'].includes(String(p[p.length - 1])) || p[0] === 'files' || p[1] === 'missing', `accepted a payload in ${p.join('.')}`);
       assertNoRawPayload(render(s, payload));
       rendered++;
     }
@@ -128,7 +145,7 @@ test('report.json: a payload in every field is refused or is free text; file nam
         validateReport(withLeaf(reportText, p, payload), file);
         accepted++;
         // strings the preview shows with textContent only: class names, paths, provenance
-        const freeText = ['name', 'path', 'card', 'engine', 'backend', 'device', 'sha256', 'certsegVersion', 'node', 'platform', 'date', 'note'];
+        const freeText = ['config', 'name', 'path', 'card', 'engine', 'backend', 'device', 'sha256', 'certsegVersion', 'node', 'platform', 'date', 'note'];
         assert.ok(freeText.includes(String(p[p.length - 1])) || p[0] === 'files', `accepted a payload in ${p.join('.')}`);
       } catch (e) {
         assert.ok(e instanceof UnreadableResult, String(e));
@@ -173,7 +190,7 @@ test('messages from the webviews: only known types with typed fields pass', () =
 
 test('headless Chromium: hostile free text on the real report page adds no element, navigates nowhere, posts no form', { skip: CHROMIUM ? false : 'chromium is not installed' }, async () => {
   let s = validateSummary(summaryText, join(runDir, 'summary.json'));
-  s = { ...s, dataset: PAYLOADS.join(' '), perImage: s.perImage.map((p, i) => ({ ...p, id: PAYLOADS[i % PAYLOADS.length] + PAYLOADS[(i + 3) % PAYLOADS.length] })) };
+  s = { ...s, dataset: PAYLOADS.join(' '), partial: { missing: PAYLOADS, note: PAYLOADS.join(' ') }, perImage: s.perImage.map((p, i) => ({ ...p, id: PAYLOADS[i % PAYLOADS.length] + PAYLOADS[(i + 3) % PAYLOADS.length] })) };
   const html = render(s, PAYLOADS.join(''))
     .replace('<script nonce="n">', '<script nonce="n">window.acquireVsCodeApi=()=>({postMessage(){},setState(){}});</script><script nonce="n">');
   const file = join(tmp, 'hostile.html');
@@ -194,8 +211,10 @@ test('headless Chromium: hostile free text on the real report page adds no eleme
       iframes: document.querySelectorAll('iframe').length,
       metas: document.querySelectorAll('meta[http-equiv="refresh"]').length,
       text: document.getElementById('title')?.textContent ?? '',
+      partial: document.getElementById('partial')?.textContent ?? '',
     }));
-    assert.deepEqual({ ...found, text: undefined }, { pwned: 0, ids: [], forms: 0, iframes: 0, metas: 0, text: undefined });
+    assert.deepEqual({ ...found, text: undefined, partial: undefined }, { pwned: 0, ids: [], forms: 0, iframes: 0, metas: 0, text: undefined, partial: undefined });
+    assert.equal(found.partial, PAYLOADS.join(' '), 'the partial note is shown as text');
     assert.ok(found.text.includes('<h1 id="pwned">'), 'the payload is shown as text');
     assert.equal(navigations, 1, 'only the initial load');
     assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), [], 'no request left the page');
