@@ -1,6 +1,6 @@
 /**
  * What the editor shows on a *.certseg.json file beyond the JSON Schema: model files that don't exist,
- * σ outside the denoiser's schedule, n too small for any pixel to ever be certified, and the insights
+ * σ outside the denoiser's schedule, maskValues naming no class of the segmenter, n too small for any pixel to ever be certified, and the insights
  * (radius σ·Φ⁻¹(τ), the denoiser's t*) that hovers display.
  */
 import { existsSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { isCertsegError } from '../core/errors';
 import { alphasCumprod, carliniTimestep, miccaiTimestep } from '../core/diffusion';
 import { minCertifiableCount } from '../core/feasibility';
 import { certifiedRadius } from '../core/stats';
+import { resolveMaskValues } from '../image/maskValues';
 import { loadCard } from '../models/loadCard';
 import { resolveConfig, schemaProblems } from './config';
 import type { ResolvedConfig } from './types';
@@ -60,6 +61,16 @@ export async function analyzeConfig(text: string, configPath: string): Promise<{
     try {
       const c = await loadCard(card, key);
       if (key === 'segmenter' && c.input.height && c.input.width) side = Math.sqrt(c.input.height * c.input.width);
+      // maskValues name the segmenter's classes: check each entry at its key
+      if (key === 'segmenter' && cfg.maskValues) {
+        for (const [k, v] of Object.entries(cfg.maskValues)) {
+          try {
+            resolveMaskValues({ [k]: v }, c.classes ?? [], c.ignoreLabel);
+          } catch (e) {
+            diagnostics.push({ message: isCertsegError(e) ? e.message : String(e), severity: 'error', path: ['maskValues', k] });
+          }
+        }
+      }
       if (key === 'denoiser' && c.denoiser?.kind === 'ddpm-eps' && c.denoiser.schedule && c.denoiser.T) {
         const abar = alphasCumprod(c.denoiser.schedule, c.denoiser.T);
         insights.timestep = cfg.denoiseConvention === 'miccai' ? miccaiTimestep(abar, cfg.sigma) : carliniTimestep(abar, cfg.sigma);

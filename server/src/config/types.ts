@@ -4,6 +4,7 @@
  * are errors. Paths are relative to the config file.
  */
 import type { EnginePreference } from '../engines/engine';
+import type { MaskValuesConfig } from '../image/maskValues';
 
 export type Correction = 'holm' | 'bonferroni';
 /** carlini: x_t = sqrt(ᾱ)(2(x+ε)−1), t* from 2σ, clip (default). miccai: the MICCAI 2023 code's convention. */
@@ -31,6 +32,8 @@ export interface CertsegConfig {
   cropSelection?: number | null;
   /** Where the Monte-Carlo loop runs (default auto: on the tfjs device when both models run on tfjs on a GPU). */
   sampling?: SamplingPreference;
+  /** What the ground-truth masks' values mean (value → class name, id or "ignore"): image/maskValues.ts. */
+  maskValues?: MaskValuesConfig;
 }
 
 /** A config with every default filled in and paths made absolute. */
@@ -52,6 +55,8 @@ export interface ResolvedConfig {
   cropSelection: number | null;
   /** absent means 'auto' */
   sampling?: SamplingPreference;
+  /** absent: masks hold class ids (or 0/255 on a binary card) */
+  maskValues?: MaskValuesConfig;
 }
 
 /** auto: the device loop (engines/deviceSampler.ts) when both models run on tfjs on a GPU, else the host loop; device: force it. */

@@ -19,6 +19,7 @@ import { decode as decodeBmp } from 'bmp-ts';
 import { CertsegError } from '../core/errors';
 import { ABSTAIN } from '../core/labels';
 import type { ClassSpec } from '../models/card';
+import { mapColour, mapGrey, type MaskValueMap } from './maskValues';
 import { isMedicalPath, medicalKind, readMedical, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'] as const;
@@ -183,8 +184,10 @@ export interface ReadMaskOptions {
   /** When given, the mask must have this size (the image's). */
   expectWidth?: number;
   expectHeight?: number;
-  /** Class colours, used to map colour (RGB / palette) masks to class ids. */
+  /** Class colours, used to map colour (RGB / palette) masks to class ids, and names for messages. */
   classes?: ClassSpec[];
+  /** The config's `maskValues`, resolved: when given, the only mapping used. */
+  maskValues?: MaskValueMap;
 }
 
 /** The PASCAL VOC colour map (index → colour), used for palette masks when no class colours are given. */
@@ -216,31 +219,31 @@ function listValues(values: (number | string)[], max = 8): string {
 }
 
 /**
- * Map grey mask values to class ids. Rules, in order (C = numClasses):
- *  1. binary 0/255: C == 2 and the values are {0,255} or a subset (255 present) → 255→1, even when
- *     ignoreLabel is 255 (a mask that is all background except "ignored" is taken to be a 0/255 mask);
+ * Map grey mask values to class ids. Nothing is guessed; the rules, in order (C = numClasses):
+ *  1. binary 0/max: C == 2 and the values are {0, max} or {max} (max = 255, or 65535 for 16-bit) → max→1,
+ *     even when ignoreLabel is 255 (a mask that is all background except "ignored" is a 0/255 mask);
  *  2. class ids: every value is < C or equals ignoreLabel → kept as is (0/1 masks, 0..C−1 PNGs);
- *  3. evenly scaled ids: each distinct value is within ±2 of round(k·max/(C−1)) for a different
- *     k = 0..C−1 (e.g. 0/128/255 for 3 classes) → k;
- *  4. C == 2 otherwise (lossy JPEG masks, anti-aliased edges) → threshold at half range (128 for 8-bit);
- *     a thresholded mask has no ignore region;
- *  5. anything else → CertsegError naming the values found.
+ *  3. a lossy (JPEG) mask for a binary card: JPEG blurs a 0/255 mask's values, so threshold at half
+ *     range (128 for 8-bit); a thresholded mask has no ignore region;
+ *  4. anything else → CertsegError naming the values found and the classes expected, and pointing to the
+ *     config's `maskValues` (image/maskValues.ts), which says what each value means.
+ * (A 0/255 mask on a 4-class card used to become classes 0 and 3 by "evenly scaled ids": now rule 4.)
  */
 export function greyToLabels(
   values: Uint8Array | Uint16Array,
   maxValue: number,
-  opts: { numClasses: number; ignoreLabel?: number },
+  opts: { numClasses: number; ignoreLabel?: number; classes?: ClassSpec[]; lossy?: boolean },
   name = 'mask',
 ): Uint8Array {
   const C = opts.numClasses;
   const ignore = opts.ignoreLabel;
-  const hist = new Map<number, number>();
-  for (let i = 0; i < values.length; i++) hist.set(values[i], (hist.get(values[i]) ?? 0) + 1);
-  const distinct = [...hist.keys()].sort((a, b) => a - b);
+  const seen = new Set<number>();
+  for (let i = 0; i < values.length; i++) seen.add(values[i]);
+  const distinct = [...seen].sort((a, b) => a - b);
   const out = new Uint8Array(values.length);
   const top = maxValue;
   // 1. binary 0/max
-  if (C === 2 && hist.has(top) && distinct.every((v) => v === 0 || v === top)) {
+  if (C === 2 && seen.has(top) && distinct.every((v) => v === 0 || v === top)) {
     for (let i = 0; i < values.length; i++) out[i] = values[i] === top ? 1 : 0;
     return out;
   }
@@ -249,40 +252,28 @@ export function greyToLabels(
     for (let i = 0; i < values.length; i++) out[i] = values[i];
     return out;
   }
-  // 3. evenly scaled ids
-  if (C > 2) {
-    const lut = new Map<number, number>();
-    const used = new Set<number>();
-    const ok = distinct.every((v) => {
-      if (v === ignore) {
-        lut.set(v, v);
-        return true;
-      }
-      const k = Math.round((v * (C - 1)) / top);
-      if (Math.abs(v - Math.round((k * top) / (C - 1))) <= 2 && !used.has(k)) {
-        lut.set(v, k);
-        used.add(k);
-        return true;
-      }
-      return false;
-    });
-    if (ok) {
-      for (let i = 0; i < values.length; i++) out[i] = lut.get(values[i])!;
-      return out;
-    }
-  }
-  // 4. threshold
-  if (C === 2) {
+  // 3. a JPEG-compressed binary mask
+  if (C === 2 && opts.lossy) {
     const t = (top + 1) / 2;
     for (let i = 0; i < values.length; i++) out[i] = values[i] >= t ? 1 : 0;
     return out;
   }
-  const ig = ignore !== undefined ? ` or ${ignore} (ignore)` : '';
-  throw new CertsegError(
-    `${name} has values ${listValues(distinct)} but the model has ${C} classes: expected class ids 0..${C - 1}${ig}, ` +
-      `a 0/255 binary mask, or a colour mask with the classes' colours`,
-    'input',
-  );
+  throw new CertsegError(`${name} has values ${listValues(distinct)} ${expectedClasses(C, opts.classes, ignore)}${maskValuesHint(distinct, C, opts.classes)}`, 'input');
+}
+
+/** "but the segmenter's classes are 0 background, 1 polyp (or 255, ignored)" */
+function expectedClasses(C: number, classes: ClassSpec[] | undefined, ignore: number | undefined): string {
+  const ig = ignore !== undefined ? `, or ${ignore} (ignore)` : '';
+  const ids = classes && classes.length === C ? classes.map((c, i) => `${i} ${c.name}`).join(', ') : `0..${C - 1}`;
+  const binary = C === 2 ? '; a binary card also takes 0/255 masks' : '';
+  return `but the segmenter's classes are ${ids}${ig}: a mask holds these class ids${binary}`;
+}
+
+/** '; say what the values mean with "maskValues" in the config, e.g. {"0": "background", "255": "polyp"}' */
+function maskValuesHint(distinct: number[], C: number, classes: ClassSpec[] | undefined): string {
+  const names = classes && classes.length === C ? classes.map((c) => c.name) : Array.from({ length: C }, (_, i) => i);
+  const example = distinct.slice(0, 3).map((v, i) => `"${v}": ${JSON.stringify(names[Math.min(i, C - 1)])}`).join(', ');
+  return `; say what the values mean with "maskValues" in the config, e.g. "maskValues": {${example}${distinct.length > 3 ? ', …' : ''}}`;
 }
 
 /**
@@ -357,10 +348,12 @@ export function colourToLabels(
 /**
  * Read a ground-truth mask as class ids (Uint8Array, row-major, height·width).
  *
- * Decoding: grey files (PNG 8/16-bit, BMP/TIFF/JPEG with R=G=B) follow `greyToLabels`: 0/255 binary
- * masks → 0/1, class-id PNGs (0..C−1) as is, ignoreLabel kept, lossy binary masks thresholded at 128.
- * Colour files (RGB, palette PNGs — sharp expands the palette) follow `colourToLabels`: class colours,
- * else the VOC palette. JPEG colour masks that are nearly grey (channel spread ≤ 24) count as grey.
+ * With `maskValues` (the config's map, resolved by image/maskValues.ts) every value is looked up in it:
+ * grey files by grey level, colour files by "#rrggbb"; a value it does not list is an error.
+ * Otherwise: grey files (PNG 8/16-bit, BMP/TIFF/JPEG with R=G=B) follow `greyToLabels`: class ids as is,
+ * 0/255 binary masks → 0/1 on a binary card, JPEG binary masks thresholded at 128, anything else an error.
+ * Colour files (RGB, palette PNGs — sharp expands the palette) follow `colourToLabels`: the card's class
+ * colours, else the VOC palette. JPEG colour masks that are nearly grey (channel spread ≤ 24) count as grey.
  * Size mismatch with expectWidth/expectHeight → 'mask m.png is 128×128 but image is 256×256'.
  */
 export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uint8Array> {
@@ -387,7 +380,8 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
   }
   const n = width * height;
   const where = `mask ${name}`;
-  if (raw.channels === 1) return greyToLabels(raw.data, raw.maxValue, opts, where);
+  const map = opts.maskValues;
+  if (raw.channels === 1) return map ? mapGrey(raw.data, map, where) : greyToLabels(raw.data, raw.maxValue, { ...opts, lossy: raw.lossy }, where);
   // colour: check whether it is grey after all
   const src = raw.data;
   let exactGrey = true;
@@ -405,7 +399,7 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
   if (exactGrey || (raw.lossy && nearGrey)) {
     const grey = raw.maxValue === 255 ? new Uint8Array(n) : new Uint16Array(n);
     for (let i = 0; i < n; i++) grey[i] = Math.round((src[3 * i] + src[3 * i + 1] + src[3 * i + 2]) / 3);
-    return greyToLabels(grey, raw.maxValue, opts, where);
+    return map ? mapGrey(grey, map, where) : greyToLabels(grey, raw.maxValue, { ...opts, lossy: raw.lossy }, where);
   }
   let rgb8: Uint8Array;
   if (raw.maxValue === 255) rgb8 = src as Uint8Array;
@@ -413,5 +407,5 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
     rgb8 = new Uint8Array(src.length);
     for (let i = 0; i < src.length; i++) rgb8[i] = Math.round(src[i] / 257);
   }
-  return colourToLabels(rgb8, { ...opts, lossy: raw.lossy }, where);
+  return map ? mapColour(rgb8, map, where) : colourToLabels(rgb8, { ...opts, lossy: raw.lossy }, where);
 }

@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { checkOutputDir } from './outputLocation';
 import { findDatasetPairs } from '../image/dataset';
 import { readMask } from '../image/read';
+import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
 import { throwIfAborted } from '../core/sampling';
 import type { ResolvedConfig } from '../config/types';
 import { certifyImage } from './certifyImage';
@@ -56,7 +57,14 @@ export async function certifyDataset(dir: string, config: ResolvedConfig, outDir
     const r = earlier
       ? await readImageResult(imgOut, earlier, async () =>
           pair.mask
-            ? readMask(pair.mask, { numClasses: earlier.classes.length, expectWidth: earlier.image.width, expectHeight: earlier.image.height, classes: earlier.classes })
+            ? readMask(pair.mask, {
+                numClasses: earlier.classes.length,
+                expectWidth: earlier.image.width,
+                expectHeight: earlier.image.height,
+                classes: earlier.classes,
+                ignoreLabel: ignoreLabelFor(undefined, config.maskValues),
+                maskValues: config.maskValues ? resolveMaskValues(config.maskValues, earlier.classes) : undefined,
+              })
             : null)
       : await certifyImage({ imagePath: pair.image, maskPath: pair.mask, config, outDir: imgOut }, opts);
     acc.add(pair.id, path.relative(outDir, imgOut), r);

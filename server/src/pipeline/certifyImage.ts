@@ -9,6 +9,7 @@ import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
 import type { SamplingPreference } from '../config/types';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
+import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
 import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
@@ -29,13 +30,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const image = await readImage(req.imagePath, { slice: req.slice });
   const { width: W, height: H } = image;
   const classes = segmenter.card.classes ?? [];
+  // mask values → classes by rule, or by the config's maskValues (image/maskValues.ts); never guessed
+  const ignoreLabel = ignoreLabelFor(segmenter.card.ignoreLabel, cfg.maskValues);
   const mask = req.maskPath
     ? await readMask(req.maskPath, {
         numClasses: segmenter.numClasses,
-        ignoreLabel: segmenter.card.ignoreLabel,
+        ignoreLabel,
         expectWidth: W,
         expectHeight: H,
         classes,
+        maskValues: cfg.maskValues ? resolveMaskValues(cfg.maskValues, classes, segmenter.card.ignoreLabel) : undefined,
       })
     : null;
   // Robust inference by crop selection: certify the crop chosen from the content (whole frame otherwise).
@@ -101,8 +105,8 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     crop: region.describe(),
     minCertifiedCount: out.minCount,
     certifiedPixels: out.certifiedPixels,
-    clean: gt ? metricBlock(clean, gt, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
-    certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, segmenter.card.ignoreLabel) : null,
+    clean: gt ? metricBlock(clean, gt, segmenter.numClasses, ignoreLabel) : null,
+    certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, ignoreLabel) : null,
     timings: {
       noise: round(out.timings.noise),
       denoise: round(out.timings.denoise),

@@ -91,8 +91,9 @@ export class DatasetAccumulator {
     this.pixels += certified.length;
     for (const c of certified) if (c === ABSTAIN) this.abstained++;
     if (mask) {
-      this.cleanCms.push(confusionMatrix(clean, mask, numClasses));
-      this.certCms.push(confusionMatrix(certified, mask, numClasses));
+      const ignore = storedIgnoreLabel(mask, numClasses);
+      this.cleanCms.push(confusionMatrix(clean, mask, numClasses, ignore));
+      this.certCms.push(confusionMatrix(certified, mask, numClasses, ignore));
       if (radiusMap) this.validPixels += binCorrect(certified, radiusMap, mask, numClasses, this.maxRadius, this.correctByRadius);
     }
     this.perImage.push({
@@ -173,6 +174,15 @@ export async function readImageResult(dir: string, report: ImageReport, readMask
 
 export async function readReport(dir: string): Promise<ImageReport> {
   return JSON.parse(await readFile(path.join(dir, OUTPUT_FILES.report), 'utf8')) as ImageReport;
+}
+
+/**
+ * The ignore label of a ground truth as stored (mask.npy): readMask emits class ids and at most one other
+ * value, the run's ignore label (the card's ignoreLabel, or "ignore" in the config's maskValues).
+ */
+export function storedIgnoreLabel(mask: Uint8Array, numClasses: number): number | undefined {
+  for (let i = 0; i < mask.length; i++) if (mask[i] >= numClasses) return mask[i];
+  return undefined;
 }
 
 /** The largest per-pixel radius possible: all n votes, Clopper-Pearson at α/K (K of a 256² image). */

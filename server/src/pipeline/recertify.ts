@@ -18,6 +18,7 @@ import { metricBlock } from './metricBlock';
 import { OUTPUT_FILES } from './outputs';
 import { NOT_COVERED } from '../consistency/common';
 import { cutToCrop } from './region';
+import { storedIgnoreLabel } from './datasetSummary';
 import type { Correction } from '../config/types';
 import type { ImageReport } from './types';
 
@@ -59,8 +60,12 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
 
   let certifiedBlock = null;
   if (base.mask) {
-    const mask = await readMask(base.mask.path, { numClasses, expectWidth: w, expectHeight: h, classes: base.classes });
-    certifiedBlock = metricBlock(cutToCrop(test.certified, base), cutToCrop(mask, base), numClasses);
+    // the ground truth as the run read it (mask.npy: its maskValues and ignore label applied), else the file
+    const stored = path.join(dir, OUTPUT_FILES.mask);
+    const mask = existsSync(stored)
+      ? ((await readNpy(stored)).data as Uint8Array)
+      : await readMask(base.mask.path, { numClasses, expectWidth: w, expectHeight: h, classes: base.classes });
+    certifiedBlock = metricBlock(cutToCrop(test.certified, base), cutToCrop(mask, base), numClasses, storedIgnoreLabel(mask, numClasses));
   }
   const target = outDir ?? path.join(dir, `recertified-tau${tau}-alpha${alpha}-${correction}`);
   const report: ImageReport = {
