@@ -54,11 +54,24 @@ function perChannel(v: number[] | undefined, fill: number): number[] {
 }
 
 /**
- * Writes image `src` (3×H×W, NCHW) into slot k of a model batch buffer, as y = a_c·x + b_c in the card's layout.
- * a, b fold range and mean/std: y = (lo + x·(hi−lo) − mean)/std.
+ * ITU-R BT.601 luma weights: what PIL's convert('L'), OpenCV's cvtColor(RGB2GRAY) and torchvision's
+ * Grayscale compute, so a 1-channel model sees the grey values it was trained on. A grey image (R=G=B, as
+ * readImage repeats it) gives back exactly its grey value.
  */
-function writeSlot(out: Float32Array, k: number, src: Float32Array, H: number, W: number, nhwc: boolean, a: number[], b: number[]): void {
+export const LUMA = [0.299, 0.587, 0.114] as const;
+
+/**
+ * Writes image `src` (3×H×W, NCHW) into slot k of a model batch buffer, as y = a_c·x + b_c in the card's layout.
+ * a, b fold range and mean/std: y = (lo + x·(hi−lo) − mean)/std. A 1-channel input (grey) gets the luma of x.
+ */
+function writeSlot(out: Float32Array, k: number, src: Float32Array, H: number, W: number, nhwc: boolean, a: number[], b: number[], channels = C): void {
   const hw = H * W;
+  if (channels === 1) {
+    const base = k * hw;
+    const [wr, wg, wb] = LUMA;
+    for (let i = 0; i < hw; i++) out[base + i] = a[0] * (wr * src[i] + wg * src[hw + i] + wb * src[2 * hw + i]) + b[0];
+    return;
+  }
   const base = k * C * hw;
   for (let c = 0; c < C; c++) {
     const ac = a[c], bc = b[c];
@@ -131,6 +144,10 @@ export interface SegmenterPlan {
   a: number[];
   b: number[];
   nhwc: boolean;
+  /** 3 (RGB) or 1 (grey: the luma of the RGB image, LUMA) */
+  inChannels: number;
+  /** the model declares its input as [N,H,W] (1 channel, no channel axis) */
+  inRank3: boolean;
 }
 
 export function planSegmenter(runner: ModelRunner, card: ResolvedCard): SegmenterPlan {
@@ -144,12 +161,13 @@ export function planSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
   const numClasses = card.classes!.length;
   if (numClasses > MAX_CLASSES) throw new CertsegError(`${shown}: at most ${MAX_CLASSES} classes are supported`, 'config');
   const { a, b } = affine(inSpec);
-  return { shown, inName: inMeta.name, outName: outMeta.name, inSpec, outSpec, numClasses, a, b, nhwc: inSpec.layout === 'NHWC' };
+  const inRank3 = inSpec.channels === 1 && inMeta.dims?.length === 3;
+  return { shown, inName: inMeta.name, outName: outMeta.name, inSpec, outSpec, numClasses, a, b, nhwc: inSpec.layout === 'NHWC', inChannels: inSpec.channels, inRank3 };
 }
 
 export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmenter {
   const plan = planSegmenter(runner, card);
-  const { shown, inSpec, outSpec, numClasses, a, b: off, nhwc } = plan;
+  const { shown, inSpec, outSpec, numClasses, a, b: off, nhwc, inChannels: IC, inRank3 } = plan;
   const inMeta = { name: plan.inName };
   const outMeta = { name: plan.outName };
 
@@ -160,12 +178,12 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
       const H = inSpec.height ?? h, W = inSpec.width ?? w;
       const labels = new Uint8Array(b * h * w);
       await forChunks(b, inSpec.batch, async (start, count, fed) => {
-        const buf = new Float32Array(fed * C * H * W);
+        const buf = new Float32Array(fed * IC * H * W);
         for (let k = 0; k < count; k++) {
           const img = images.subarray((start + k) * C * h * w, (start + k + 1) * C * h * w);
-          writeSlot(buf, k, resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize), H, W, nhwc, a, off);
+          writeSlot(buf, k, resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize), H, W, nhwc, a, off, IC);
         }
-        const dims = nhwc ? [fed, H, W, C] : [fed, C, H, W];
+        const dims = inRank3 ? [fed, H, W] : nhwc ? [fed, H, W, IC] : [fed, IC, H, W];
         const out = await runner.run({ [inMeta.name]: { dtype: 'float32', data: buf, dims } }, outMeta.name);
         if (out.dims[0] !== fed) throw new CertsegError(`${shown}: output batch is ${out.dims[0]}, fed ${fed}`, 'model');
         for (let k = 0; k < count; k++) {

@@ -47,6 +47,7 @@ export function deviceUnsupported(seg: Segmenter, den: Denoiser | null): string 
   if (seg.info.engine !== 'tfjs') return `the segmenter runs on ${seg.info.engine}`;
   if (!seg.adapter?.runner.runTensors) return 'the segmenter has no tensor-level runner';
   if (den && den.info.engine !== 'tfjs') return `the denoiser runs on ${den.info.engine}`;
+  if (seg.adapter && seg.adapter.plan.inChannels !== 3) return 'the segmenter takes 1-channel (grey) input, which only the host loop converts';
   if (den && !den.adapter?.runner.runTensors) return 'the denoiser has no tensor-level runner';
   return null;
 }

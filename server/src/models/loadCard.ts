@@ -74,7 +74,9 @@ export function engineForFile(file: string): 'onnx' | 'tfjs' | null {
 /** Checks the schema cannot express: channel counts against classes, normalisation lengths. */
 function checkConsistency(c: ModelCard): string | null {
   const { input } = c;
-  if (input.channels !== 3) return `input.channels must be 3 (RGB), got ${input.channels}`;
+  // segmenters: RGB or grey (fed the luma of the RGB image); denoisers work on the RGB image itself
+  if (c.role === 'segmenter' && input.channels !== 3 && input.channels !== 1) return `input.channels must be 3 (RGB) or 1 (grey), got ${input.channels}`;
+  if (c.role === 'denoiser' && input.channels !== 3) return `input.channels must be 3 (RGB) for a denoiser, got ${input.channels}`;
   if (input.range[0] === input.range[1]) return 'input.range must have two different ends';
   for (const k of ['mean', 'std'] as const) {
     const v = input[k];
