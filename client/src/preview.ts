@@ -210,6 +210,8 @@ export class PreviewController implements vscode.Disposable {
 
   /** Runs certseg/certifyImage for this panel's image with a cancellable notification; streams into the webview. */
   async certify(opts: { configPath?: string | null; maskPath?: string | null } = {}): Promise<void> {
+    // every run goes through here: checked again whatever the caller checked (Restricted Mode loads no model)
+    if (!vscode.workspace.isTrusted) return void refuseUntrusted();
     if (this.cts) {
       this.panel.reveal(undefined, true);
       void vscode.window.showInformationMessage(`certseg: ${path.basename(this.imagePath)} is already being certified.`);
@@ -310,6 +312,7 @@ export class PreviewController implements vscode.Disposable {
 
   /** Runs certseg/consistency for this image (cancellable notification); shows the flip maps and numbers; stores the result. */
   async checkConsistency(opts: { configPath?: string | null } = {}): Promise<ConsistencyResultWire | null> {
+    if (!vscode.workspace.isTrusted) return void refuseUntrusted(), null;
     if (this.consistencyCts) {
       this.panel.reveal(undefined, true);
       return null;
