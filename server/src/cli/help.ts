@@ -34,6 +34,7 @@ export const OPTION_HELP: Record<string, string> = {
   rics: '--rics M          robust inference by crop selection with an M×M window',
   circular: '--circular        also measure circular (wrap-around) shifts',
   json: '--json            print the full result as JSON',
+  image: '--image IMG       the image for the clean pass (default: a generated test pattern)',
   help: '--help            this help',
 };
 
@@ -64,6 +65,11 @@ export const COMMANDS: Record<string, CommandHelp> = {
     usage: 'certseg consistency IMAGE|DIR [options]',
     summary: 'translation consistency: one-pixel shifts, plain and with crop selection',
     options: ['rics', 'circular', 'config', 'out', 'limit', 'engine', 'segmenter', 'json', 'help'],
+  },
+  card: {
+    usage: 'certseg card check CARD [--image IMG] [--engine auto|onnx|tfjs] [--json]',
+    summary: 'check a model card against its model: tensors, one clean pass, class histogram, time per pass (docs/model-cards.md)',
+    options: ['image', 'engine', 'json', 'help'],
   },
   engines: { usage: 'certseg engines', summary: 'the inference engines, backends and devices available here', options: ['help'] },
 };

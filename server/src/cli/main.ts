@@ -5,6 +5,7 @@
  *   certseg merge OUT_0 OUT_1 ... --out MERGED [--allow-partial]
  *   certseg recertify DIR [--tau T] [--alpha A] [--correction holm|bonferroni] [--out DIR]
  *   certseg consistency IMAGE|DIR [--rics M] [--circular] [--config C] [--out DIR] [--limit N]
+ *   certseg card check CARD [--image IMG] [--engine E] [--json]
  *   certseg engines
  * Errors print one line (no stack) and exit non-zero.
  */
@@ -53,6 +54,7 @@ const OPTIONS = {
   rics: { type: 'string' },
   circular: { type: 'boolean' },
   json: { type: 'boolean' },
+  image: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -207,6 +209,17 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
           log,
         );
         if (v.json) log(JSON.stringify(summary, null, 2));
+        return 0;
+      }
+      case 'card': {
+        const [sub, ...cards] = positionals;
+        if (sub !== 'check') throw new UsageError(`card needs a subcommand: certseg card check CARD${sub ? ` (got "${sub}")` : ''}`);
+        const card = one(cards, 'CARD');
+        const engine = v.engine as 'auto' | 'onnx' | 'tfjs' | undefined;
+        if (engine && !['auto', 'onnx', 'tfjs'].includes(engine)) throw new UsageError(`--engine must be auto, onnx or tfjs, got "${engine}"`);
+        const { checkCard, formatCardCheck } = await import('../models/cardCheck');
+        const r = await checkCard(card, { image: v.image ?? null, engine });
+        log(v.json ? JSON.stringify(r, (k, x) => (k === 'labels' ? undefined : x), 2) : formatCardCheck(r));
         return 0;
       }
       case 'engines': {

@@ -71,37 +71,44 @@ export function engineForFile(file: string): 'onnx' | 'tfjs' | null {
   return null;
 }
 
+/** A problem the schema cannot express, with the card field it is about (for editor diagnostics). */
+export interface CardProblem {
+  message: string;
+  path: (string | number)[];
+}
+
 /** Checks the schema cannot express: channel counts against classes, normalisation lengths. */
-function checkConsistency(c: ModelCard): string | null {
+export function checkConsistency(c: ModelCard): CardProblem | null {
   const { input } = c;
+  const at = (path: (string | number)[], message: string): CardProblem => ({ message, path });
   // segmenters: RGB or grey (fed the luma of the RGB image); denoisers work on the RGB image itself
-  if (c.role === 'segmenter' && input.channels !== 3 && input.channels !== 1) return `input.channels must be 3 (RGB) or 1 (grey), got ${input.channels}`;
-  if (c.role === 'denoiser' && input.channels !== 3) return `input.channels must be 3 (RGB) for a denoiser, got ${input.channels}`;
-  if (input.range[0] === input.range[1]) return 'input.range must have two different ends';
+  if (c.role === 'segmenter' && input.channels !== 3 && input.channels !== 1) return at(['input', 'channels'], `input.channels must be 3 (RGB) or 1 (grey), got ${input.channels}`);
+  if (c.role === 'denoiser' && input.channels !== 3) return at(['input', 'channels'], `input.channels must be 3 (RGB) for a denoiser, got ${input.channels}`);
+  if (input.range[0] === input.range[1]) return at(['input', 'range'], 'input.range must have two different ends');
   for (const k of ['mean', 'std'] as const) {
     const v = input[k];
-    if (v && v.length !== 1 && v.length !== input.channels) return `input.${k} must have 1 or ${input.channels} values, got ${v.length}`;
+    if (v && v.length !== 1 && v.length !== input.channels) return at(['input', k], `input.${k} must have 1 or ${input.channels} values, got ${v.length}`);
   }
   if (c.role === 'segmenter') {
     const out = c.output as SegmenterOutputSpec;
     const k = c.classes!.length;
     if (out.kind === 'sigmoid' && (out.channels !== 1 || k !== 2)) {
-      return `output.kind sigmoid needs output.channels 1 and 2 classes (got ${out.channels} channels, ${k} classes)`;
+      return at(out.channels !== 1 ? ['output', 'channels'] : ['classes'], `output.kind sigmoid needs output.channels 1 and 2 classes (got ${out.channels} channels, ${k} classes)`);
     }
     if ((out.kind === 'logits' || out.kind === 'probabilities') && out.channels !== k) {
-      return `output.channels (${out.channels}) must equal the number of classes (${k}) for ${out.kind}`;
+      return at(['output', 'channels'], `output.channels (${out.channels}) must equal the number of classes (${k}) for ${out.kind}`);
     }
-    if (out.kind === 'labels' && out.channels !== 1) return 'output.channels must be 1 for labels';
-    if (c.denoiser) return 'denoiser block is only allowed on denoiser cards';
+    if (out.kind === 'labels' && out.channels !== 1) return at(['output', 'channels'], 'output.channels must be 1 for labels');
+    if (c.denoiser) return at(['denoiser'], 'denoiser block is only allowed on denoiser cards');
   } else {
     const d = c.denoiser!;
     const want = d.learnedVariance ? 2 * input.channels : input.channels;
-    if (c.output.channels !== want) return `output.channels must be ${want} for this denoiser, got ${c.output.channels}`;
-    if (c.classes) return 'classes are only allowed on segmenter cards';
-    if ('kind' in c.output) return 'output.kind is only allowed on segmenter cards';
-    if (d.kind === 'direct' && (d.schedule || d.timestep)) return 'direct denoisers take no schedule or timestep';
+    if (c.output.channels !== want) return at(['output', 'channels'], `output.channels must be ${want} for this denoiser, got ${c.output.channels}`);
+    if (c.classes) return at(['classes'], 'classes are only allowed on segmenter cards');
+    if ('kind' in c.output) return at(['output', 'kind'], 'output.kind is only allowed on segmenter cards');
+    if (d.kind === 'direct' && (d.schedule || d.timestep)) return at(['denoiser', d.schedule ? 'schedule' : 'timestep'], 'direct denoisers take no schedule or timestep');
     if (d.schedule?.type === 'alphasCumprod' && d.schedule.values.length !== d.T) {
-      return `denoiser.schedule.values has ${d.schedule.values.length} entries but T is ${d.T}`;
+      return at(['denoiser', 'schedule', 'values'], `denoiser.schedule.values has ${d.schedule.values.length} entries but T is ${d.T}`);
     }
   }
   return null;
@@ -133,7 +140,7 @@ export async function loadCard(cardPath: string, expectedRole?: 'segmenter' | 'd
   if (!validate(json)) throw new CertsegError(`${shown}: ${describeSchemaError(validate.errors ?? [])}`, 'config');
   const card = json;
   const problem = checkConsistency(card);
-  if (problem) throw new CertsegError(`${shown}: ${problem}`, 'config');
+  if (problem) throw new CertsegError(`${shown}: ${problem.message}`, 'config');
   if (expectedRole && card.role !== expectedRole) {
     throw new CertsegError(`${shown}: this is a ${card.role} card, expected a ${expectedRole}`, 'config');
   }
