@@ -45,9 +45,12 @@ export class Worker implements vscode.Disposable {
       debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6010'] } },
     };
     const clientOptions: LanguageClientOptions = {
-      // Config diagnostics load the model cards a config names: only in a trusted workspace (Restricted Mode
-      // loads nothing a workspace file points to). Granting trust restarts the worker with them.
-      documentSelector: vscode.workspace.isTrusted ? [{ scheme: 'file', language: 'json', pattern: '**/*.certseg.json' }, { scheme: 'file', pattern: '**/*.certseg.json' }] : [],
+      // Config diagnostics load the model cards a config names, and card diagnostics run the card's model
+      // (`certseg card check`): only in a trusted workspace (Restricted Mode loads nothing a workspace file
+      // points to). Granting trust restarts the worker with them.
+      documentSelector: vscode.workspace.isTrusted
+        ? ['**/*.certseg.json', '**/*.card.json'].flatMap((pattern) => [{ scheme: 'file', language: 'json', pattern }, { scheme: 'file', pattern }])
+        : [],
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       connectionOptions: { maxRestartCount: MAX_RESTARTS },

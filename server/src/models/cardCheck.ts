@@ -14,7 +14,7 @@ import type { EngineInfo, EngineName } from '../engines/engine';
 import type { ModelRunner, TensorMeta } from '../engines/runner';
 import { readImage } from '../image/read';
 import type { ResolvedCard } from './card';
-import { displayPath, loadCard } from './loadCard';
+import { displayPath, loadCard, loadCardText } from './loadCard';
 
 export interface CardCheckOptions {
   /** an image for the clean pass; default: a generated test pattern at the card's size (or 256×256) */
@@ -25,6 +25,8 @@ export interface CardCheckOptions {
   sigma?: number;
   /** timed passes after one warm-up (default 3) */
   reps?: number;
+  /** the card's text, when it differs from the file (an editor's unsaved buffer) */
+  text?: string;
 }
 
 export interface EngineCheck {
@@ -115,7 +117,7 @@ function psnr(a: Float32Array, b: Float32Array): number {
 }
 
 export async function checkCard(cardPath: string, opts: CardCheckOptions = {}): Promise<CardCheckResult> {
-  const card = await loadCard(cardPath);
+  const card = opts.text !== undefined ? await loadCardText(opts.text, cardPath) : await loadCard(cardPath);
   const shown = displayPath(card.cardPath);
   let x: Float32Array, h: number, w: number, source: string;
   if (opts.image) {

@@ -25,6 +25,11 @@ export function modelCardSchemaPath(): string | null {
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });
 const validate = ajv.compile<ModelCard>(schema);
 
+/** Does `json` pass the card schema? (The editor leaves schema problems to VS Code's JSON support.) */
+export function matchesCardSchema(json: unknown): json is ModelCard {
+  return validate(json);
+}
+
 function where(p: string): string {
   return p.replace(/^\//, '').split('/').filter(Boolean)
     .map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
@@ -131,6 +136,13 @@ export async function loadCard(cardPath: string, expectedRole?: 'segmenter' | 'd
     if (code === 'ENOENT') throw new CertsegError(`model card not found: ${shown}`, 'model');
     throw new CertsegError(`${shown}: cannot read model card (${code ?? String(e)})`, 'model');
   }
+  return loadCardText(text, abs, expectedRole);
+}
+
+/** A card from its text (e.g. an editor's unsaved buffer) at `cardPath`, which its relative paths follow. */
+export async function loadCardText(text: string, cardPath: string, expectedRole?: 'segmenter' | 'denoiser'): Promise<ResolvedCard> {
+  const abs = path.resolve(cardPath);
+  const shown = displayPath(abs);
   let json: unknown;
   try {
     json = JSON.parse(text);

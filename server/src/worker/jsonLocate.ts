@@ -72,3 +72,14 @@ export function schemaHover(doc: TextDocument, pos: Position, schema: Record<str
   const keyNode = node?.parent?.children?.[0];
   return { markdown: lines.join('\n'), range: keyNode ? nodeRange(doc, keyNode) : undefined };
 }
+
+/** The top-level key whose property holds `pos` (on its key or anywhere in its value), and the key's range. */
+export function topLevelKeyAt(doc: TextDocument, pos: Position): { key: string; range?: Range } | null {
+  const text = doc.getText();
+  const loc = getLocation(text, doc.offsetAt(pos));
+  const key = loc.path[0];
+  if (typeof key !== 'string') return null;
+  const root = parseTree(text);
+  const keyNode = root ? findNodeAtLocation(root, [key])?.parent?.children?.[0] : undefined;
+  return { key, range: keyNode ? nodeRange(doc, keyNode) : undefined };
+}

@@ -6,6 +6,7 @@
  *    JSON-RPC loop stays free to read $/cancelRequest; cancelling kills the run (effective at once, even
  *    mid-inference) and answers RequestCancelled; memory returns to idle when the run process exits;
  *  - editor support for `*.certseg.json`: semantic diagnostics (configDiagnostics; structure is the JSON Schema's) and hovers (facts and implications).
+ *  - editor support for `*.card.json`: the `certseg card check` of the card as diagnostics and hovers (cardDocs.ts).
  * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
  *
  * Note: messages the server SENDS use the `method` string, not the protocol's type object: protocol.ts is
@@ -56,7 +57,9 @@ import {
   RecertifyRequest,
   type RunSummary,
 } from '../protocol';
-import { jsonPointerRange, schemaHover } from './jsonLocate';
+import { jsonPointerRange, schemaHover, topLevelKeyAt } from './jsonLocate';
+import { cardDiagnostics, cardHover } from './cardDocs';
+import type { CardCheckResult } from '../models/cardCheck';
 import type { ImageReport } from '../pipeline/types';
 import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
 
@@ -489,7 +492,43 @@ async function validate(doc: TextDocument) {
   void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
 }
 
+// *.card.json: the `certseg card check` of the buffer, as diagnostics at the card's fields (cardDocs.ts);
+// the last check of each card feeds its hovers. Runs one at a time: a check loads the card's models.
+const isCardDoc = (uri: string) => uri.endsWith('.card.json');
+const cardChecks = new Map<string, CardCheckResult | null>();
+let cardCheckChain: Promise<void> = Promise.resolve();
+
+function validateCard(doc: TextDocument): Promise<void> {
+  cardCheckChain = cardCheckChain.then(async () => {
+    if (documents.get(doc.uri)?.version !== doc.version) return; // superseded while waiting
+    let diagnostics: Diagnostic[] = [];
+    try {
+      const { diagnostics: found, check } = await cardDiagnostics(doc.getText(), fileURLToPath(doc.uri));
+      if (documents.get(doc.uri)?.version !== doc.version) return; // stale
+      cardChecks.set(doc.uri, check);
+      diagnostics = found.map((d) => ({
+        range: jsonPointerRange(doc, d.path),
+        message: d.message,
+        source: 'certseg',
+        severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+      }));
+    } catch (e) {
+      connection.console.error(`card check failed for ${doc.uri}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    }
+    void connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  });
+  return cardCheckChain;
+}
+
 documents.onDidChangeContent(({ document }) => {
+  if (isCardDoc(document.uri) && document.uri.startsWith('file:')) {
+    clearTimeout(pendingValidation.get(document.uri));
+    pendingValidation.set(document.uri, setTimeout(() => {
+      pendingValidation.delete(document.uri);
+      void validateCard(document);
+    }, 400));
+    return;
+  }
   if (!isConfigDoc(document.uri)) return;
   clearTimeout(pendingValidation.get(document.uri));
   pendingValidation.set(document.uri, setTimeout(() => {
@@ -500,6 +539,7 @@ documents.onDidChangeContent(({ document }) => {
 documents.onDidClose(({ document }) => {
   clearTimeout(pendingValidation.get(document.uri));
   pendingValidation.delete(document.uri);
+  cardChecks.delete(document.uri);
   void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
 });
 
@@ -520,6 +560,11 @@ function loadSchema(): Record<string, unknown> | null {
 
 connection.onHover(async (params): Promise<Hover | null> => {
   const doc = documents.get(params.textDocument.uri);
+  if (doc && isCardDoc(doc.uri)) {
+    const at = topLevelKeyAt(doc, params.position);
+    const value = at ? cardHover(at.key, cardChecks.get(doc.uri) ?? null) : null;
+    return value ? { contents: { kind: MarkupKind.Markdown, value }, range: at!.range } : null;
+  }
   if (!doc || !isConfigDoc(doc.uri)) return null;
   const s = loadSchema();
   if (!s) return null;
