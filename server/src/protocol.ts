@@ -122,6 +122,13 @@ export interface PartialResultWire {
   selected: EncodedArray<'uint8'>;
   counts: EncodedArray<'uint16'>;
   certifiedSoFar: EncodedArray<'uint8'> | null;
+  /** samples of this phase (n0 in selection, n in estimation) */
+  samplesTotal: number;
+  /**
+   * estimation only (null in selection): a pixel with counts ≥ certainAt is certified by the final decision;
+   * one with counts + (n − samplesDone) < reachableAt is not (exact, server/src/core/provisional.ts)
+   */
+  thresholds: { n: number; certainAt: number; reachableAt: number } | null;
 }
 
 /** A {@link CertifyImageResult} on the wire. */

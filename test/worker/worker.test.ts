@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState } from '../../server/src/core/provisional';
 import {
   CancellationTokenSource,
   DidCloseTextDocumentNotification,
@@ -121,6 +122,22 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   }
   assert.equal(nCert, res.report.certifiedPixels);
   assert.ok(nCert > 0, 'some pixels certified on the sample');
+  // every estimation partial's early decisions (core/provisional.ts) hold in the final result
+  let decided = 0;
+  for (const { p } of r.partials) {
+    if (p.phase !== 'estimation') continue;
+    assert.ok(p.thresholds, 'estimation partials carry the thresholds');
+    assert.equal(p.samplesTotal, res.report.params.n);
+    const k = decodeArray(p.counts);
+    for (let i = 0; i < W * H; i++) {
+      const s = provisionalState(k[i], p.samplesDone, p.thresholds);
+      if (s === WILL_CERTIFY) assert.notEqual(certified[i], 255, `pixel ${i} was "will be certified" after ${p.samplesDone} samples`);
+      if (s === CANNOT_CERTIFY) assert.equal(certified[i], 255, `pixel ${i} was "can no longer be certified" after ${p.samplesDone} samples`);
+      if (s !== UNDECIDED) decided++;
+    }
+  }
+  assert.ok(decided > 0, 'some pixels decided before the end');
+  assert.ok(!r.progress.some((p) => /^(\w+):? \1\b/.test(p.message ?? '')), 'no progress message repeats its phase');
   assert.ok(res.mask && decodeArray(res.mask).length === W * H, 'the mask comes back');
   assert.ok(res.report.clean && res.report.certified, 'metrics against the mask');
   assert.equal(res.outDir, outDir);

@@ -10,7 +10,8 @@ import type { ResolvedConfig } from '../config/types';
 import { CertsegError } from './errors';
 import { ABSTAIN } from './labels';
 import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
-import { binomPValueTable, certifiedRadius } from './stats';
+import { certifiedRadius } from './stats';
+import { provisionalThresholds, type ProvisionalThresholds } from './provisional';
 import { assertFeasible } from './feasibility';
 import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
 import { modeOf } from './votes';
@@ -25,6 +26,8 @@ export interface SegCertifySnapshot {
   counts: Uint16Array | null;
   /** pixels whose votes already reach the Bonferroni threshold: certified whatever the remaining samples */
   certifiedSoFar: Uint8Array | null;
+  /** estimation: the run's thresholds that decide a pixel early (core/provisional.ts); null in selection */
+  thresholds: ProvisionalThresholds | null;
 }
 
 export interface SegCertifyProgress {
@@ -84,7 +87,7 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
     selected: null,
     onCounts: input.onProgress
       ? (votes, done) => {
-          const snapshot = () => ({ selected: modeOf(votes, K, C, selected), counts: null, certifiedSoFar: null });
+          const snapshot = () => ({ selected: modeOf(votes, K, C, selected), counts: null, certifiedSoFar: null, thresholds: null });
           input.onProgress!({ phase: 'selection', done, total: p.n0, snapshot });
         }
       : undefined,
@@ -92,9 +95,9 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
   modeOf(histogram, K, C, selected);
 
   // Votes only grow, and Holm rejects everything Bonferroni rejects, so a pixel at the Bonferroni
-  // threshold is final: partial results may show it as certified already.
-  const pTable = binomPValueTable(p.n, p.tau);
-  const sure = smallestCountBelow(pTable, p.alpha / K);
+  // threshold is final: partial results may show it as certified already (core/provisional.ts).
+  const thresholds = provisionalThresholds(p.n, p.tau, p.alpha, K, p.correction);
+  const sure = thresholds.certainAt;
   const soFar = new Uint8Array(K);
   const counts = await sampler.run(job, {
     firstSample: p.n0, // disjoint noise streams from the selection samples
@@ -104,7 +107,7 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
       ? (k, done) => {
           const snapshot = () => {
             for (let i = 0; i < K; i++) soFar[i] = k[i] >= sure ? selected[i] : ABSTAIN;
-            return { selected, counts: k, certifiedSoFar: soFar };
+            return { selected, counts: k, certifiedSoFar: soFar, thresholds };
           };
           input.onProgress!({ phase: 'estimation', done, total: p.n, snapshot });
         }
@@ -127,11 +130,4 @@ export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutp
     timings: { ...timings, stats },
     sampling: sampler.path,
   };
-}
-
-/** Smallest count k whose p-value is at most `level` (p-values fall with k); pTable.length if none. */
-function smallestCountBelow(pTable: Float64Array, level: number): number {
-  let k = pTable.length;
-  while (k > 0 && pTable[k - 1] <= level) k--;
-  return k;
 }

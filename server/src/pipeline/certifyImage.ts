@@ -150,6 +150,8 @@ function partial(p: SegCertifyProgress, region: Region): PartialResult {
     selected: region.place(s.selected),
     counts: s.counts ? region.place(s.counts) : new Uint16Array(region.frameWidth * region.frameHeight),
     certifiedSoFar: s.certifiedSoFar ? region.place(s.certifiedSoFar) : null,
+    samplesTotal: p.total,
+    thresholds: s.thresholds,
   };
 }
 

@@ -5,6 +5,7 @@ import type { IntensityWindow, SliceSpec } from '../image/medical';
  */
 import type { ResolvedConfig } from '../config/types';
 import type { SegMetrics } from '../core/metrics';
+import type { ProvisionalThresholds } from '../core/provisional';
 
 export type Phase = 'load' | 'clean' | 'selection' | 'estimation' | 'stats' | 'write';
 
@@ -30,6 +31,10 @@ export interface PartialResult {
   counts: Uint16Array;
   /** estimation phase: the pixels whose votes already reach the final certification threshold */
   certifiedSoFar: Uint8Array | null;
+  /** samples of this phase (n0 or n) */
+  samplesTotal: number;
+  /** estimation phase: the integer thresholds that decide a pixel before the end (core/provisional.ts) */
+  thresholds: ProvisionalThresholds | null;
 }
 
 export interface RunHooks {

@@ -48,6 +48,8 @@ export function partialToWire(p: PartialResult): PartialResultWire {
     selected: encodeArray(p.selected) as PartialResultWire['selected'],
     counts: encodeArray(p.counts) as PartialResultWire['counts'],
     certifiedSoFar: p.certifiedSoFar ? (encodeArray(p.certifiedSoFar) as PartialResultWire['selected']) : null,
+    samplesTotal: p.samplesTotal,
+    thresholds: p.thresholds,
   };
 }
 

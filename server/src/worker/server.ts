@@ -313,7 +313,8 @@ function percentReporter(reporter: WorkDoneProgressReporter) {
   let lastMsg = '';
   return (e: { percent: number; phase: string; message: string }) => {
     const pct = Math.max(0, Math.min(100, Math.round(e.percent)));
-    const msg = e.message ? `${e.phase}: ${e.message}` : e.phase;
+    // the pipeline's messages may already start with the phase ("estimation 8/100 samples"): say it once
+    const msg = !e.message ? e.phase : e.message.startsWith(e.phase) ? e.message : `${e.phase}: ${e.message}`;
     if (pct === last && msg === lastMsg) return;
     last = pct;
     lastMsg = msg;
