@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { ErrorCodes } from 'vscode-languageclient/node';
 import { forwardProgress } from './progress';
 import type { ClassInfo, ConsistencyView, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
 import {
@@ -245,6 +246,8 @@ export class PreviewController implements vscode.Disposable {
               selected: decodeArray(p.selected),
               counts: decodeArray(p.counts),
               certifiedSoFar: p.certifiedSoFar ? decodeArray(p.certifiedSoFar) : null,
+              samplesTotal: p.samplesTotal,
+              thresholds: p.thresholds,
               elapsedMs: Date.now() - t0,
             });
           });
@@ -290,8 +293,13 @@ export class PreviewController implements vscode.Disposable {
       } else {
         const msg = errorMessage(e);
         this.worker.log.error(`certify ${name}: ${msg}`);
-        this.post({ type: 'error', message: msg });
-        void vscode.window.showErrorMessage(`certseg: ${msg}`, 'Show Logs').then((a) => a && this.worker.log.show());
+        // the partial picture goes; the stored result (if any) comes back, marked as an earlier run's
+        this.post({ type: 'error', message: msg, runEnded: true });
+        await this.showStored();
+        if (workerGone(e)) {
+          // the worker restarts by itself: running again is the useful action
+          void vscode.window.showErrorMessage(`certseg: the worker stopped while certifying ${name}; nothing was certified.`, 'Retry').then((a) => a && this.certify(opts));
+        } else void vscode.window.showErrorMessage(`certseg: ${msg}`, 'Show Logs').then((a) => a && this.worker.log.show());
       }
     } finally {
       this.cts = undefined;
@@ -401,7 +409,20 @@ function classesOf(c: { name: string; color: string }[] | undefined): ClassInfo[
   return (c ?? []).map((x) => ({ name: x.name, color: x.color }));
 }
 
+/**
+ * The request failed because the worker went away under it (killed, crashed): vscode-jsonrpc rejects the
+ * pending requests of a disposed connection. The client restarts the worker by itself.
+ */
+export function workerGone(e: unknown): boolean {
+  if (!e || typeof e !== 'object') return false;
+  const code = (e as { code?: unknown }).code;
+  const message = String((e as { message?: unknown }).message ?? '');
+  return code === ErrorCodes.PendingResponseRejected || code === ErrorCodes.ConnectionInactive || /connection got disposed|Connection is (closed|disposed)|Client is not running/i.test(message);
+}
+
 export function errorMessage(e: unknown): string {
+  // never the transport's wording ("Pending response rejected since connection got disposed")
+  if (workerGone(e)) return 'The certseg worker stopped during the run (it restarts by itself); nothing was certified.';
   if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
     const code = (e as { code: number }).code;
     const message = String((e as { message: string }).message);

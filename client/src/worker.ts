@@ -60,14 +60,18 @@ export class Worker implements vscode.Disposable {
           const now = Date.now();
           this.crashes = [...this.crashes.filter((t) => now - t < RESTART_WINDOW_MS), now];
           this.engine = null;
+          // a run in progress is lost: whoever started it says so, with a Retry (one message, not two)
+          const lostRun = this.queue.running;
           this.queue = { running: null, queued: [] };
           if (this.crashes.length <= MAX_RESTARTS) {
-            this.log.warn(`certseg worker stopped unexpectedly; restarting (${this.crashes.length}/${MAX_RESTARTS} in 3 minutes)`);
-            void vscode.window.showWarningMessage('certseg: the worker stopped unexpectedly and was restarted. Any run in progress was lost.', 'Show Logs').then((a) => {
-              if (a) this.log.show();
-            });
+            this.log.warn(`certseg worker stopped unexpectedly; restarting (${this.crashes.length}/${MAX_RESTARTS} in 3 minutes)${lostRun ? `; the run of ${lostRun.label} was lost` : ''}`);
+            if (!lostRun) {
+              void vscode.window.showWarningMessage('certseg: the worker stopped unexpectedly and was restarted.', 'Show Logs').then((a) => {
+                if (a) this.log.show();
+              });
+            }
+            // the status bar shows the engine again once the new worker answers (onDidChangeState → Running)
             this.render('restarting');
-            setTimeout(() => void this.refreshEngine(), 1000);
             return { action: CloseAction.Restart, handled: true };
           }
           this.stoppedForGood = true;
@@ -89,11 +93,14 @@ export class Worker implements vscode.Disposable {
         this.queue = q;
         this.render();
       }),
-      client.onDidChangeState(() => this.render()),
+      client.onDidChangeState((e) => {
+        // the first start and every automatic restart: ask the (new) worker for its engine, then redraw
+        if (e.newState === State.Running) void this.refreshEngine();
+        else this.render();
+      }),
     );
     this.stoppedForGood = false;
     await client.start();
-    void this.refreshEngine();
     return client;
   }
 

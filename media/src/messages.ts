@@ -61,12 +61,17 @@ export type ToWebview =
       selected: Uint8Array;
       counts: Uint16Array;
       certifiedSoFar: Uint8Array | null;
+      /** samples of this phase (n0 or n) */
+      samplesTotal: number;
+      /** estimation: the run's thresholds that decide a pixel before the end (server/src/core/provisional.ts) */
+      thresholds: { n: number; certainAt: number; reachableAt: number } | null;
       /** ms since the run was sent */
       elapsedMs: number;
     }
   | ({ type: 'result'; report: ImageReport; classes: ClassInfo[]; resultDir: string | null; fromCache: boolean } & ResultArrays)
   | { type: 'recertified'; report: ImageReport; certified: Uint8Array }
-  | { type: 'error'; message: string }
+  /** runEnded: the message ends a run of this panel (its partial picture is dropped) */
+  | { type: 'error'; message: string; runEnded?: boolean }
   | { type: 'cancelled' }
   | ({ type: 'consistency' } & ConsistencyView)
   | { type: 'consistencyRunning'; running: boolean; error?: string };

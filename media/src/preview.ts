@@ -8,19 +8,22 @@
  */
 import type { ClassInfo, ConsistencyView, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
 import type { ImageReport } from '../../server/src/pipeline/types';
+import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalThresholds } from '../../server/src/core/provisional';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
 
 const vscode = acquireVsCodeApi();
 const ABSTAIN = 255;
+/** outside the certified crop (robust inference by crop selection): not a class, not tested */
+const NOT_COVERED = 254;
 
 type LayerId = 'prediction' | 'certified' | 'radius' | 'groundTruth' | 'errors' | 'flips';
 const LAYERS: { id: LayerId; label: string; title: string }[] = [
   { id: 'prediction', label: 'Prediction', title: 'Clean (σ = 0) prediction; while sampling: the running majority of the noisy samples' },
   { id: 'certified', label: 'Certified', title: 'Certified class per pixel; hatched = the certificate abstains' },
   { id: 'radius', label: 'Radius', title: 'Per-pixel certified L2 radius (Clopper-Pearson), 0 = abstain' },
-  { id: 'groundTruth', label: 'Ground truth', title: 'The mask given with the image' },
-  { id: 'errors', label: 'Errors', title: 'Red: certified but wrong. Yellow: clean prediction wrong' },
+  { id: 'groundTruth', label: 'Ground truth', title: 'The mask given with the image: cyan outline of its foreground regions' },
+  { id: 'errors', label: 'Errors', title: 'Magenta: certified but wrong. Yellow: clean prediction wrong' },
   { id: 'flips', label: 'Shift flips', title: 'Translation consistency: pixels whose label changes under one-pixel camera shifts (yellow: 1 of the 8 shifts … red: all 8)' },
 ];
 
@@ -33,11 +36,41 @@ const FALLBACK_COLORS = ['#000000', '#e6194b', '#3cb44b', '#4363d8', '#f58231', 
 interface Current extends ResultArrays {
   report: ImageReport | null;
   classes: ClassInfo[];
-  /** partial results: phase and samples so far */
-  partial: { phase: string; samplesDone: number } | null;
+  /** a run in progress: what its partial results say so far (never shown as certified) */
+  partial: Provisional | null;
+}
+
+/** A partial result read through core/provisional.ts: per pixel undecided / will be certified / cannot be. */
+interface Provisional {
+  phase: string;
+  samplesDone: number;
+  samplesTotal: number;
+  thresholds: ProvisionalThresholds | null;
+  /** per pixel, estimation only (selection: every pixel undecided, its running mode shown) */
+  states: Uint8Array | null;
+  will: number;
+  cannot: number;
+  undecided: number;
+}
+
+function provisionalOf(m: Extract<ToWebview, { type: 'partial' }>): Provisional {
+  const t = m.phase === 'estimation' ? m.thresholds : null;
+  const states = t ? new Uint8Array(m.selected.length) : null;
+  let will = 0, cannot = 0, undecided = 0;
+  for (let i = 0; i < m.selected.length; i++) {
+    if (m.selected[i] === NOT_COVERED) continue;
+    const s = t ? provisionalState(m.counts[i], m.samplesDone, t) : UNDECIDED;
+    if (states) states[i] = s;
+    if (s === WILL_CERTIFY) will++;
+    else if (s === CANNOT_CERTIFY) cannot++;
+    else undecided++;
+  }
+  return { phase: m.phase, samplesDone: m.samplesDone, samplesTotal: m.samplesTotal, thresholds: t, states, will, cannot, undecided };
 }
 
 const saved = vscode.getState();
+/** how the last run of this panel ended when it produced no result: its partial picture is gone */
+type RunEnd = 'cancelled' | 'failed';
 const state = {
   imagePath: saved?.imagePath ?? '',
   resultDir: saved?.resultDir ?? null,
@@ -50,6 +83,9 @@ const state = {
   running: false,
   canRun: true,
   firstPartialMs: null as number | null,
+  runEnd: null as RunEnd | null,
+  /** the view follows the panel's size until the user zooms or pans */
+  autoFit: !(saved?.view?.zoom && saved.view.zoom > 0),
 };
 let cur: Current | null = null;
 /** the last translation-consistency measurement, and which of its flip maps is drawn */
@@ -61,7 +97,7 @@ function persist() {
   vscode.setState({
     imagePath: state.imagePath,
     resultDir: state.resultDir,
-    view: { zoom: state.zoom, panX: state.panX, panY: state.panY, layers: { ...state.layers }, opacity: state.opacity },
+    view: { zoom: state.autoFit ? 0 : state.zoom, panX: state.panX, panY: state.panY, layers: { ...state.layers }, opacity: state.opacity },
   });
 }
 
@@ -97,6 +133,8 @@ const progressBar = h('div', { class: 'bar' });
 const progressText = h('span', { id: 'progress-text' }, '');
 const progress = h('div', { id: 'progress', class: 'progress hidden' }, h('div', { class: 'track' }, progressBar), progressText);
 const errorBox = h('div', { id: 'error', class: 'error hidden' });
+/** what the panel shows and why (no result yet, provisional, cancelled): a line in the header, never over the image */
+const statusLine = h('div', { id: 'status-line', class: 'status-line muted' }, '');
 
 const img = h('img', { id: 'layer-image', class: 'layer', alt: '' });
 const canvases = new Map<LayerId, HTMLCanvasElement>();
@@ -107,7 +145,7 @@ for (const l of LAYERS) {
   stack.append(c);
 }
 const stage = h('div', { class: 'stage', id: 'stage', tabindex: '0' }, stack);
-const placeholder = h('div', { class: 'placeholder', id: 'placeholder' }, 'No result yet. Click Certify to run.');
+const provisionalBadge = h('div', { id: 'provisional', class: 'provisional hidden', title: 'A run is in progress: nothing on this picture is certified yet' }, 'PROVISIONAL');
 
 const readout = h('div', { id: 'readout', class: 'readout' }, 'Hover a pixel');
 const legend = h('div', { id: 'legend', class: 'legend' });
@@ -131,7 +169,7 @@ const recert = h(
 );
 const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn, h('h3', {}, 'Translation consistency'), consistencyBox, consistencyBtn);
 const title = h('div', { class: 'title', id: 'title' }, app.getAttribute('data-image-name') ?? '');
-app.append(h('header', {}, title, toolbar, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, placeholder), side));
+app.append(h('header', {}, title, toolbar, statusLine, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, provisionalBadge), side));
 
 // ---------------------------------------------------------------------------------------------------
 // Colors and drawing
@@ -192,21 +230,52 @@ function hatch(px: Uint8ClampedArray, o: number, x: number, y: number) {
   put(px, o, (x + y) % 4 < 2 ? HATCH : HATCH_LIGHT, 255);
 }
 
+/** undecided background pixels: a light dot, so they differ from background that will be certified (transparent) */
+const UNDECIDED_BACKGROUND: [number, number, number] = [235, 235, 235];
+const GROUND_TRUTH: [number, number, number] = [0, 229, 255]; // cyan: apart from every error colour
+const CERTIFIED_WRONG: [number, number, number] = [255, 0, 255]; // magenta: apart from class reds (polyp #ff3030)
+const PREDICTION_WRONG: [number, number, number] = [255, 210, 0];
+
+/**
+ * A run in progress, on the Certified layer. Exact states only (core/provisional.ts): "will be certified"
+ * is drawn like a certified pixel, "can no longer be certified" hatched like an abstention, and an
+ * undecided pixel as a dotted pattern (every other pixel) of its running mode, its opacity the vote
+ * fraction so far: the dots mark everything that is still provisional.
+ */
+function drawProvisional(p: Provisional, w: number, hgt: number) {
+  const { selected, counts } = cur!;
+  const estimating = p.phase === 'estimation' && p.samplesDone > 0;
+  paint('certified', w, hgt, (i, x, y, px, o) => {
+    const k = selected[i];
+    if (k === NOT_COVERED) return;
+    const s = p.states ? p.states[i] : UNDECIDED;
+    if (s === WILL_CERTIFY) {
+      if (!isBackground(k)) put(px, o, classColor(k));
+    } else if (s === CANNOT_CERTIFY) hatch(px, o, x, y);
+    else if ((x + y) % 2 === 0) {
+      const fraction = estimating ? counts[i] / p.samplesDone : 0.75;
+      put(px, o, isBackground(k) ? UNDECIDED_BACKGROUND : classColor(k), Math.round(70 + 185 * fraction));
+    }
+  });
+}
+
 function drawAll() {
   if (!cur) return;
   const { width: w, height: hgt } = cur;
   const pred = cur.partial ? cur.selected : (cur.clean ?? cur.selected);
   paint('prediction', w, hgt, (i, _x, _y, px, o) => {
     const k = pred[i];
-    if (!isBackground(k) && k !== ABSTAIN) put(px, o, classColor(k));
+    if (!isBackground(k) && k !== ABSTAIN && k !== NOT_COVERED) put(px, o, classColor(k));
   });
   const certified = cur.certified;
-  paint('certified', w, hgt, (i, x, y, px, o) => {
-    const k = certified[i];
-    if (k === ABSTAIN) {
-      if (!cur!.partial || cur!.partial.phase === 'estimation') hatch(px, o, x, y);
-    } else if (!isBackground(k)) put(px, o, classColor(k));
-  });
+  if (cur.partial) drawProvisional(cur.partial, w, hgt);
+  else {
+    paint('certified', w, hgt, (i, x, y, px, o) => {
+      const k = certified[i];
+      if (k === ABSTAIN) hatch(px, o, x, y);
+      else if (!isBackground(k) && k !== NOT_COVERED) put(px, o, classColor(k));
+    });
+  }
   const rm = cur.radiusMap;
   let rmax = 0;
   if (rm) for (let i = 0; i < rm.length; i++) if (Number.isFinite(rm[i]) && rm[i] > rmax) rmax = rm[i];
@@ -214,13 +283,20 @@ function drawAll() {
     if (rm && rm[i] > 0) put(px, o, ramp(rmax > 0 ? rm[i] / rmax : 0));
   });
   const mask = cur.mask;
-  paint('groundTruth', w, hgt, (i, _x, _y, px, o) => {
-    if (mask && !isBackground(mask[i]) && mask[i] !== ABSTAIN) put(px, o, classColor(mask[i]));
+  // the mask as an outline (a foreground pixel with a 4-neighbour of another label), so it never hides the
+  // prediction below it, in a colour no class or error uses
+  const fgLabel = (i: number) => (mask![i] === ABSTAIN || isBackground(mask![i]) ? -1 : mask![i]);
+  paint('groundTruth', w, hgt, (i, x, y, px, o) => {
+    if (!mask) return;
+    const k = fgLabel(i);
+    if (k < 0) return;
+    const edge = x === 0 || y === 0 || x === w - 1 || y === hgt - 1 || fgLabel(i - 1) !== k || fgLabel(i + 1) !== k || fgLabel(i - w) !== k || fgLabel(i + w) !== k;
+    if (edge) put(px, o, GROUND_TRUTH);
   });
   paint('errors', w, hgt, (i, _x, _y, px, o) => {
-    if (!mask || mask[i] === ABSTAIN) return;
-    if (certified[i] !== ABSTAIN && certified[i] !== mask[i]) put(px, o, [255, 0, 0]);
-    else if (pred[i] !== mask[i]) put(px, o, [255, 210, 0]);
+    if (!mask || mask[i] === ABSTAIN || cur!.partial) return;
+    if (certified[i] !== ABSTAIN && certified[i] !== mask[i]) put(px, o, CERTIFIED_WRONG);
+    else if (pred[i] !== mask[i]) put(px, o, PREDICTION_WRONG);
   });
   renderLegend(rmax);
 }
@@ -237,7 +313,8 @@ function contentSize(): { w: number; h: number } | null {
 
 function applyView() {
   const size = contentSize();
-  placeholder.classList.toggle('hidden', !!cur || !!flips || state.running);
+  provisionalBadge.classList.toggle('hidden', !cur?.partial);
+  renderStatus();
   img.classList.toggle('hidden', !state.showImage);
   for (const l of LAYERS) {
     const c = canvases.get(l.id)!;
@@ -247,7 +324,7 @@ function applyView() {
     c.style.opacity = String(state.opacity);
   }
   if (!size) return;
-  if (state.zoom <= 0) fit();
+  if (state.zoom <= 0 || state.autoFit) fit();
   stack.style.width = `${size.w}px`;
   stack.style.height = `${size.h}px`;
   stack.style.transform = `translate(${state.panX}px, ${state.panY}px) scale(${state.zoom})`;
@@ -265,6 +342,7 @@ function fit() {
 }
 
 function zoomAt(factor: number, cx: number, cy: number) {
+  state.autoFit = false;
   const z = Math.max(0.05, Math.min(64, state.zoom * factor));
   state.panX = cx - ((cx - state.panX) * z) / state.zoom;
   state.panY = cy - ((cy - state.panY) * z) / state.zoom;
@@ -292,7 +370,8 @@ stage.addEventListener('pointerup', () => {
   drag = null;
 });
 stage.addEventListener('pointermove', (e) => {
-  if (drag) {
+  if (drag && (e.clientX !== drag.x || e.clientY !== drag.y)) {
+    state.autoFit = false;
     state.panX = drag.panX + e.clientX - drag.x;
     state.panY = drag.panY + e.clientY - drag.y;
     applyView();
@@ -312,6 +391,7 @@ stage.addEventListener('keydown', (e) => {
 });
 fitBtn.addEventListener('click', () => {
   state.zoom = 0;
+  state.autoFit = true;
   applyView();
   persist();
 });
@@ -320,6 +400,8 @@ oneBtn.addEventListener('click', () => {
   zoomAt(1 / state.zoom, r.width / 2, r.height / 2);
 });
 window.addEventListener('resize', () => applyView());
+// the editor group can change size without a window resize (a sash dragged, a panel opened): refit then
+new ResizeObserver(() => applyView()).observe(stage);
 
 // ---------------------------------------------------------------------------------------------------
 // Hover readout: class, votes, p-value, radius
@@ -360,9 +442,16 @@ function showPixel(x: number, y: number) {
   const lines: string[] = [`(${x}, ${y})`];
   const rep = cur.report;
   const n = rep?.params.n;
-  if (cur.partial) {
-    lines.push(`selected so far: ${className(cur.selected[i])}`);
-    if (cur.partial.phase === 'estimation') lines.push(`votes: ${cur.counts[i]}/${cur.partial.samplesDone}`);
+  const p = cur.partial;
+  if (p) {
+    lines.push(`PROVISIONAL (${p.phase} ${p.samplesDone}/${p.samplesTotal})`);
+    lines.push(`mode so far: ${cur.selected[i] === NOT_COVERED ? 'not covered' : className(cur.selected[i])}`);
+    if (p.phase === 'estimation' && p.samplesDone > 0) lines.push(`votes: ${cur.counts[i]}/${p.samplesDone} (${pct(cur.counts[i] / p.samplesDone)})`);
+    const s = p.states?.[i];
+    if (s === WILL_CERTIFY) lines.push('will be certified');
+    else if (s === CANNOT_CERTIFY) lines.push(`can no longer be certified (needs ${p.thresholds!.reachableAt} of ${p.thresholds!.n})`);
+    else if (p.thresholds) lines.push(`undecided (certain at ${p.thresholds.certainAt} of ${p.thresholds.n} votes)`);
+    else lines.push('undecided (selection: choosing the class)');
   } else {
     const k = cur.certified[i];
     lines.push(k === ABSTAIN ? `certified: abstain (selected ${className(cur.selected[i])})` : `certified: ${className(k)}`);
@@ -394,12 +483,21 @@ function renderLegend(rmax: number) {
   legend.replaceChildren();
   const classes = cur?.classes.length ? cur.classes : [];
   classes.forEach((c, k) => legend.append(h('div', {}, swatch(isBackground(k) ? null : c.color, isBackground(k) ? 'transparent' : ''), `${k} ${c.name}${isBackground(k) ? ' (transparent)' : ''}`)));
+  if (cur?.partial) {
+    // the provisional picture: exact early decisions, never "certified"
+    const estimating = !!cur.partial.thresholds;
+    legend.append(h('div', { class: 'provisional-note' }, 'PROVISIONAL: nothing is certified until the run ends'));
+    if (estimating) legend.append(h('div', {}, swatch(null, 'solid-class'), 'provisional: will be certified (class colour)'));
+    if (estimating) legend.append(h('div', {}, swatch(null, 'hatched'), 'provisional: can no longer be certified'));
+    legend.append(h('div', {}, swatch(null, 'dotted'), estimating ? 'undecided (mode shown; opacity = vote fraction)' : 'undecided (running mode shown)'));
+    return;
+  }
   legend.append(h('div', {}, swatch(null, 'hatched'), 'abstain'));
   if (cur?.radiusMap) {
     const bar = h('span', { class: 'colorbar' });
     legend.append(h('div', {}, 'radius 0 ', bar, ` ${rmax.toFixed(3)}`));
   }
-  if (cur?.mask) legend.append(h('div', {}, swatch('#ff0000'), 'certified & wrong'), h('div', {}, swatch('#ffd200'), 'prediction wrong'));
+  if (cur?.mask) legend.append(h('div', {}, swatch(null, 'outline'), 'ground truth (outline)'), h('div', {}, swatch('#ff00ff'), 'certified & wrong'), h('div', {}, swatch('#ffd200'), 'prediction wrong'));
 }
 
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -409,7 +507,22 @@ function renderMetrics() {
   metrics.replaceChildren();
   const rep = cur?.report;
   if (!cur || !rep) {
-    if (cur?.partial) metrics.append(h('div', {}, `${cur.partial.phase}: ${cur.partial.samplesDone} samples`));
+    const p = cur?.partial;
+    if (p) {
+      const covered = p.will + p.cannot + p.undecided;
+      const rows: [string, string][] = [['PROVISIONAL', `${p.phase} ${p.samplesDone}/${p.samplesTotal} samples`]];
+      if (p.thresholds) {
+        rows.push(
+          ['will be certified', `${p.will} (${pct(p.will / covered)})`],
+          ['can no longer be certified', `${p.cannot} (${pct(p.cannot / covered)})`],
+          ['undecided', `${p.undecided} (${pct(p.undecided / covered)})`],
+          ['certain at / needs', `${p.thresholds.certainAt} / ${p.thresholds.reachableAt} of ${p.thresholds.n} votes`],
+        );
+      } else rows.push(['undecided', `${covered} (class being chosen)`]);
+      const table = h('table', { id: 'provisional-table' });
+      for (const [k, v] of rows) table.append(h('tr', {}, h('th', {}, k), h('td', {}, v)));
+      metrics.append(table);
+    }
     return;
   }
   const rows: [string, string][] = [
@@ -487,6 +600,45 @@ function renderConsistency() {
   consistencyBox.append(h('div', { class: 'muted' }, `segmenter: ${flips.segmenter}`));
 }
 
+/** The header's status line: what the picture is (nothing yet, provisional, a stored result after a cancelled run). */
+function renderStatus() {
+  let text = '';
+  const p = cur?.partial;
+  if (p) {
+    text = p.thresholds
+      ? `Provisional (${p.phase} ${p.samplesDone}/${p.samplesTotal}): ${p.will} will be certified, ${p.cannot} can no longer be, ${p.undecided} undecided — nothing is certified yet.`
+      : `Provisional (${p.phase} ${p.samplesDone}/${p.samplesTotal}): the running mode per pixel — nothing is certified yet.`;
+  } else if (state.runEnd) {
+    const what = state.runEnd === 'cancelled' ? 'Cancelled' : 'The run failed';
+    text = cur?.report ? `${what}: showing the stored result of an earlier run.` : `${what} — nothing certified.`;
+  } else if (!cur && !flips && !state.running) text = state.canRun ? 'No result yet. Click Certify to run.' : 'No result yet.';
+  else if (!cur && state.running) text = 'Running: the picture appears with the first samples.';
+  statusLine.textContent = text;
+  statusLine.classList.toggle('hidden', !text);
+  if (p) {
+    provisionalBadge.dataset.phase = p.phase;
+    provisionalBadge.dataset.will = String(p.will);
+    provisionalBadge.dataset.cannot = String(p.cannot);
+    provisionalBadge.dataset.undecided = String(p.undecided);
+    // informative: some pixel is drawn as something other than an abstention
+    provisionalBadge.dataset.informative = String(p.will + p.undecided > 0);
+  }
+}
+
+/** A run of this panel ended without a result: its partial picture must not stay as if it were one. */
+function endRun(how: RunEnd) {
+  if (!state.running && !cur?.partial) return;
+  if (cur?.partial) cur = null;
+  state.runEnd = how;
+  setProgress(null, '');
+  setRunning(false);
+  legend.replaceChildren();
+  renderMetrics();
+  applyView();
+  showPixel(-1, -1);
+  document.body.dataset.state = how;
+}
+
 function setProgress(percent: number | null, text: string) {
   progress.classList.toggle('hidden', percent === null && !text);
   progressBar.style.width = `${Math.max(0, Math.min(100, percent ?? 0))}%`;
@@ -499,6 +651,7 @@ function setRunning(running: boolean) {
   certifyBtn.title = state.canRun ? 'Certify this image (runs in the certseg worker)' : 'Runs are disabled in Restricted Mode: trust the workspace to certify';
   cancelBtn.classList.toggle('hidden', !running);
   recertBtn.disabled = running || !state.canRun || !cur?.report;
+  renderStatus();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -554,7 +707,9 @@ function onMessage(m: ToWebview) {
       if (m.running) {
         errorBox.classList.add('hidden');
         state.firstPartialMs = null;
+        state.runEnd = null;
         setProgress(0, 'queued…');
+        document.body.dataset.state = 'running';
       }
       setRunning(m.running);
       persist();
@@ -575,10 +730,14 @@ function onMessage(m: ToWebview) {
         mask: null,
         report: null,
         classes: cur?.classes ?? [],
-        partial: { phase: m.phase, samplesDone: m.samplesDone },
+        partial: provisionalOf(m),
       };
-      // while selecting, the running majority is the only thing to see
-      if (m.phase === 'selection' && !state.layers.prediction && !state.layers.certified) state.layers.prediction = true;
+      // the provisional picture is drawn on the Certified layer: make sure something shows
+      if (!state.layers.prediction && !state.layers.certified) {
+        state.layers.certified = true;
+        layerToggles.get('certified')!.checked = true;
+      }
+      document.body.dataset.state = 'partial';
       drawAll();
       renderMetrics();
       applyView();
@@ -587,7 +746,9 @@ function onMessage(m: ToWebview) {
     case 'result':
       cur = { width: m.width, height: m.height, clean: m.clean, selected: m.selected, counts: m.counts, certified: m.certified, radiusMap: m.radiusMap, mask: m.mask, report: m.report, classes: m.classes, partial: null };
       state.resultDir = m.resultDir;
-      errorBox.classList.add('hidden');
+      // a fresh result; a stored one after a cancelled or failed run keeps saying so (and the failure's message)
+      if (!m.fromCache) state.runEnd = null;
+      if (!state.runEnd) errorBox.classList.add('hidden');
       setProgress(m.fromCache ? null : 100, m.fromCache ? '' : `done in ${((m.report.timings?.total ?? 0) / 1000).toFixed(1)} s`);
       setRunning(false);
       drawAll();
@@ -608,12 +769,14 @@ function onMessage(m: ToWebview) {
     case 'error':
       errorBox.textContent = m.message;
       errorBox.classList.remove('hidden');
-      setProgress(null, '');
-      setRunning(false);
+      if (m.runEnded) endRun('failed');
+      else {
+        setProgress(null, '');
+        setRunning(false);
+      }
       break;
     case 'cancelled':
-      setProgress(null, 'cancelled');
-      setRunning(false);
+      endRun('cancelled');
       break;
     case 'consistency':
       flips = { width: m.width, height: m.height, plain: m.plain, cropSelection: m.cropSelection, segmenter: m.segmenter };

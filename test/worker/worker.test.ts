@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,6 +185,25 @@ test('cancelling a running certification answers RequestCancelled within a secon
   const idleMs = await Promise.race([idle, new Promise<number>((res) => setTimeout(() => res(Infinity), 5000))]);
   console.log(`run process gone ${idleMs.toFixed(0)} ms after the cancel`);
   assert.ok(idleMs < 2000, `queue idle after ${idleMs} ms`);
+  const info = await w.conn.sendRequest(EngineInfoRequest.type);
+  assert.ok(info.preferred);
+});
+
+test('a run process killed from outside: the request says so in one line, the log names the run, the signal and its stderr tail; the worker stays usable', async () => {
+  const r = run({ imagePath: SAMPLE, overrides: { n: 2000 } });
+  const deadline = Date.now() + 60_000;
+  while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  assert.ok(Date.now() < deadline, 'the run reached sampling');
+  // the run's own process: the worker's child running runThread.js
+  const kids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)]).toString().trim().split('\n').filter((l) => l.includes('runThread'));
+  assert.equal(kids.length, 1, `one run process: ${kids.join(' | ')}`);
+  const pid = Number(kids[0].trim().split(/\s+/)[0]);
+  process.kill(pid, 'SIGKILL');
+  await expectError(r.promise, CertsegErrorCodes.InternalRunError, /^The run stopped unexpectedly \(signal SIGKILL\); see the certseg log$/);
+  const line = w.logs.find((l) => l.includes(`(process ${pid}) stopped unexpectedly`));
+  assert.ok(line, `the log has the run's end: ${w.logs.slice(-5).join(' | ')}`);
+  assert.match(line, /^run certifyImage \(process \d+\) stopped unexpectedly: signal SIGKILL/);
+  assert.match(line, /Last lines on its stderr:\n.+|It wrote nothing on stderr\./s);
   const info = await w.conn.sendRequest(EngineInfoRequest.type);
   assert.ok(info.preferred);
 });

@@ -72,6 +72,9 @@ console.error = (...a: unknown[]) => connection.console.error(a.map(String).join
 console.debug = console.log;
 
 const RUN_THREAD = join(__dirname, 'runThread.js');
+/** how much of a run process's stderr is kept for the log of an unexpected end */
+const STDERR_TAIL = 8192;
+const STDERR_LINES = 30;
 
 /**
  * Registers a handler by method name with the types of protocol.ts's request type (protocol.ts is built on
@@ -116,7 +119,12 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
     const child = fork(RUN_THREAD, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
     // stdout/stderr of the run (native libraries included) go to the log, never to our stdout.
     child.stdout!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
-    child.stderr!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+    // ...and the last few kB of stderr are kept, to be logged again beside an unexpected end
+    let stderrTail = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      connection.console.log(d.toString().trimEnd());
+      stderrTail = (stderrTail + d.toString()).slice(-STDERR_TAIL);
+    });
     let settled = false;
     const settle = (f: () => void) => {
       if (settled) return;
@@ -168,6 +176,15 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       if (cancelledAt) {
         connection.console.log(`run ${job.kind}: process ended ${Date.now() - cancelledAt} ms after the cancellation`);
         if (job.kind === 'certifyImage' && job.outDir) void removeStaging(job.outDir, child.pid);
+      }
+      if (!settled) {
+        // "see the certseg log" must find something there: what ran, how it ended, what it last wrote
+        const how = signal ? `signal ${signal}${signal === 'SIGKILL' ? ', e.g. killed by the system for memory or by hand' : ''}` : `exit code ${code}`;
+        const tail = stderrTail.trim();
+        connection.console.error(
+          `run ${job.kind} (process ${child.pid}) stopped unexpectedly: ${how}. ` +
+            (tail ? `Last lines on its stderr:\n${tail.split('\n').slice(-STDERR_LINES).join('\n')}` : 'It wrote nothing on stderr.'),
+        );
       }
       settle(() =>
         reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`)),
