@@ -11,7 +11,7 @@ async function main() {
   const config = await loadConfig(configPath && configPath !== '-' ? configPath : null, { n: Number(n), radiusMap: true });
   const r = await certifyImage({ imagePath: image, config });
   await disposeModels();
-  process.stdout.write(JSON.stringify({ n: Number(n), maxRssKiB: process.resourceUsage().maxRSS, totalMs: r.report.timings.total }) + '\n');
+  process.stdout.write(JSON.stringify({ n: Number(n), maxRssKiB: process.resourceUsage().maxRSS, totalMs: r.report.timings.total, working: r.report.working }) + '\n');
 }
 main().catch((e) => {
   process.stderr.write(String(e?.message ?? e) + '\n');

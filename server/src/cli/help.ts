@@ -5,7 +5,7 @@
  */
 
 /** Config overrides: taken by every command that runs models on images. */
-const OVERRIDES = ['sigma', 'n0', 'n', 'tau', 'alpha', 'correction', 'engine', 'batch-size', 'no-denoiser', 'denoiser', 'segmenter', 'convention', 'seed'] as const;
+const OVERRIDES = ['sigma', 'n0', 'n', 'tau', 'alpha', 'correction', 'engine', 'batch-size', 'memory-budget', 'no-denoiser', 'denoiser', 'segmenter', 'convention', 'seed'] as const;
 
 export const OPTION_HELP: Record<string, string> = {
   mask: '--mask M          ground-truth mask (enables accuracy and Dice)',
@@ -26,7 +26,8 @@ export const OPTION_HELP: Record<string, string> = {
   alpha: '--alpha A         family-wise error level α',
   correction: '--correction holm|bonferroni  multiple-testing correction',
   engine: '--engine auto|onnx|tfjs  inference engine',
-  'batch-size': '--batch-size B    noisy samples per engine call',
+  'batch-size': '--batch-size B    noisy samples per engine call (at most; the memory plan may use fewer)',
+  'memory-budget': '--memory-budget MIB  peak memory to plan for (default 2048 on CPU, the GPU\'s memory on a GPU)',
   'no-denoiser': '--no-denoiser     plain randomized smoothing (no diffusion denoising)',
   denoiser: '--denoiser CARD    the denoiser\'s model card',
   segmenter: '--segmenter CARD   the segmenter\'s model card',

@@ -47,6 +47,7 @@ const OPTIONS = {
   correction: { type: 'string' },
   engine: { type: 'string' },
   'batch-size': { type: 'string' },
+  'memory-budget': { type: 'string' },
   'no-denoiser': { type: 'boolean' },
   denoiser: { type: 'string' },
   segmenter: { type: 'string' },
@@ -87,6 +88,7 @@ function overrides(v: Values): Partial<CertsegConfig> {
     alpha: num('alpha', v.alpha),
     seed: num('seed', v.seed),
     batchSize: num('batch-size', v['batch-size']),
+    memoryBudgetMiB: num('memory-budget', v['memory-budget']),
     correction: v.correction as CertsegConfig['correction'],
     engine: v.engine as CertsegConfig['engine'],
     denoiseConvention: v.convention as CertsegConfig['denoiseConvention'],
@@ -109,6 +111,14 @@ function sliceOption(spec: string): SliceSpec {
 function whatRan(r: ImageReport): string {
   const d = r.params.denoiser;
   return `config ${r.config ? r.config : 'shipped defaults'}; segmenter ${path.basename(r.provenance.segmenter.card)}; denoiser ${d ? path.basename(d.card) : 'none'}`;
+}
+
+/** Where the models saw the image and how many samples ran per batch (the memory plan). */
+function whereRan(r: ImageReport): string {
+  const w = r.working;
+  if (!w) return '';
+  const den = w.denoiser ? `; denoiser ${w.denoiser.note}` : '';
+  return `\nworking shape: segmenter ${w.segmenter.note}${den}; ${w.batchSize} sample${w.batchSize > 1 ? 's' : ''} per batch (memory plan: about ${w.estimatedPeakMiB} of ${w.budgetMiB} MiB)`;
 }
 
 function one(positionals: string[], what: string): string {
@@ -157,10 +167,10 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         const outDir = v.out ?? path.join('certseg-out', path.parse(image).name);
         const r = await certifyImage(
           { imagePath: path.resolve(image), maskPath: v.mask ? path.resolve(v.mask) : null, config, outDir, slice: v.slice ? sliceOption(v.slice) : null },
-          { signal: controller.signal, onProgress: (e) => progress.update(e) },
+          { signal: controller.signal, onProgress: (e) => progress.update(e), onNotice: (m) => progress.note(m) },
         );
         progress.done();
-        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}\nresults in ${outDir}`);
+        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}${whereRan(r.report)}\nresults in ${outDir}`);
         return 0;
       }
       case 'dataset': {

@@ -1,7 +1,7 @@
 /** Progress output for the CLI: a redrawn bar on a terminal, plain lines (at most one per 10%) otherwise. */
 import type { ProgressEvent } from '../pipeline/types';
 
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(e: ProgressEvent): void; done(): void } {
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(e: ProgressEvent): void; note(message: string): void; done(): void } {
   const tty = Boolean(stream.isTTY) && !process.env.CI;
   let lastDecile = -1;
   let lastDraw = 0;
@@ -23,6 +23,11 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { 
           stream.write(`${e.percent.toFixed(0)}% ${e.message}\n`);
         }
       }
+    },
+    /** a line of its own (the bar, if drawn, is cleared first and redrawn by the next update) */
+    note(message) {
+      if (tty && drawn) stream.write('\r\x1b[K');
+      stream.write(message + '\n');
     },
     done() {
       if (tty && drawn) stream.write('\r\x1b[K');

@@ -23,6 +23,7 @@ export const DEFAULTS = {
   correction: 'holm',
   denoiseConvention: 'carlini',
   batchSize: 8,
+  memoryBudgetMiB: null,
   seed: 0,
   radiusMap: true,
   cropSelection: null,

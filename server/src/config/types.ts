@@ -25,6 +25,8 @@ export interface CertsegConfig {
   correction?: Correction;
   denoiseConvention?: DenoiseConvention;
   batchSize?: number;
+  /** Peak memory (MiB) the run plans for (pipeline/memoryPlan.ts); null/absent: 2048 on CPU, the GPU's memory on a GPU. */
+  memoryBudgetMiB?: number | null;
   seed?: number;
   /** Also compute the per-pixel Clopper-Pearson radius map (Cohen's CERTIFY per pixel, Bonferroni α/K). */
   radiusMap?: boolean;
@@ -50,6 +52,7 @@ export interface ResolvedConfig {
   correction: Correction;
   denoiseConvention: DenoiseConvention;
   batchSize: number;
+  memoryBudgetMiB: number | null;
   seed: number;
   radiusMap: boolean;
   cropSelection: number | null;

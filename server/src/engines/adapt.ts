@@ -5,11 +5,12 @@
 import { alphasCumprod, carliniTimestep, miccaiTimestep, predictX0 } from '../core/diffusion';
 import { CertsegError } from '../core/errors';
 import { MAX_CLASSES } from '../core/labels';
-import { noiseStdFactor, resizeLabelsNearest, resizeNCHW } from '../core/resize';
+import { noiseStdFactor, resizeNCHW } from '../core/resize';
 import type { InputSpec, ResolvedCard, SegmenterOutputSpec, TensorSpec } from '../models/card';
 import { displayPath } from '../models/loadCard';
 import type { Denoiser, Segmenter } from './engine';
 import { sameTensorName, type Feed, type ModelRunner, type RunOutput, type TensorMeta } from './runner';
+import { fromWorking, labelsFromWorking, toWorking, workingShape, type WorkingShape } from './workingShape';
 
 export type DenoiseConvention = 'carlini' | 'miccai';
 
@@ -173,22 +174,23 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
 
   return {
     card, info: runner.info, numClasses, adapter: { runner, plan },
-    async segment(images, b, h, w) {
+    async segment(images, b, h, w, shape) {
       checkImages(images, b, h, w, 'segment');
-      const H = inSpec.height ?? h, W = inSpec.width ?? w;
+      const ws = shape ?? workingShape(inSpec, h, w);
+      const H = ws.height, W = ws.width;
       const labels = new Uint8Array(b * h * w);
       await forChunks(b, inSpec.batch, async (start, count, fed) => {
         const buf = new Float32Array(fed * IC * H * W);
         for (let k = 0; k < count; k++) {
           const img = images.subarray((start + k) * C * h * w, (start + k + 1) * C * h * w);
-          writeSlot(buf, k, resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize), H, W, nhwc, a, off, IC);
+          writeSlot(buf, k, toWorking(img, C, h, w, ws, inSpec.resize), H, W, nhwc, a, off, IC);
         }
         const dims = inRank3 ? [fed, H, W] : nhwc ? [fed, H, W, IC] : [fed, IC, H, W];
         const out = await runner.run({ [inMeta.name]: { dtype: 'float32', data: buf, dims } }, outMeta.name);
         if (out.dims[0] !== fed) throw new CertsegError(`${shown}: output batch is ${out.dims[0]}, fed ${fed}`, 'model');
         for (let k = 0; k < count; k++) {
           const pl = planesOf(out, k, outSpec, 'segmenter output', shown);
-          labels.set(decode(pl.data, pl.ch, pl.H, pl.W, h, w), (start + k) * h * w);
+          labels.set(decode(pl.data, pl.ch, ws, h, w), (start + k) * h * w);
         }
       });
       return labels;
@@ -196,19 +198,19 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
     async dispose() { await runner.dispose(); },
   };
 
-  function decode(p: Float32Array | Int32Array, ch: number, H: number, W: number, h: number, w: number): Uint8Array {
+  function decode(p: Float32Array | Int32Array, ch: number, ws: WorkingShape, h: number, w: number): Uint8Array {
     if (outSpec.kind === 'labels') {
-      const l = new Uint8Array(H * W);
+      const l = new Uint8Array(ws.height * ws.width);
       for (let i = 0; i < l.length; i++) {
         const v = p[i];
         if (!(v >= 0 && v < numClasses)) throw new CertsegError(`${shown}: segmenter produced label ${v}, outside 0..${numClasses - 1}`, 'model');
         l[i] = v;
       }
-      return resizeLabelsNearest(l, 1, H, W, h, w);
+      return labelsFromWorking(l, ws, h, w);
     }
     assertFinite(p, 'segmenter', shown);
     // resize scores (not labels) back, then decide: smoother boundaries than nearest-neighbour labels
-    const s = resizeNCHW(p instanceof Float32Array ? p : Float32Array.from(p), 1, ch, H, W, h, w);
+    const s = fromWorking(p instanceof Float32Array ? p : Float32Array.from(p), ch, ws, h, w);
     const hw = h * w;
     const l = new Uint8Array(hw);
     if (outSpec.kind === 'sigmoid') {
@@ -249,7 +251,7 @@ export interface DenoiserPlan {
   a: number[];
   b: number[];
   nhwc: boolean;
-  timestepFor(sigma: number, h: number, w: number): number | null;
+  timestepFor(sigma: number, h: number, w: number, shape?: WorkingShape): number | null;
 }
 
 export function planDenoiser(runner: ModelRunner, card: ResolvedCard, convention: DenoiseConvention = 'carlini'): DenoiserPlan {
@@ -267,10 +269,11 @@ export function planDenoiser(runner: ModelRunner, card: ResolvedCard, convention
   const abar = ddpm ? alphasCumprod(spec.schedule!, spec.T!) : null;
   const { a, b } = ddpm ? { a: [1, 1, 1], b: [0, 0, 0] } : affine(inSpec); // x_t is already in model space
 
-  const timestepFor = (sigma: number, h: number, w: number): number | null => {
+  const timestepFor = (sigma: number, h: number, w: number, shape?: WorkingShape): number | null => {
     if (!abar) return null;
-    // the network sees the noise after resizing to its input size
-    const f = inSpec.height && inSpec.width ? noiseStdFactor(h, w, inSpec.height, inSpec.width, inSpec.resize) : 1;
+    // the network sees the noise after resizing to its working shape (letterbox: the image's part of it)
+    const ws = shape ?? workingShape(inSpec, h, w);
+    const f = noiseStdFactor(h, w, ws.inner.height, ws.inner.width, inSpec.resize);
     return convention === 'miccai' ? miccaiTimestep(abar, sigma * f) : carliniTimestep(abar, sigma * f);
   };
   return {
@@ -289,10 +292,11 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
 
   return {
     card, info: runner.info, timestepFor, adapter: { runner, plan },
-    async denoise(noisy, b, h, w, sigma) {
+    async denoise(noisy, b, h, w, sigma, shape) {
       checkImages(noisy, b, h, w, 'denoise');
-      const H = inSpec.height ?? h, W = inSpec.width ?? w, hw = H * W;
-      const t = timestepFor(sigma, h, w);
+      const ws = shape ?? workingShape(inSpec, h, w);
+      const H = ws.height, W = ws.width, hw = H * W;
+      const t = timestepFor(sigma, h, w, ws);
       const abarT = t == null ? 1 : abar![t];
       const sa = Math.sqrt(abarT);
       const result = new Float32Array(noisy.length);
@@ -301,7 +305,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
         const xts: Float32Array[] = [];
         for (let k = 0; k < count; k++) {
           const img = noisy.subarray((start + k) * C * h * w, (start + k + 1) * C * h * w);
-          let x = resizeNCHW(img, 1, C, h, w, H, W, inSpec.resize);
+          let x = toWorking(img, C, h, w, ws, inSpec.resize);
           if (ddpm) {
             // Carlini: z = 2x − 1, x_t = sqrt(ᾱ)·z. MICCAI code: x_t = sqrt(ᾱ)·x, x kept in [0,1].
             x = convention === 'miccai' ? x.map((v) => sa * v) : x.map((v) => sa * (2 * v - 1));
@@ -325,7 +329,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
             x01 = new Float32Array(C * hw);
             for (let c = 0; c < C; c++) for (let i = 0; i < hw; i++) x01[c * hw + i] = (pl.data[c * hw + i] - off[c]) / a[c];
           }
-          result.set(resizeNCHW(x01, 1, C, H, W, h, w), (start + k) * C * h * w);
+          result.set(fromWorking(x01, C, ws, h, w), (start + k) * C * h * w);
         }
       });
       return result;

@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { CertsegError } from '../core/errors';
 import { resizeWeights1D, type ResizeMode } from '../core/resize';
+import { workingShape, type WorkingShape } from './workingShape';
 import { fillGaussian, Xoshiro128 } from '../core/rng';
 import { hostSampler, throwIfAborted, type Sampler, type SamplerJob, type SamplerPhase, type SamplingPath } from '../core/sampling';
 import type { SamplingPreference } from '../config/types';
@@ -40,7 +41,8 @@ export interface DeviceSamplerOptions {
   syncEvery?: number;
 }
 
-type Adapted<P> = { runner: ModelRunner; plan: P };
+/** The adapter's runner and plan, with the working shape the memory plan bound (engines/workingShape.ts). */
+type Adapted<P> = { runner: ModelRunner; plan: P; shape?: WorkingShape };
 
 /** Why the device path cannot run these models, or null when it can. */
 export function deviceUnsupported(seg: Segmenter, den: Denoiser | null): string | null {
@@ -104,6 +106,21 @@ export function resizeT(x: tf.Tensor4D, H: number, W: number, mode?: ResizeMode)
   return vert.transpose([0, 2, 1]).reshape([n, c, H, W]);
 }
 
+/** toWorking on a [N,C,h,w] tensor: resized into the working shape's inner rectangle, zeros around it (letterbox). */
+function toWorkingT(x: tf.Tensor4D, s: WorkingShape, mode?: ResizeMode): tf.Tensor4D {
+  const { top, left, height: ih, width: iw } = s.inner;
+  const r = resizeT(x, ih, iw, mode);
+  if (ih === s.height && iw === s.width) return r;
+  return tf.pad(r, [[0, 0], [0, 0], [top, s.height - top - ih], [left, s.width - left - iw]]);
+}
+
+/** The image's part of working planes [N,C,H,W] (a letterbox cropped back out). */
+function innerT(x: tf.Tensor4D, s: WorkingShape): tf.Tensor4D {
+  const { top, left, height: ih, width: iw } = s.inner;
+  if (ih === s.height && iw === s.width) return x;
+  return x.slice([0, 0, top, left], [-1, -1, ih, iw]);
+}
+
 /** resizeLabelsNearest on a [N,h,w] tensor (pixel centres). */
 function resizeLabelsT(l: tf.Tensor3D, H: number, W: number): tf.Tensor3D {
   const [, h, w] = l.shape;
@@ -161,10 +178,10 @@ export function segmentT(ad: Adapted<SegmenterPlan>, x: tf.Tensor4D): { labels: 
   const { plan, runner } = ad;
   const { inSpec, outSpec, shown, numClasses } = plan;
   const [n, , h, w] = x.shape;
-  const H = inSpec.height ?? h, W = inSpec.width ?? w;
-  let y = affineT(resizeT(x, H, W, inSpec.resize), plan.a, plan.b);
+  const ws = ad.shape ?? workingShape(inSpec, h, w);
+  let y = affineT(toWorkingT(x, ws, inSpec.resize), plan.a, plan.b);
   if (plan.nhwc) y = y.transpose([0, 2, 3, 1]);
-  const out = planesT(runChunks(runner, y, inSpec.batch, (t) => ({ [plan.inName]: t }), plan.outName, shown), outSpec, 'segmenter output', shown);
+  const out = innerT(planesT(runChunks(runner, y, inSpec.batch, (t) => ({ [plan.inName]: t }), plan.outName, shown), outSpec, 'segmenter output', shown), ws);
   const oh = out.shape[2], ow = out.shape[3];
   if (outSpec.kind === 'labels') {
     const v = out.reshape([n, oh, ow]).cast('float32');
@@ -173,7 +190,7 @@ export function segmentT(ad: Adapted<SegmenterPlan>, x: tf.Tensor4D): { labels: 
   }
   const scores = out.cast('float32') as tf.Tensor4D;
   const bad = nonFinite(scores);
-  const s = resizeT(scores, h, w, inSpec.resize);
+  const s = resizeT(scores, h, w) // back like the host adapter: area weights;
   let labels: tf.Tensor;
   if (outSpec.kind === 'sigmoid') labels = tf.greater(s, outSpec.sigmoidIsLogit ? 0 : 0.5).cast('int32');
   else labels = tf.argMax(s, 1);
@@ -189,11 +206,11 @@ export function denoiseT(ad: Adapted<DenoiserPlan>, x: tf.Tensor4D, sigma: numbe
   const { plan, runner } = ad;
   const { inSpec, outSpec, shown } = plan;
   const [, , h, w] = x.shape;
-  const H = inSpec.height ?? h, W = inSpec.width ?? w;
-  const t = plan.timestepFor(sigma, h, w);
+  const ws = ad.shape ?? workingShape(inSpec, h, w);
+  const t = plan.timestepFor(sigma, h, w, ws);
   const abarT = t == null ? 1 : plan.abar![t];
   const sa = Math.sqrt(abarT), sn = Math.sqrt(1 - abarT);
-  const r = resizeT(x, H, W, inSpec.resize);
+  const r = toWorkingT(x, ws, inSpec.resize);
   const xt = plan.ddpm ? (plan.convention === 'miccai' ? r.mul(sa) : r.mul(2).sub(1).mul(sa)) as tf.Tensor4D : affineT(r, plan.a, plan.b);
   const fedIn = plan.nhwc ? xt.transpose([0, 2, 3, 1]) : xt;
   const feeds = (chunk: tf.Tensor4D, fed: number): Record<string, tf.Tensor> => {
@@ -215,7 +232,7 @@ export function denoiseT(ad: Adapted<DenoiserPlan>, x: tf.Tensor4D, sigma: numbe
   } else {
     x01 = out.sub(tf.tensor4d(plan.b, [1, 3, 1, 1])).div(tf.tensor4d(plan.a, [1, 3, 1, 1]));
   }
-  return { images: resizeT(x01, h, w, inSpec.resize), bad };
+  return { images: resizeT(innerT(x01, ws), h, w), bad };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -261,8 +278,10 @@ export class DeviceSampler implements Sampler {
 
   async run(job: SamplerJob, phase: SamplerPhase): Promise<Uint16Array> {
     if (this.fellBack) return hostSampler.run(job, phase);
-    const seg = job.segmenter.adapter as Adapted<SegmenterPlan> | undefined;
-    const den = job.denoiser ? (job.denoiser.adapter as Adapted<DenoiserPlan> | undefined) : null;
+    const segAd = job.segmenter.adapter as Adapted<SegmenterPlan> | undefined;
+    const denAd = job.denoiser ? (job.denoiser.adapter as Adapted<DenoiserPlan> | undefined) : null;
+    const seg = segAd && { ...segAd, shape: job.segmenter.shape };
+    const den = denAd && { ...denAd, shape: job.denoiser?.shape };
     const why = deviceUnsupported(job.segmenter, job.denoiser);
     if (why || !seg || den === undefined) throw new CertsegError(`device sampling: ${why ?? 'no adapter'}`, 'config');
     const { height: h, width: w, sigma, seed, timings } = job;

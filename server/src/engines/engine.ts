@@ -9,6 +9,7 @@
 import type { ResolvedCard } from '../models/card';
 import type { DenoiserPlan, SegmenterPlan } from './adapt';
 import type { ModelRunner } from './runner';
+import type { WorkingShape } from './workingShape';
 
 export type EngineName = 'onnx' | 'tfjs';
 export type EnginePreference = 'auto' | EngineName;
@@ -31,10 +32,13 @@ export interface Segmenter {
    * images: b images, NCHW float32 in [0,1], each 3×h×w (the image's own resolution).
    * Returns per-pixel class ids (argmax, or threshold 0.5 for a single sigmoid channel),
    * b×h×w, at the image's resolution (nearest-neighbour resize back if the model's input is fixed).
+   * `shape`: where the model sees the image (engines/workingShape.ts); default: the card's size or the image's.
    */
-  segment(images: Float32Array, b: number, h: number, w: number): Promise<Uint8Array>;
+  segment(images: Float32Array, b: number, h: number, w: number, shape?: WorkingShape): Promise<Uint8Array>;
   /** Set by the card adapter: the runner and card-derived plan, for the device-side sampler (deviceSampler.ts). */
   readonly adapter?: { runner: ModelRunner; plan: SegmenterPlan };
+  /** The working shape bound for one image by the memory plan (pipeline/memoryPlan.ts bindShape); absent: the default. */
+  readonly shape?: WorkingShape;
   dispose(): Promise<void>;
 }
 
@@ -45,10 +49,12 @@ export interface Denoiser {
    * noisy: b images x + ε (NCHW float32, [0,1] space, NOT clipped), with ε ~ N(0, σ²) per pixel.
    * Returns the denoised images in [0,1] space, same shape. One network call per image.
    */
-  denoise(noisy: Float32Array, b: number, h: number, w: number, sigma: number): Promise<Float32Array>;
-  /** The timestep t* (0-based) that denoise() uses for this σ and image size; null for direct denoisers. */
-  timestepFor(sigma: number, h: number, w: number): number | null;
+  denoise(noisy: Float32Array, b: number, h: number, w: number, sigma: number, shape?: WorkingShape): Promise<Float32Array>;
+  /** The timestep t* (0-based) that denoise() uses for this σ, image size and working shape; null for direct denoisers. */
+  timestepFor(sigma: number, h: number, w: number, shape?: WorkingShape): number | null;
   /** Set by the card adapter (see Segmenter.adapter). */
   readonly adapter?: { runner: ModelRunner; plan: DenoiserPlan };
+  /** See Segmenter.shape. */
+  readonly shape?: WorkingShape;
   dispose(): Promise<void>;
 }

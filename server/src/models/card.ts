@@ -36,6 +36,17 @@ export interface InputSpec extends TensorSpec {
    * (like F.interpolate without antialias). Outputs always come back with 'area'.
    */
   resize?: 'bilinear' | 'area';
+  /**
+   * How an image whose aspect ratio differs from a fixed input size gets there (engines/workingShape.ts):
+   * 'letterbox' (default): scaled to fit, aspect kept, black around it, the image's part cropped back out;
+   * 'stretch': scaled to the size, aspect changed (warned beyond 1.25×). Models trained on stretched images say so.
+   */
+  fit?: 'stretch' | 'letterbox';
+  /**
+   * Peak memory per working pixel per image in a batch, in bytes (activations, copies): the memory plan's
+   * estimate (pipeline/memoryPlan.ts). `certseg card check` measures it. Default 2048.
+   */
+  bytesPerPixel?: number;
 }
 
 export interface SegmenterOutputSpec extends TensorSpec {

@@ -14,6 +14,7 @@ import type { EngineInfo, EngineName } from '../engines/engine';
 import type { ModelRunner, TensorMeta } from '../engines/runner';
 import { readImage } from '../image/read';
 import type { ResolvedCard } from './card';
+import { describeShape, STRETCH_WARNING, workingPixels, workingShape } from '../engines/workingShape';
 import { displayPath, loadCard, loadCardText } from './loadCard';
 
 export interface CardCheckOptions {
@@ -41,6 +42,11 @@ export interface EngineCheck {
   returned: { name: string; dims: number[] };
   /** median of the timed passes, one image per pass, milliseconds */
   msPerPass: number;
+  /**
+   * Peak memory growth of these passes per working pixel (bytes): the memory plan's input.bytesPerPixel.
+   * Measured on the first engine only (a process's peak RSS never goes down again).
+   */
+  bytesPerPixel?: number;
   /** segmenters: pixels per class of the clean pass */
   histogram?: { id: number; name: string; pixels: number; fraction: number }[];
   /** segmenters: the labels, for comparing engines */
@@ -137,9 +143,11 @@ export async function checkCard(cardPath: string, opts: CardCheckOptions = {}): 
   for (const engine of engines) {
     const base = await loadRunner(card, engine);
     const { runner, last } = recording(base);
+    const rssBefore = process.memoryUsage().rss;
     try {
       const check: Omit<EngineCheck, 'fed' | 'returned' | 'msPerPass'> = { engine, info: base.info, file: displayPath(card.files[engine]!), inputs: base.inputs, outputs: base.outputs, warnings: [] };
       let pass: () => Promise<unknown>;
+      let passOf: (b: number, xs: Float32Array) => Promise<unknown>;
       if (card.role === 'segmenter') {
         const seg = makeSegmenter(runner, card); // the adapter's tensor checks: names, layout, fixed sizes
         const labels = await seg.segment(x, 1, h, w);
@@ -153,6 +161,7 @@ export async function checkCard(cardPath: string, opts: CardCheckOptions = {}): 
           check.warnings.push(`every pixel is "${top.name}": check input.range, mean/std, layout and output.kind against how the model was trained`);
         }
         pass = () => seg.segment(x, 1, h, w);
+        passOf = (b, xs) => seg.segment(xs, b, h, w);
       } else {
         const den = makeDenoiser(runner, card);
         const sigma = opts.sigma ?? card.denoiser?.sigma ?? 0.25;
@@ -166,10 +175,17 @@ export async function checkCard(cardPath: string, opts: CardCheckOptions = {}): 
           check.warnings.push(`the denoised image (PSNR ${d.psnrDenoised.toFixed(1)} dB) is no closer to the clean one than the noisy input (${d.psnrNoisy.toFixed(1)} dB): check input.range, the schedule and the timestep`);
         }
         pass = () => den.denoise(noisy, 1, h, w, sigma);
+        passOf = (b, xs) => den.denoise(xs, b, h, w, sigma);
       }
       const msPerPass = await timed(pass, reps);
       const seen = last()!;
-      result.engines.push({ ...check, fed: seen.fed, returned: seen.returned, msPerPass });
+      const bytesPerPixel = result.engines.length === 0 ? await perPixelMemory(card, h, w, x, passOf!, rssBefore) : undefined;
+      if (bytesPerPixel !== undefined && card.input.bytesPerPixel !== undefined && card.input.bytesPerPixel < bytesPerPixel) {
+        check.warnings.push(`input.bytesPerPixel is ${card.input.bytesPerPixel}, but one pass took about ${bytesPerPixel} bytes per working pixel: the memory plan would under-estimate; set it to ${Math.ceil(bytesPerPixel * 1.1)}`);
+      }
+      const ws = workingShape(card.input, h, w);
+      if (ws.how === 'stretch' && ws.distortion > STRETCH_WARNING) check.warnings.push(`the image is stretched into the model's input: ${describeShape(ws, h, w)}; input.fit "letterbox" keeps the aspect ratio`);
+      result.engines.push({ ...check, fed: seen.fed, returned: seen.returned, msPerPass, ...(bytesPerPixel !== undefined ? { bytesPerPixel } : {}) });
     } finally {
       await base.dispose();
     }
@@ -181,6 +197,23 @@ export async function checkCard(cardPath: string, opts: CardCheckOptions = {}): 
     result.agreement = same / a.labels.length;
   }
   return result;
+}
+
+/**
+ * Peak RSS growth per working pixel per batched image. One pass has a fixed part (the runtime's first
+ * allocations) that would dominate at small sizes, so where the batch is free the slope between one image
+ * and three is taken; a fixed batch gives the single pass's growth, an upper bound.
+ */
+async function perPixelMemory(card: ResolvedCard, h: number, w: number, x: Float32Array, passOf: (b: number, xs: Float32Array) => Promise<unknown>, rssBefore: number): Promise<number | undefined> {
+  const px = workingPixels(workingShape(card.input, h, w));
+  const peak = () => process.resourceUsage().maxRSS * 1024;
+  const one = peak();
+  if (card.input.batch != null) return one > rssBefore ? Math.round((one - rssBefore) / px) : undefined;
+  const three = new Float32Array(3 * x.length);
+  for (let k = 0; k < 3; k++) three.set(x, k * x.length);
+  await passOf(3, three);
+  const grown = peak() - one;
+  return grown > 0 ? Math.round(grown / (2 * px)) : undefined;
 }
 
 const dims = (d: (number | null)[] | null) => (d ? `[${d.map((v) => v ?? '?').join(',')}]` : '(shape not declared)');
@@ -202,6 +235,7 @@ export function formatCardCheck(r: CardCheckResult): string {
       lines.push(`  denoising at σ = ${d.sigma}${d.timestep !== null ? ` (t* = ${d.timestep})` : ''}: PSNR ${d.psnrNoisy.toFixed(1)} dB noisy → ${d.psnrDenoised.toFixed(1)} dB denoised`);
     }
     lines.push(`  time per forward pass: ${e.msPerPass.toFixed(1)} ms (median, one image)`);
+    if (e.bytesPerPixel !== undefined) lines.push(`  memory: about ${e.bytesPerPixel} bytes per working pixel per image (peak growth of these passes; the card's input.bytesPerPixel is the memory plan's estimate, default 2048)`);
     for (const w of e.warnings) lines.push(`  warning: ${w}`);
   }
   if (r.agreement !== undefined) lines.push('', `engines agree on ${(100 * r.agreement).toFixed(2)}% of pixels`);

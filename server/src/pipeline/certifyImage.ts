@@ -10,13 +10,15 @@ import type { SamplingPreference } from '../config/types';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
 import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
+import { baselineBytes, bindDenoiser, bindSegmenter, defaultBudgetMiB, notePlanned, planMemory, type MemoryPlan } from './memoryPlan';
+import { describeShape, STRETCH_WARNING, type WorkingShape } from '../engines/workingShape';
 import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
 import { writeImageOutputs } from './outputs';
 import { provenance } from './provenance';
 import { selectRegion, type Region } from './region';
-import type { CertifyImageRequest, CertifyImageResult, ImageReport, PartialResult, Phase, RunHooks } from './types';
+import type { CertifyImageRequest, CertifyImageResult, ImageReport, PartialResult, Phase, RunHooks, WorkingShapeReport } from './types';
 
 export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {}): Promise<CertifyImageResult> {
   const cfg = req.config;
@@ -25,21 +27,21 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
 
   if (req.outDir) await checkOutputDir(req.outDir, 'image'); // before any model is loaded
   progress('load', 0, 1, 'loading models');
-  const segmenter = await getSegmenter(cfg.segmenter, cfg.engine);
-  const denoiser = cfg.denoiser ? await getDenoiser(cfg.denoiser, cfg.engine, cfg.denoiseConvention) : null;
+  const loadedSegmenter = await getSegmenter(cfg.segmenter, cfg.engine);
+  const loadedDenoiser = cfg.denoiser ? await getDenoiser(cfg.denoiser, cfg.engine, cfg.denoiseConvention) : null;
   const image = await readImage(req.imagePath, { slice: req.slice });
   const { width: W, height: H } = image;
-  const classes = segmenter.card.classes ?? [];
+  const classes = loadedSegmenter.card.classes ?? [];
   // mask values → classes by rule, or by the config's maskValues (image/maskValues.ts); never guessed
-  const ignoreLabel = ignoreLabelFor(segmenter.card.ignoreLabel, cfg.maskValues);
+  const ignoreLabel = ignoreLabelFor(loadedSegmenter.card.ignoreLabel, cfg.maskValues);
   const mask = req.maskPath
     ? await readMask(req.maskPath, {
-        numClasses: segmenter.numClasses,
+        numClasses: loadedSegmenter.numClasses,
         ignoreLabel,
         expectWidth: W,
         expectHeight: H,
         classes,
-        maskValues: cfg.maskValues ? resolveMaskValues(cfg.maskValues, classes, segmenter.card.ignoreLabel) : undefined,
+        maskValues: cfg.maskValues ? resolveMaskValues(cfg.maskValues, classes, loadedSegmenter.card.ignoreLabel) : undefined,
       })
     : null;
   // Robust inference by crop selection: certify the crop chosen from the content (whole frame otherwise).
@@ -47,6 +49,19 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const { height: h, width: w } = region;
   const x = region.crop(image.data, 3);
   const gt = mask ? region.crop(mask, 1) : null;
+  // Memory bounded whatever the image size: samples per batch and where each model sees the image.
+  const budgetMiB = cfg.memoryBudgetMiB ?? defaultBudgetMiB(loadedSegmenter.info.device);
+  const baseline = baselineBytes();
+  const plan = planMemory({
+    height: h, width: w, batchSize: cfg.batchSize, budgetBytes: budgetMiB * 2 ** 20, baselineBytes: baseline,
+    numClasses: loadedSegmenter.numClasses,
+    segmenter: { spec: loadedSegmenter.card.input },
+    denoiser: loadedDenoiser ? { spec: loadedDenoiser.card.input } : null,
+  });
+  notePlanned(plan, baseline);
+  const segmenter = bindSegmenter(loadedSegmenter, plan.segmenter);
+  const denoiser = loadedDenoiser && bindDenoiser(loadedDenoiser, plan.denoiser!);
+  warnAboutShapes(plan, h, w, hooks);
   // Fails early (config error) when σ is outside the denoiser's schedule.
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
   throwIfAborted(hooks.signal);
@@ -66,7 +81,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     width: w,
     segmenter,
     denoiser,
-    params: cfg,
+    params: { ...cfg, batchSize: plan.batchSize },
     signal: hooks.signal,
     onProgress: (p: SegCertifyProgress) => {
       progress(p.phase, p.done, p.total, `${p.phase} ${p.done}/${p.total} samples`);
@@ -101,6 +116,14 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     },
     classes: classes.map((c) => ({ name: c.name, color: c.color })),
     radius: certifiedRadius(cfg.sigma, cfg.tau),
+    working: {
+      budgetMiB,
+      estimatedPeakMiB: Math.round(plan.estimatedBytes / 2 ** 20),
+      batchSize: plan.batchSize,
+      limitedBy: plan.limitedBy,
+      segmenter: shapeReport(plan.segmenter, h, w),
+      denoiser: plan.denoiser ? shapeReport(plan.denoiser, h, w) : null,
+    },
     abstainRate: 1 - out.certifiedPixels / (w * h),
     crop: region.describe(),
     minCertifiedCount: out.minCount,
@@ -137,6 +160,21 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   }
   progress('write', 1, 1, 'done');
   return result;
+}
+
+function shapeReport(s: WorkingShape, h: number, w: number): WorkingShapeReport {
+  return { width: s.width, height: s.height, how: s.how, inner: { ...s.inner }, distortion: Math.round(s.distortion * 1000) / 1000, note: describeShape(s, h, w) };
+}
+
+/** Says what the memory plan and the cards' fit changed, once per run (console and the worker's log). */
+function warnAboutShapes(plan: MemoryPlan, h: number, w: number, hooks: RunHooks): void {
+  const say = (m: string) => hooks.onNotice?.(m);
+  for (const [who, s] of [['segmenter', plan.segmenter], ['denoiser', plan.denoiser]] as const) {
+    if (!s) continue;
+    if (s.how === 'stretch' && s.distortion > STRETCH_WARNING) say(`warning: the ${who} stretches the image: ${describeShape(s, h, w)}; set input.fit "letterbox" in its card unless it was trained on stretched images`);
+    else if (s.how === 'scaled' || s.how === 'letterbox') say(`${who}: ${describeShape(s, h, w)}`);
+  }
+  if (plan.limitedBy !== 'nothing') say(`memory plan: ${plan.batchSize} sample${plan.batchSize > 1 ? 's' : ''} per batch, about ${Math.round(plan.estimatedBytes / 2 ** 20)} of ${Math.round(plan.budgetBytes / 2 ** 20)} MiB`);
 }
 
 function partial(p: SegCertifyProgress, region: Region): PartialResult {

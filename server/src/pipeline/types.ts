@@ -43,6 +43,8 @@ export interface RunHooks {
   onPartial?(p: PartialResult): void;
   /** minimum ms between partial results (default 250) */
   partialIntervalMs?: number;
+  /** one-line notices before sampling starts (memory plan, a model's working shape, a stretch warning) */
+  onNotice?(message: string): void;
 }
 
 export interface CertifyImageRequest {
@@ -59,6 +61,16 @@ export interface CertifyImageRequest {
 export type MetricBlock = SegMetrics;
 
 /** report.json (docs/report.schema.json). Versioned: bump reportVersion on breaking changes. */
+/** Where one model saw the image: its input tensor's size, how the image got there, and the image's part of it. */
+export interface WorkingShapeReport {
+  width: number;
+  height: number;
+  how: 'native' | 'scaled' | 'resized' | 'stretch' | 'letterbox';
+  inner: { top: number; left: number; width: number; height: number };
+  distortion: number;
+  note: string;
+}
+
 export interface ImageReport {
   reportVersion: 1;
   kind: 'certify' | 'recertify';
@@ -87,6 +99,18 @@ export interface ImageReport {
     onePixelShiftBound: number;
     note: string;
   } | null;
+  /**
+   * The memory plan (pipeline/memoryPlan.ts): where each model saw the image and the samples per batch that ran
+   * (params.batchSize is the config's). Absent in results written before it was recorded.
+   */
+  working?: {
+    budgetMiB: number;
+    estimatedPeakMiB: number;
+    batchSize: number;
+    limitedBy: 'nothing' | 'batch' | 'resolution';
+    segmenter: WorkingShapeReport;
+    denoiser: WorkingShapeReport | null;
+  };
   /** smallest vote count (of n) that was certified; n+1 when none */
   minCertifiedCount: number;
   certifiedPixels: number;
