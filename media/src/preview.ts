@@ -444,14 +444,14 @@ function showPixel(x: number, y: number) {
   const n = rep?.params.n;
   const p = cur.partial;
   if (p) {
-    lines.push(`PROVISIONAL (${p.phase} ${p.samplesDone}/${p.samplesTotal})`);
-    lines.push(`mode so far: ${cur.selected[i] === NOT_COVERED ? 'not covered' : className(cur.selected[i])}`);
+    lines.push(`PROVISIONAL (${phaseLabel(p)})`);
+    lines.push(`${p.phase === 'clean' ? 'clean prediction' : 'mode so far'}: ${cur.selected[i] === NOT_COVERED ? 'not covered' : className(cur.selected[i])}`);
     if (p.phase === 'estimation' && p.samplesDone > 0) lines.push(`votes: ${cur.counts[i]}/${p.samplesDone} (${pct(cur.counts[i] / p.samplesDone)})`);
     const s = p.states?.[i];
     if (s === WILL_CERTIFY) lines.push('will be certified');
     else if (s === CANNOT_CERTIFY) lines.push(`can no longer be certified (needs ${p.thresholds!.reachableAt} of ${p.thresholds!.n})`);
     else if (p.thresholds) lines.push(`undecided (certain at ${p.thresholds.certainAt} of ${p.thresholds.n} votes)`);
-    else lines.push('undecided (selection: choosing the class)');
+    else lines.push(`undecided (${p.phase === 'clean' ? 'sampling starts' : 'selection: choosing the class'})`);
   } else {
     const k = cur.certified[i];
     lines.push(k === ABSTAIN ? `certified: abstain (selected ${className(cur.selected[i])})` : `certified: ${className(k)}`);
@@ -489,7 +489,7 @@ function renderLegend(rmax: number) {
     legend.append(h('div', { class: 'provisional-note' }, 'PROVISIONAL: nothing is certified until the run ends'));
     if (estimating) legend.append(h('div', {}, swatch(null, 'solid-class'), 'provisional: will be certified (class colour)'));
     if (estimating) legend.append(h('div', {}, swatch(null, 'hatched'), 'provisional: can no longer be certified'));
-    legend.append(h('div', {}, swatch(null, 'dotted'), estimating ? 'undecided (mode shown; opacity = vote fraction)' : 'undecided (running mode shown)'));
+    legend.append(h('div', {}, swatch(null, 'dotted'), estimating ? 'undecided (mode shown; opacity = vote fraction)' : cur.partial.phase === 'clean' ? 'undecided (clean prediction shown)' : 'undecided (running mode shown)'));
     return;
   }
   legend.append(h('div', {}, swatch(null, 'hatched'), 'abstain'));
@@ -510,7 +510,7 @@ function renderMetrics() {
     const p = cur?.partial;
     if (p) {
       const covered = p.will + p.cannot + p.undecided;
-      const rows: [string, string][] = [['PROVISIONAL', `${p.phase} ${p.samplesDone}/${p.samplesTotal} samples`]];
+      const rows: [string, string][] = [['PROVISIONAL', phaseLabel(p)]];
       if (p.thresholds) {
         rows.push(
           ['will be certified', `${p.will} (${pct(p.will / covered)})`],
@@ -600,14 +600,19 @@ function renderConsistency() {
   consistencyBox.append(h('div', { class: 'muted' }, `segmenter: ${flips.segmenter}`));
 }
 
+/** What a partial picture is, in words ("clean prediction, before any noisy sample", "estimation 8/64"). */
+function phaseLabel(p: Provisional): string {
+  return p.phase === 'clean' ? 'clean prediction, before any noisy sample' : `${p.phase} ${p.samplesDone}/${p.samplesTotal}`;
+}
+
 /** The header's status line: what the picture is (nothing yet, provisional, a stored result after a cancelled run). */
 function renderStatus() {
   let text = '';
   const p = cur?.partial;
   if (p) {
     text = p.thresholds
-      ? `Provisional (${p.phase} ${p.samplesDone}/${p.samplesTotal}): ${p.will} will be certified, ${p.cannot} can no longer be, ${p.undecided} undecided — nothing is certified yet.`
-      : `Provisional (${p.phase} ${p.samplesDone}/${p.samplesTotal}): the running mode per pixel — nothing is certified yet.`;
+      ? `Provisional (${phaseLabel(p)}): ${p.will} will be certified, ${p.cannot} can no longer be, ${p.undecided} undecided — nothing is certified yet.`
+      : `Provisional (${phaseLabel(p)}): ${p.phase === 'clean' ? 'the prediction without noise' : 'the running mode per pixel'} — nothing is certified yet.`;
   } else if (state.runEnd) {
     const what = state.runEnd === 'cancelled' ? 'Cancelled' : 'The run failed';
     text = cur?.report ? `${what}: showing the stored result of an earlier run.` : `${what} — nothing certified.`;

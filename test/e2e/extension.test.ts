@@ -111,6 +111,12 @@ test('certify from the command palette: preview opens at once, fills in, shows t
     const now = vs.workerPids();
     return now.length >= 1 && now.every((p) => !pids.includes(p));
   }, 30_000);
+  // the status bar names the new worker's engine again, without a window reload
+  const after = await until('the status bar with the engine', async () => {
+    const t = await page.locator('.statusbar-item', { hasText: 'certseg' }).first().innerText().catch(() => '');
+    return /certseg: \S+\/\S+/.test(t) ? t : null;
+  }, 60_000);
+  console.log(`status bar after the restart: ${after}`);
 });
 
 test('Datasets view with a picked config: lists the dataset folder, Certify all runs it, the report opens and links back to a sample', { skip, timeout: 600_000 }, async () => {

@@ -282,6 +282,14 @@ test('webview: a run in progress is PROVISIONAL from the first partial (running 
   const H = result.height;
   await post({ type: 'init', imageUrl: 'sample.png', imageName: 'sample.png', imagePath: SAMPLE, running: true, canRun: true });
   assert.equal(await page.evaluate(() => document.body.dataset.state), 'running');
+  // first, before any noisy sample: the clean prediction, provisional
+  const clean = partials[0];
+  assert.equal(clean?.phase, 'clean', 'the first partial is the clean prediction');
+  await post(partialMessage(clean, 50));
+  await page.waitForSelector('body[data-state="partial"]');
+  assert.equal(await page.locator('#status-line').innerText(), 'Provisional (clean prediction, before any noisy sample): the prediction without noise — nothing is certified yet.');
+  assert.match(await page.locator('#legend').innerText(), /undecided \(clean prediction shown\)/);
+  assert.equal(await page.locator('#provisional').getAttribute('data-informative'), 'true');
   const selection = partials.find((p) => p.phase === 'selection');
   assert.ok(selection, 'the run streamed a selection-phase partial');
   // selection: the running mode of every pixel, drawn as undecided (dotted), the badge says PROVISIONAL

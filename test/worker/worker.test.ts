@@ -107,6 +107,9 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
     assert.equal(decodeArray(p.counts).length, W * H);
   }
   assert.ok(r.partials.some(({ p }) => p.phase === 'estimation'), 'estimation-phase partials');
+  // the first one comes before any noisy sample: the clean prediction
+  assert.equal(r.partials[0].p.phase, 'clean');
+  assert.deepEqual(decodeArray(r.partials[0].p.selected), decodeArray(res.clean));
   // final result
   const clean = decodeArray(res.clean);
   const selected = decodeArray(res.selected);

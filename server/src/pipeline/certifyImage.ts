@@ -72,7 +72,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const cleanMs = performance.now() - tClean;
 
   let lastPartial = 0;
+  let lastPhase = '';
   const interval = hooks.partialIntervalMs ?? 250;
+  if (hooks.onPartial) {
+    // a first picture before any noisy sample (the first batch takes a while): the clean prediction, provisional
+    lastPartial = performance.now();
+    hooks.onPartial({
+      width: W, height: H, phase: 'clean', samplesDone: 0, samplesTotal: cfg.n0,
+      selected: region.place(clean), counts: new Uint16Array(W * H), certifiedSoFar: null, thresholds: null,
+    });
+  }
   const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
   const out = await segCertify({
     sampler,
@@ -87,7 +96,10 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       progress(p.phase, p.done, p.total, `${p.phase} ${p.done}/${p.total} samples`);
       const now = performance.now();
       const last = p.phase === 'estimation' && p.done === p.total;
-      if (hooks.onPartial && (now - lastPartial >= interval || last)) {
+      // the first noisy batch always shows (the running mode replaces the clean prediction)
+      const firstSamples = p.phase === 'selection' && lastPhase !== 'selection';
+      lastPhase = p.phase;
+      if (hooks.onPartial && (now - lastPartial >= interval || last || firstSamples)) {
         lastPartial = now;
         hooks.onPartial(partial(p, region));
       }
