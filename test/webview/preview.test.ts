@@ -345,6 +345,8 @@ test('webview: a run in progress is PROVISIONAL from the first partial (running 
     const k = decodeArray(p.counts)[undecided];
     assert.equal(px[3], Math.round(70 + (185 * k) / p.samplesDone), 'undecided: opacity from the vote fraction');
   }
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: join(OUT, 'preview-provisional.png') }); // for a look by eye
   console.log(`provisional after ${p.samplesDone}/${p.samplesTotal}: will ${s.filter((x) => x === WILL_CERTIFY).length}, cannot ${s.filter((x) => x === CANNOT_CERTIFY).length}, undecided ${s.filter((x) => x === UNDECIDED).length} of ${W * H}`);
   // hover: the pixel says it is provisional
   const box = (await page.locator('#stack').boundingBox())!;
