@@ -205,6 +205,7 @@ test('a run process killed from outside: the request says so in one line, the lo
   await expectError(r.promise, CertsegErrorCodes.InternalRunError, /^The run stopped unexpectedly \(signal SIGKILL\); see the certseg log$/);
   const line = w.logs.find((l) => l.includes(`(process ${pid}) stopped unexpectedly`));
   assert.ok(line, `the log has the run's end: ${w.logs.slice(-5).join(' | ')}`);
+  console.log(`log: ${line}`);
   assert.match(line, /^run certifyImage \(process \d+\) stopped unexpectedly: signal SIGKILL/);
   assert.match(line, /Last lines on its stderr:\n.+|It wrote nothing on stderr\./s);
   const info = await w.conn.sendRequest(EngineInfoRequest.type);
