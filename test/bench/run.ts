@@ -261,6 +261,11 @@ async function main() {
     const growth = (m1000.maxRssKiB / m100.maxRssKiB - 1) * 100;
     say(`Peak RSS (fresh process): n = 100: ${(m100.maxRssKiB / 1024).toFixed(0)} MiB; n = 1000: ${(m1000.maxRssKiB / 1024).toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${growth.toFixed(1)}%; target within 10%: ${Math.abs(growth) <= 10 ? 'met' : 'NOT met'}).`);
   }
+  if (only === 'overhead') {
+    await disposeModels();
+    writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', lines.join('\n')));
+    return;
+  }
   say();
   for (const l of await sizeTable()) say(l);
   await disposeModels();
