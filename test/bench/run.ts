@@ -243,7 +243,7 @@ async function main() {
     say();
     say(`## ${t.name}`);
     say();
-    say(`Image ${report.image.width}×${report.image.height}, σ = ${config.sigma}, n0 = ${config.n0}, n = ${config.n}, batch ${config.batchSize}, denoiser ${config.denoiser ? 'on' : 'off'}; engine ${floor.info.engine} ${floor.info.backend} (${floor.info.device}).`);
+    say(`Measured ${new Date().toISOString().slice(0, 10)}. Image ${report.image.width}×${report.image.height}, σ = ${config.sigma}, n0 = ${config.n0}, n = ${config.n}, batch ${config.batchSize}, denoiser ${config.denoiser ? 'on' : 'off'}; engine ${floor.info.engine} ${floor.info.backend} (${floor.info.device}).`);
     say();
     say('| stage | ms |');
     say('|---|---|');
