@@ -163,6 +163,25 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   assert.equal(n2, rep.certifiedPixels, 'certified ⇔ counts ≥ minCertifiedCount');
 });
 
+/** The worker's run processes (runThread.js children), by pid. */
+function runProcesses(): number[] {
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)]).toString().trim();
+  return out ? out.split('\n').filter((l) => l.includes('runThread')).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
+}
+
+test('the run process is kept warm between runs: the next certification runs in the same process, with the same result', async () => {
+  const a = run({ imagePath: SAMPLE, overrides: { n: 100 }, partialIntervalMs: 100 });
+  const first = await a.promise;
+  const kept = runProcesses();
+  assert.equal(kept.length, 1, `one idle run process kept: ${kept.join(', ')}`);
+  const b = run({ imagePath: SAMPLE, overrides: { n: 100 }, partialIntervalMs: 100 });
+  const second = await b.promise;
+  assert.deepEqual(runProcesses(), kept, 'the second run used the kept process');
+  assert.deepEqual(decodeArray(second.counts), decodeArray(first.counts), 'same seed, same counts: nothing carried over between runs');
+  assert.deepEqual(decodeArray(second.certified), decodeArray(first.certified));
+  console.log(`warm run process: first run ${first.runMs} ms (first partial ${a.partials[0]?.t.toFixed(0)} ms), second ${second.runMs} ms (first partial ${b.partials[0]?.t.toFixed(0)} ms)`);
+});
+
 test('cancelling a running certification answers RequestCancelled within a second; the worker stays usable', async () => {
   const cts = new CancellationTokenSource();
   const r = run({ imagePath: SAMPLE, overrides: { n: 2000 } }, cts);
@@ -198,9 +217,9 @@ test('a run process killed from outside: the request says so in one line, the lo
   while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
   assert.ok(Date.now() < deadline, 'the run reached sampling');
   // the run's own process: the worker's child running runThread.js
-  const kids = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)]).toString().trim().split('\n').filter((l) => l.includes('runThread'));
+  const kids = runProcesses();
   assert.equal(kids.length, 1, `one run process: ${kids.join(' | ')}`);
-  const pid = Number(kids[0].trim().split(/\s+/)[0]);
+  const pid = kids[0];
   process.kill(pid, 'SIGKILL');
   await expectError(r.promise, CertsegErrorCodes.InternalRunError, /^The run stopped unexpectedly \(signal SIGKILL\); see the certseg log$/);
   const line = w.logs.find((l) => l.includes(`(process ${pid}) stopped unexpectedly`));

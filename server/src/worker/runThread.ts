@@ -1,7 +1,8 @@
 /**
  * One run, in its own child process forked by server.ts (serialization 'advanced'): the job arrives as
- * the first IPC message, progress / partial results / the result go back as messages, then the process
- * exits, so its memory (models, sample buffers) returns to the OS.
+ * an IPC message, progress / partial results / the result go back as messages, then the process waits for
+ * the next job with its models loaded (the worker keeps one warm) and exits after IDLE_EXIT_MS idle, so its
+ * memory (models, arenas) returns to the OS.
  *
  * Why a process and not a worker_thread: terminating a worker thread while onnxruntime-node has an
  * inference in flight aborts the WHOLE process ("terminate called after throwing an instance of
@@ -184,11 +185,25 @@ function start(job: ThreadJob) {
   );
 }
 
-/** Posts the last message and ends (a process: once the message is flushed to the IPC channel). */
+/**
+ * A process waits for the next job after posting a result: its models stay loaded (pipeline/models.ts) and
+ * the runtimes warm. It exits when idle for IDLE_EXIT_MS (memory back to the OS) or when the worker goes away.
+ */
+const IDLE_EXIT_MS = Number(process.env.CERTSEG_RUN_IDLE_MS ?? 10 * 60_000);
+let idleTimer: NodeJS.Timeout | undefined;
+
 function finish(m: ThreadMessage) {
   if (parentPort) return post(m);
-  process.send!(m, undefined, undefined, () => process.exit(0));
+  process.send!(m);
+  idleTimer = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
 }
 
 if (parentPort) start(workerData as ThreadJob);
-else process.once('message', (job: ThreadJob) => start(job));
+else {
+  process.on('message', (job: ThreadJob) => {
+    clearTimeout(idleTimer);
+    start(job);
+  });
+  process.on('disconnect', () => process.exit(0));
+  idleTimer = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
+}

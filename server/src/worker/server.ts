@@ -4,7 +4,8 @@
  *  - the run queue: certifyImage / certifyDataset / recertify run one at a time, each in its own child
  *    process (runThread.js; a worker_thread cannot be terminated safely mid-inference, see there), so this
  *    JSON-RPC loop stays free to read $/cancelRequest; cancelling kills the run (effective at once, even
- *    mid-inference) and answers RequestCancelled; memory returns to idle when the run process exits;
+ *    mid-inference) and answers RequestCancelled; one run process is kept warm between runs (models loaded)
+ *    and exits by itself when idle, so memory returns to idle then;
  *  - editor support for `*.certseg.json`: semantic diagnostics (configDiagnostics; structure is the JSON Schema's) and hovers (facts and implications).
  *  - editor support for `*.card.json`: the `certseg card check` of the card as diagnostics and hovers (cardDocs.ts).
  * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
@@ -16,7 +17,7 @@
 import { checkOutputDir, type OutputKind } from '../pipeline/outputLocation';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import {
   type CancellationToken,
@@ -105,8 +106,55 @@ interface ThreadHooks {
 const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Run cancelled');
 
 /**
- * Runs one job in a fresh child process (runThread.js; see there why not a worker thread). Resolves with
- * its result; rejects with a ResponseError. `ended` resolves once the process is gone.
+ * A run process (runThread.js) with what it last wrote on stderr. One is kept between runs: its models stay
+ * loaded and ONNX Runtime's first slow runs are paid once per session, not once per certification. A
+ * cancelled or failed run's process is killed (effective at once, even mid-inference) and a fresh one is
+ * started in the background; an idle one exits by itself (runThread.ts, IDLE_EXIT_MS).
+ */
+interface RunProcess {
+  child: ChildProcess;
+  stderrTail: string;
+}
+
+let spare: RunProcess | null = null;
+
+function forkRunProcess(): RunProcess {
+  const child = fork(RUN_THREAD, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
+  const rp: RunProcess = { child, stderrTail: '' };
+  // stdout/stderr of the run (native libraries included) go to the log, never to our stdout.
+  child.stdout!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
+  // ...and the last few kB of stderr are kept, to be logged again beside an unexpected end
+  child.stderr!.on('data', (d: Buffer) => {
+    connection.console.log(d.toString().trimEnd());
+    rp.stderrTail = (rp.stderrTail + d.toString()).slice(-STDERR_TAIL);
+  });
+  child.on('error', () => undefined); // reported by the run that uses it
+  child.once('exit', () => {
+    if (spare === rp) spare = null;
+  });
+  return rp;
+}
+
+const alive = (rp: RunProcess) => rp.child.exitCode === null && rp.child.signalCode === null && rp.child.connected;
+
+/** The warm process if there is one, else a new one. */
+function takeRunProcess(): RunProcess {
+  const rp = spare;
+  spare = null;
+  return rp && alive(rp) ? rp : forkRunProcess();
+}
+
+/** Kept for the next run (or replaced by a fresh one when `rp` cannot be trusted any more). */
+function keepRunProcess(rp: RunProcess | null): void {
+  if (spare && spare !== rp && alive(spare)) spare.child.kill('SIGKILL');
+  spare = rp && alive(rp) ? rp : forkRunProcess();
+}
+
+process.on('exit', () => spare?.child.kill('SIGKILL'));
+
+/**
+ * Runs one job in the warm run process (or a fresh one). Resolves with its result; rejects with a
+ * ResponseError. `ended` resolves once the process is free again: back in reserve, or gone.
  */
 function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks: ThreadHooks): { promise: Promise<ThreadResult>; ended: Promise<void> } {
   let endThread!: () => void;
@@ -116,21 +164,26 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       endThread();
       return reject(cancelled());
     }
-    const child = fork(RUN_THREAD, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-    // stdout/stderr of the run (native libraries included) go to the log, never to our stdout.
-    child.stdout!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
-    // ...and the last few kB of stderr are kept, to be logged again beside an unexpected end
-    let stderrTail = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      connection.console.log(d.toString().trimEnd());
-      stderrTail = (stderrTail + d.toString()).slice(-STDERR_TAIL);
-    });
+    const rp = takeRunProcess();
+    const { child } = rp;
+    rp.stderrTail = '';
     let settled = false;
+    const detach = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
     const settle = (f: () => void) => {
       if (settled) return;
       settled = true;
       sub?.dispose();
       f();
+    };
+    // the process is healthy and idle again: keep it for the next run
+    const release = () => {
+      detach();
+      keepRunProcess(rp);
+      endThread();
     };
     let cancelledAt = 0;
     const sub = token?.onCancellationRequested(() => {
@@ -138,7 +191,7 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       settle(() => reject(cancelled()));
       child.kill('SIGKILL');
     });
-    child.on('message', (m: ThreadMessage) => {
+    const onMessage = (m: ThreadMessage) => {
       if (settled) return;
       switch (m.type) {
         case 'progress':
@@ -152,6 +205,7 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
           break;
         case 'result':
           settle(() => resolve(m.result));
+          release();
           break;
         case 'error':
           if (!m.certseg) connection.console.error(m.stack ?? m.message);
@@ -164,15 +218,21 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
                   : new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${m.message}`),
             ),
           );
+          // a user error (bad input) leaves the process sound; after an internal error start afresh
+          if (m.certseg) release();
+          else child.kill('SIGKILL');
           break;
       }
-    });
-    child.on('error', (e) => {
+    };
+    const onError = (e: Error) => {
       connection.console.error(`run process failed: ${e.stack ?? e.message}`);
       settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${e.message}`)));
+      detach();
+      keepRunProcess(null);
       endThread();
-    });
-    child.on('exit', (code, signal) => {
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      detach();
       if (cancelledAt) {
         connection.console.log(`run ${job.kind}: process ended ${Date.now() - cancelledAt} ms after the cancellation`);
         if (job.kind === 'certifyImage' && job.outDir) void removeStaging(job.outDir, child.pid);
@@ -180,7 +240,7 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       if (!settled) {
         // "see the certseg log" must find something there: what ran, how it ended, what it last wrote
         const how = signal ? `signal ${signal}${signal === 'SIGKILL' ? ', e.g. killed by the system for memory or by hand' : ''}` : `exit code ${code}`;
-        const tail = stderrTail.trim();
+        const tail = rp.stderrTail.trim();
         connection.console.error(
           `run ${job.kind} (process ${child.pid}) stopped unexpectedly: ${how}. ` +
             (tail ? `Last lines on its stderr:\n${tail.split('\n').slice(-STDERR_LINES).join('\n')}` : 'It wrote nothing on stderr.'),
@@ -189,8 +249,12 @@ function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks
       settle(() =>
         reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`)),
       );
+      keepRunProcess(null); // a fresh one in reserve for the next run
       endThread();
-    });
+    };
+    child.on('message', onMessage);
+    child.on('exit', onExit);
+    child.on('error', onError);
     child.send(job);
   });
   return { promise, ended };
