@@ -117,7 +117,7 @@ export function describeShape(s: WorkingShape, h: number, w: number): string {
     scaled: 'scaled down for the memory budget',
     resized: 'the model\'s fixed size, aspect kept',
     stretch: `stretched to the model's fixed size, aspect ratio changed ${s.distortion.toFixed(2)}×`,
-    letterbox: `letterboxed into the model's fixed size (image ${s.inner.width}×${s.inner.height})`,
+    letterbox: `letterboxed into the model's fixed size, the image at ${s.inner.width}×${s.inner.height}`,
   }[s.how];
   return `${w}×${h} → ${s.width}×${s.height} (${what})`;
 }
