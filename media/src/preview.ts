@@ -537,6 +537,12 @@ function renderMetrics() {
   const base = (p: string) => p.split(/[\\/]/).pop() ?? p;
   rows.push(['config', rep.config ? base(rep.config) : rep.config === null ? 'shipped defaults' : '–']);
   rows.push(['models', `${base(rep.provenance.segmenter.card)} + ${rep.params.denoiser ? base(rep.params.denoiser.card) : 'no denoiser'}`]);
+  // where the models saw the image and the samples per batch (the memory plan, docs/memory.md)
+  const wk = rep.working;
+  if (wk) {
+    const shape = (x: { width: number; height: number; how: string }) => `${x.width}×${x.height} ${x.how}`;
+    rows.push(['working size', `${shape(wk.segmenter)}${wk.denoiser ? ` / ${shape(wk.denoiser)}` : ''}, batch ${wk.batchSize}`]);
+  }
   // the names of core/metrics.ts: foreground Dice (mean over foreground classes), per-class Dice beside it
   const perClass = (d: (number | null)[]) => d.map((x) => num(x)).join(' · ');
   if (rep.clean) rows.push(['clean foreground Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean Dice per class', perClass(rep.clean.dice)], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);

@@ -168,6 +168,8 @@ test('webview: posts ready, renders a real result, hover readout, no CSP violati
   const metrics = await page.locator('#metrics').innerText();
   assert.match(metrics, /certified pixels/);
   assert.match(metrics, new RegExp(String(result.report.certifiedPixels)));
+  const wk = result.report.working!;
+  assert.match(metrics, new RegExp(`working size\\s+${wk.segmenter.width}×${wk.segmenter.height} ${wk.segmenter.how}.*, batch ${wk.batchSize}`), 'the memory plan is shown');
   assert.match(await page.locator('#legend').innerText(), /abstain/);
   // toggles: the radius layer becomes visible
   await page.locator('#toggle-radius').check();
