@@ -238,13 +238,6 @@ export async function ricsSegment(
   return { labels, selections };
 }
 
-/** A SegmentFn that applies crop selection in front of `seg` (frame-sized output with NOT_COVERED). */
-export function ricsSegmenter(seg: SegmentFn, M: number, opts: CropSelectionOptions = {}): SegmentFn {
-  return {
-    segment: async (images, b, h, w) => (await ricsSegment(seg, images, b, h, w, M, opts)).labels,
-  };
-}
-
 export interface RicsBound {
   M: number;
   dy: number;

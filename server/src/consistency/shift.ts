@@ -162,15 +162,3 @@ export function summarizeShift(reports: ShiftReport[], threshold = 0.001): Shift
   }
   return out;
 }
-
-/** RGBA visualisation of a flip map: 0 → transparent black-ish grey, 1..8 → yellow to red. */
-export function flipMapRGBA(flipMap: Uint8Array): Uint8Array {
-  const out = new Uint8Array(flipMap.length * 4);
-  for (let i = 0; i < flipMap.length; i++) {
-    const v = flipMap[i];
-    if (v === 0) { out.set([24, 24, 24, 255], 4 * i); continue; }
-    const t = Math.min(1, (v - 1) / 7);
-    out.set([255, Math.round(230 * (1 - t)), 0, 255], 4 * i);
-  }
-  return out;
-}

@@ -202,16 +202,6 @@ export function radiusHeatmap(radiusMap: Float32Array, width: number, height: nu
   return out;
 }
 
-/** A horizontal colour bar for radiusHeatmap (left 0 → right maxRadius), RGBA. */
-export function radiusColorBar(width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height * 4);
-  for (let x = 0; x < width; x++) {
-    const c = viridis(width > 1 ? x / (width - 1) : 1);
-    for (let y = 0; y < height; y++) out.set([c[0], c[1], c[2], 255], 4 * (y * width + x));
-  }
-  return out;
-}
-
 export const ERROR_COLORS = {
   correct: [0, 170, 0] as RGB,
   wrong: [230, 25, 25] as RGB,

@@ -18,6 +18,7 @@ import { checkOutputDir, type OutputKind } from '../pipeline/outputLocation';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { fork, type ChildProcess } from 'node:child_process';
+import { packageVersion } from '../version';
 import { readdir, rm } from 'node:fs/promises';
 import {
   type CancellationToken,
@@ -671,7 +672,7 @@ connection.onInitialize(() => ({
     textDocumentSync: TextDocumentSyncKind.Incremental,
     hoverProvider: true,
   },
-  serverInfo: { name: 'certseg-worker', version: '0.1.0' },
+  serverInfo: { name: 'certseg-worker', version: packageVersion() },
 }));
 
 connection.onShutdown(() => {
