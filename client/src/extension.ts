@@ -10,6 +10,7 @@ import { registerDatasets } from './datasets';
 import { REPORT_VIEW_TYPE, ReportSerializer } from './report';
 import { activeConfig, setActiveConfig } from './settings';
 import { IMAGE_EXTENSIONS } from './store';
+import { DIALOG_EXTENSIONS, MEDICAL_EXTENSIONS, isCertifiableImage } from './medical';
 import { MASK_DIRS, looksLikeMask } from '../../server/src/image/maskNaming';
 import { Worker } from './worker';
 
@@ -33,12 +34,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     if (tab instanceof vscode.TabInputCustom || tab instanceof vscode.TabInputText) return tab.uri;
     return vscode.window.activeTextEditor?.document.uri;
   };
-  const isImage = (uri: vscode.Uri) => IMAGE_EXTENSIONS.includes(path.extname(uri.fsPath).slice(1).toLowerCase());
+  // DICOM and NIfTI too (by name, or an extensionless DICOM by its preamble: medical.ts)
+  const isImage = (uri: vscode.Uri) => isCertifiableImage(uri.fsPath);
 
   const certify = async (uri?: vscode.Uri, configPath?: string | null) => {
     let image = imageOf(uri);
     if (!image || !isImage(image)) {
-      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: IMAGE_EXTENSIONS }, openLabel: 'Certify' });
+      const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: DIALOG_EXTENSIONS }, openLabel: 'Certify' });
       image = picked?.[0];
     }
     if (!image) return;
@@ -55,7 +57,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       const image = uri ?? vscode.window.activeTextEditor?.document.uri;
       if (!image) return certify(undefined);
       const mask = await vscode.window.showOpenDialog({
-        canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(image.fsPath)), filters: { Masks: IMAGE_EXTENSIONS },
+        canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(image.fsPath)), filters: { Masks: DIALOG_EXTENSIONS },
         openLabel: 'Use as ground truth', title: `certseg: the ground-truth mask of ${path.basename(image.fsPath)}`,
       });
       if (!mask?.[0]) return;
@@ -64,7 +66,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     }),
     vscode.commands.registerCommand('certseg.certifyWithConfig', async (configUri?: vscode.Uri) => {
       const config = configUri ?? vscode.window.activeTextEditor?.document.uri;
-      const found = await vscode.workspace.findFiles(`**/*.{${IMAGE_EXTENSIONS.join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 2000);
+      const found = await vscode.workspace.findFiles(`**/*.{${[...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS].join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 2000);
       // images only (masks by the naming rule of image/maskNaming.ts are left out), in path order
       const images = found.filter((u) => !isMaskFile(u.fsPath)).sort((a, b) => vscode.workspace.asRelativePath(a).localeCompare(vscode.workspace.asRelativePath(b), undefined, { numeric: true }));
       const pick = await vscode.window.showQuickPick(
@@ -98,7 +100,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
       // from the explorer (a Uri), the Datasets view (a sample node) or the palette (the active image)
       let image = arg && !(arg instanceof vscode.Uri) && typeof arg.image === 'string' ? vscode.Uri.file(arg.image) : imageOf(arg instanceof vscode.Uri ? arg : undefined);
       if (!image || !isImage(image)) {
-        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: IMAGE_EXTENSIONS }, openLabel: 'Check consistency' });
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { Images: DIALOG_EXTENSIONS }, openLabel: 'Check consistency' });
         image = picked?.[0];
       }
       if (!image) return;

@@ -28,6 +28,7 @@ import { UnreadableResult, validateConsistency } from './validate/stored';
 import { escapeHtml, webviewCsp } from './html';
 import { checkPreviewMessage } from './validate/messages';
 import type { Worker } from './worker';
+import { MedicalDisplay, isCertifiableImage, isMedicalFile } from './medical';
 
 export const PREVIEW_VIEW_TYPE = 'certseg.preview';
 export const EDITOR_VIEW_TYPE = 'certseg.segmentationPreview';
@@ -55,6 +56,8 @@ export class PreviewController implements vscode.Disposable {
   private consistencyCts: vscode.CancellationTokenSource | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
+  /** DICOM/NIfTI: the picture comes from the worker (a webview cannot decode these), see medical.ts */
+  private readonly medical: MedicalDisplay | null;
 
   static forImage(context: vscode.ExtensionContext, worker: Worker, imagePath: string): PreviewController {
     const existing = controllers.get(imagePath);
@@ -78,6 +81,7 @@ export class PreviewController implements vscode.Disposable {
     readonly imagePath: string,
   ) {
     controllers.set(imagePath, this);
+    this.medical = isMedicalFile(imagePath) ? new MedicalDisplay(imagePath, worker, (m) => this.post(m), errorMessage) : null;
     panel.webview.options = webviewOptions(context, imagePath);
     panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
     panel.webview.html = this.html();
@@ -119,7 +123,7 @@ export class PreviewController implements vscode.Disposable {
 
   private imageUrl(): string | null {
     const ext = path.extname(this.imagePath).toLowerCase();
-    if (ext === '.tif' || ext === '.tiff' || !existsSync(this.imagePath)) return null;
+    if (ext === '.tif' || ext === '.tiff' || this.medical || !existsSync(this.imagePath)) return null;
     const st = statSync(this.imagePath);
     return this.panel.webview.asWebviewUri(vscode.Uri.file(this.imagePath)).with({ query: `version=${st.mtimeMs}-${st.size}` }).toString();
   }
@@ -142,6 +146,14 @@ export class PreviewController implements vscode.Disposable {
         this.pending = [];
         if (!this.cts && !queued.some((q) => q.type === 'result')) await this.showStored();
         for (const q of queued) void this.panel.webview.postMessage(q);
+        // DICOM/NIfTI: the plane of the stored result (volumes), else the image or the middle slice
+        void this.medical?.show(this.stored?.report.image.intensity?.slice ?? null);
+        // "Open With… Segmentation Preview" accepts any file (for extensionless DICOM): say what it cannot read
+        if (!isCertifiableImage(this.imagePath)) this.post({ type: 'error', message: `${path.basename(this.imagePath)} is not an image certseg reads (PNG, JPEG, BMP, TIFF, DICOM, NIfTI).` });
+        break;
+      }
+      case 'slice': {
+        if (!this.cts) await this.medical?.select(m.axis, m.index); // the plane being certified stays while a run is on
         break;
       }
       case 'certify':
@@ -193,6 +205,7 @@ export class PreviewController implements vscode.Disposable {
     if (!stored) return false;
     this.stored = stored;
     this.post({ type: 'result', fromCache: true, resultDir: stored.dir, report: stored.report, classes: classesOf(stored.report.classes), ...arraysOf(stored) });
+    if (this.ready) void this.medical?.follow(stored.report);
     return true;
   }
 
@@ -253,6 +266,7 @@ export class PreviewController implements vscode.Disposable {
           });
           const params: CertifyImageParams = {
             imagePath: this.imagePath,
+            slice: this.medical?.certifySlice ?? null,
             maskPath,
             configPath,
             overrides: settingsOverrides(),

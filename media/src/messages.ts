@@ -3,7 +3,10 @@
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
 import type { ImageReport } from '../../server/src/pipeline/types';
-import type { ShiftMeasurementWire } from '../../server/src/protocol';
+import type { DisplayImageResult, ShiftMeasurementWire } from '../../server/src/protocol';
+
+/** A DICOM/NIfTI plane for display (certseg/displayImage with its intensities decoded): the webview windows it. */
+export type MedicalImageView = Omit<DisplayImageResult, 'values'> & { values: Float32Array };
 
 /** One translation-consistency measurement with its flip map decoded (0..8 shifts changed the pixel). */
 export type ShiftMeasurement = Omit<ShiftMeasurementWire, 'flipMap'> & { flipMap: Uint8Array };
@@ -74,7 +77,9 @@ export type ToWebview =
   | { type: 'error'; message: string; runEnded?: boolean }
   | { type: 'cancelled' }
   | ({ type: 'consistency' } & ConsistencyView)
-  | { type: 'consistencyRunning'; running: boolean; error?: string };
+  | { type: 'consistencyRunning'; running: boolean; error?: string }
+  /** a DICOM/NIfTI file: the plane to draw (media/src/windowLevel.ts), sent after init and on a slice change */
+  | ({ type: 'medicalImage' } & MedicalImageView);
 
 /** Webview → host. */
 export type FromWebview =
@@ -84,7 +89,9 @@ export type FromWebview =
   | { type: 'recertify'; tau?: number; alpha?: number; correction?: 'holm' | 'bonferroni' }
   | { type: 'openReport' }
   | { type: 'checkConsistency' }
-  | { type: 'hover'; text: string };
+  | { type: 'hover'; text: string }
+  /** show another plane of a volume (the slice slider) */
+  | { type: 'slice'; axis: string; index: number };
 
 /** What the webview keeps in getState/setState (small: the host reloads the arrays from .certseg/). */
 export interface WebviewState {

@@ -8,6 +8,7 @@
  */
 import type { ClassInfo, ConsistencyView, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
 import type { ImageReport } from '../../server/src/pipeline/types';
+import { createWindowLevel } from './windowLevel';
 import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalThresholds } from '../../server/src/core/provisional';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
@@ -145,6 +146,8 @@ for (const l of LAYERS) {
   stack.append(c);
 }
 const stage = h('div', { class: 'stage', id: 'stage', tabindex: '0' }, stack);
+/** DICOM/NIfTI: window/level and the slice slider (display only), drawing into the image layer */
+const windowLevel = createWindowLevel({ img, stage, post: (m) => vscode.postMessage(m) });
 const provisionalBadge = h('div', { id: 'provisional', class: 'provisional hidden', title: 'A run is in progress: nothing on this picture is certified yet' }, 'PROVISIONAL');
 
 const readout = h('div', { id: 'readout', class: 'readout' }, 'Hover a pixel');
@@ -169,7 +172,7 @@ const recert = h(
 );
 const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn, h('h3', {}, 'Translation consistency'), consistencyBox, consistencyBtn);
 const title = h('div', { class: 'title', id: 'title' }, app.getAttribute('data-image-name') ?? '');
-app.append(h('header', {}, title, toolbar, statusLine, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, provisionalBadge), side));
+app.append(h('header', {}, title, toolbar, windowLevel.element, statusLine, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, provisionalBadge), side));
 
 // ---------------------------------------------------------------------------------------------------
 // Colors and drawing
@@ -714,7 +717,7 @@ function onMessage(m: ToWebview) {
       state.canRun = m.canRun;
       if (m.imageUrl) {
         if (img.getAttribute('src') !== m.imageUrl) img.src = m.imageUrl;
-      } else img.removeAttribute('src');
+      } else if (!windowLevel.active()) img.removeAttribute('src'); // a DICOM/NIfTI picture is drawn by windowLevel
       if (m.running) {
         errorBox.classList.add('hidden');
         state.firstPartialMs = null;
@@ -755,6 +758,7 @@ function onMessage(m: ToWebview) {
       break;
     }
     case 'result':
+      windowLevel.setResultSlice(m.report.image.intensity?.slice);
       cur = { width: m.width, height: m.height, clean: m.clean, selected: m.selected, counts: m.counts, certified: m.certified, radiusMap: m.radiusMap, mask: m.mask, report: m.report, classes: m.classes, partial: null };
       state.resultDir = m.resultDir;
       // a fresh result; a stored one after a cancelled or failed run keeps saying so (and the failure's message)
@@ -799,6 +803,9 @@ function onMessage(m: ToWebview) {
       renderConsistency();
       applyView();
       document.body.dataset.consistency = 'shown';
+      break;
+    case 'medicalImage':
+      windowLevel.show(m);
       break;
     case 'consistencyRunning':
       consistencyBtn.disabled = m.running || !state.canRun;

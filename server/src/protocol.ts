@@ -103,8 +103,10 @@ export interface RunConfigParams {
 // ---------------------------------------------------------------------------------------------------
 
 export interface CertifyImageParams extends RunConfigParams, WorkDoneProgressParams, PartialResultParams {
-  /** absolute path of the image (png, jpg, bmp, tif) */
+  /** absolute path of the image (png, jpg, bmp, tif; DICOM .dcm, NIfTI .nii/.nii.gz) */
   imagePath: string;
+  /** the slice of a volume to certify (NIfTI 3-D, multi-frame DICOM), as the CLI's --slice; required for volumes */
+  slice?: SliceSpecWire | null;
   /** absolute path of a ground-truth mask: metrics and error overlay */
   maskPath?: string | null;
   /** write report.json, overlays and arrays here (absolute); nothing written when absent */
@@ -297,6 +299,63 @@ export namespace ListDatasetRequest {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// certseg/displayImage
+// ---------------------------------------------------------------------------------------------------
+
+/** One plane of a volume: axis x, y or z, index from 0 (the CLI's `--slice z:40`). */
+export interface SliceSpecWire {
+  axis: 'x' | 'y' | 'z';
+  index: number;
+}
+
+export interface DisplayImageParams {
+  /** absolute path of a DICOM or NIfTI file (extensionless DICOM is recognised by its preamble) */
+  imagePath: string;
+  /** the plane of a volume to show; null/absent: the middle z slice of a volume, the image of a 2-D file */
+  slice?: SliceSpecWire | null;
+}
+
+/** An intensity window: [center − width/2, center + width/2] maps linearly onto black..white. */
+export interface WindowWire {
+  center: number;
+  width: number;
+}
+
+export interface DisplayImageResult {
+  format: 'dicom' | 'nifti';
+  width: number;
+  height: number;
+  /** 1 (grey) or 3 (RGB, interleaved) */
+  channels: 1 | 3;
+  /** real intensities (after Rescale Slope/Intercept), row-major, `channels` per pixel */
+  values: EncodedArray<'float32'>;
+  /** the window certification uses (the DICOM's Window Center/Width, else the percentile window) */
+  window: WindowWire & { source: 'dicom' | 'percentile' };
+  /** the 0.5–99.5 percentile window of this plane */
+  percentile: WindowWire;
+  /** smallest and largest value of this plane */
+  range: { min: number; max: number };
+  /** DICOM Photometric Interpretation (null for NIfTI) */
+  photometric: string | null;
+  /** MONOCHROME1: draw the windowed value inverted (bright = dense), as certification does */
+  invert: boolean;
+  /** the voxel grid [x, y, z]; z > 1 for a volume */
+  size: [number, number, number];
+  /** the plane shown (volumes), else null */
+  slice: SliceSpecWire | null;
+}
+
+/**
+ * Sent by the client (the preview of a DICOM or NIfTI file): the real intensities of one plane, for display
+ * with the preview's own window/level (display only: certification keeps the worker's window). Not queued
+ * (it only reads the file). A file that cannot be read fails with UserError, data.code 'input', one line.
+ */
+export namespace DisplayImageRequest {
+  export const method = 'certseg/displayImage' as const;
+  export const type = new ProtocolRequestType<DisplayImageParams, DisplayImageResult, void, void, void>(method);
+}
+
+// ---------------------------------------------------------------------------------------------------
 // certseg/engineInfo
 // ---------------------------------------------------------------------------------------------------
 
@@ -343,6 +402,7 @@ export const allMethods = [
   RecertifyRequest.method,
   ConsistencyRequest.method,
   ListDatasetRequest.method,
+  DisplayImageRequest.method,
   EngineInfoRequest.method,
   QueueStatusNotification.method,
 ] as const;

@@ -17,6 +17,7 @@ const PREVIEW: Table = {
   openReport: {},
   checkConsistency: {},
   hover: { text: { type: 'string' } },
+  slice: { axis: { type: 'string' }, index: { type: 'number' } },
 };
 
 const REPORT: Table = {

@@ -40,7 +40,8 @@ const LAYOUTS =
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 export const naturalCompare = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
 
-const stripExt = (p: string) => p.slice(0, p.length - path.extname(p).length);
+// x.nii.gz is one extension (the id is x, as for x.png)
+const stripExt = (p: string) => p.slice(0, p.length - (p.toLowerCase().endsWith('.nii.gz') ? 7 : path.extname(p).length));
 const toPosix = (p: string) => p.split(path.sep).join('/');
 
 async function statKind(p: string): Promise<'file' | 'dir' | null> {

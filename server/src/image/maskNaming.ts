@@ -28,7 +28,8 @@ export function looksLikeMask(base: string): boolean {
  */
 export function maskCandidates(imagePath: string, p: { join(...s: string[]): string; dirname(s: string): string; basename(s: string): string; extname(s: string): string }): string[] {
   const dir = p.dirname(imagePath);
-  const ext = p.extname(imagePath);
+  // x.nii.gz has one extension, .nii.gz (extname says .gz)
+  const ext = imagePath.toLowerCase().endsWith('.nii.gz') ? imagePath.slice(-7) : p.extname(imagePath);
   const stem = p.basename(imagePath).slice(0, p.basename(imagePath).length - ext.length);
   const exts = [ext, ...MASK_EXTENSIONS.filter((e) => e !== ext.toLowerCase())];
   const out: string[] = [];

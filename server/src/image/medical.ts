@@ -36,6 +36,8 @@ export interface MedicalPixels {
   height: number;
   channels: 1 | 3;
   window: IntensityWindow;
+  /** the file's voxel grid [x, y, z] (z = 1 for a 2-D image) */
+  size: [number, number, number];
 }
 
 /** .dcm, .nii, .nii.gz by name; extensionless files by the DICOM preamble ("DICM" at byte 128). */
@@ -82,7 +84,7 @@ async function itkRead(kind: 'dicom' | 'nifti', file: string): Promise<ItkImage>
 }
 
 /** The 0.5 and 99.5 percentiles, by sorting a copy (images are at most a few megapixels). */
-function percentileWindow(v: Float64Array): { center: number; width: number } {
+export function percentileWindow(v: Float64Array): { center: number; width: number } {
   const s = Float64Array.from(v).sort();
   const lo = s[Math.floor(0.005 * (s.length - 1))];
   const hi = s[Math.ceil(0.995 * (s.length - 1))];
@@ -127,10 +129,14 @@ function undoGdcmInversion(values: Float64Array, meta: ItkImage['metadata']): vo
   for (let i = 0; i < values.length; i++) values[i] = K - values[i];
 }
 
-/** Read a DICOM or NIfTI file's pixels and the window that maps them to the model's [0,1] input. */
-export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: SliceSpec | null): Promise<MedicalPixels> {
+/**
+ * Read a DICOM or NIfTI file's pixels and the window that maps them to the model's [0,1] input.
+ * `slice: 'middle'` (the preview's first look at a volume) takes the middle z slice instead of refusing.
+ */
+export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: SliceSpec | null | 'middle'): Promise<MedicalPixels> {
   await fs.access(file);
   const img = await itkRead(kind, file);
+  if (slice === 'middle') slice = (img.size[2] ?? 1) > 1 ? { axis: 'z', index: Math.floor(img.size[2] / 2) } : null;
   const comps = img.imageType.components;
   if (comps !== 1 && comps !== 3) throw new Error(`${comps} components per pixel are not supported (grey or RGB only)`);
   if (kind === 'dicom' && slice && (img.size[2] ?? 1) <= 1 && slice.index > 0) throw new Error(`slice ${slice.axis}:${slice.index} is out of range (a single-frame DICOM has one slice)`);
@@ -144,6 +150,7 @@ export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: 
   return {
     ...plane,
     channels: comps as 1 | 3,
+    size: [img.size[0], img.size[1] ?? 1, img.size[2] ?? 1],
     window: { format: kind, source: fromFile ? 'dicom' : 'percentile', ...w, photometric, slice: (img.size[2] ?? 1) > 1 ? slice : null },
   };
 }

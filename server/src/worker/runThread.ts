@@ -76,7 +76,7 @@ async function run(job: ThreadJob): Promise<ThreadResult> {
     case 'certifyImage': {
       const config = await loadConfig(job.configPath, job.overrides);
       const result = await certifyImage(
-        { imagePath: job.imagePath, maskPath: job.maskPath, config, outDir: job.outDir },
+        { imagePath: job.imagePath, slice: job.slice, maskPath: job.maskPath, config, outDir: job.outDir },
         {
           onProgress: (event) => post({ type: 'progress', event }),
           onPartial: job.partials ? (p) => post({ type: 'partial', partial: partialToWire(p) }) : undefined,

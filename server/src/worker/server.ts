@@ -47,8 +47,11 @@ import {
   CertsegErrorCodes,
   ConsistencyRequest,
   type ConsistencyResultWire,
+  DisplayImageRequest,
+  type DisplayImageResult,
   EngineInfoRequest,
   ListDatasetRequest,
+  type SliceSpecWire,
   type ListDatasetResult,
   type CertifyImageResultWire,
   type DatasetSummaryWire,
@@ -415,6 +418,7 @@ onRequest(CertifyImageRequest.type, async (params, token) => {
   const maskPath = requirePath(m, p, 'maskPath', 'absolute path of the mask', true);
   const configPath = requirePath(m, p, 'configPath', 'absolute path of a *.certseg.json', true);
   const outDir = requirePath(m, p, 'outDir', 'absolute output folder', true);
+  const slice = sliceParam(m, p);
   requireFile(imagePath, 'Image');
   if (maskPath) requireFile(maskPath, 'Mask');
   if (configPath) requireFile(configPath, 'Config', 'config');
@@ -427,7 +431,7 @@ onRequest(CertifyImageRequest.type, async (params, token) => {
     return (await submit(
       'certifyImage',
       imagePath,
-      { kind: 'certifyImage', imagePath, maskPath, configPath, overrides: overridesOf(m, p), outDir, partialIntervalMs: interval, partials: partialToken !== undefined },
+      { kind: 'certifyImage', imagePath, slice, maskPath, configPath, overrides: overridesOf(m, p), outDir, partialIntervalMs: interval, partials: partialToken !== undefined },
       token,
       {
         onProgress: percentReporter(reporter),
@@ -523,6 +527,32 @@ onRequest(ListDatasetRequest.type, async (params) => {
   try {
     const pairs = await findDatasetPairs(dir, { split, onWarning: (w) => warnings.push(w) });
     return { total: pairs.length, pairs: pairs.slice(offset, offset + limit).map((x) => ({ id: x.id, image: x.image, mask: x.mask })), warnings } satisfies ListDatasetResult;
+  } catch (e) {
+    if (isCertsegError(e)) throw userError(e.message, e.code);
+    throw e;
+  }
+});
+
+/** params.slice: absent/null, or { axis: x|y|z, index: integer ≥ 0 } */
+function sliceParam(method: string, p: Record<string, unknown>): SliceSpecWire | null {
+  const s = p.slice as Record<string, unknown> | null | undefined;
+  if (s === undefined || s === null) return null;
+  if (typeof s !== 'object' || !['x', 'y', 'z'].includes(s.axis as string) || typeof s.index !== 'number' || !Number.isInteger(s.index) || s.index < 0) {
+    throw invalid(`${method}: params.slice must be { axis: 'x' | 'y' | 'z', index: integer >= 0 } or null (got ${JSON.stringify(s)})`);
+  }
+  return { axis: s.axis as SliceSpecWire['axis'], index: s.index };
+}
+
+onRequest(DisplayImageRequest.type, async (params) => {
+  const m = DisplayImageRequest.method;
+  const p = requireObject(m, params);
+  const imagePath = requirePath(m, p, 'imagePath', 'absolute path of a DICOM or NIfTI file')!;
+  const slice = sliceParam(m, p);
+  // Loaded on first use: the ITK WebAssembly readers are only needed once a medical file is previewed.
+  const { displayImage } = await import('../image/display');
+  const { isCertsegError } = await import('../core/errors');
+  try {
+    return (await displayImage(imagePath, slice)) satisfies DisplayImageResult;
   } catch (e) {
     if (isCertsegError(e)) throw userError(e.message, e.code);
     throw e;

@@ -13,6 +13,7 @@ import type {
   EngineInfoResult,
   PartialResultWire,
   RecertifyParams,
+  SliceSpecWire,
 } from '../protocol';
 import type { ImageReport } from '../pipeline/types';
 
@@ -20,6 +21,8 @@ export type ThreadJob =
   | {
       kind: 'certifyImage';
       imagePath: string;
+      /** the plane of a volume (NIfTI 3-D, multi-frame DICOM) */
+      slice: SliceSpecWire | null;
       maskPath: string | null;
       configPath: string | null;
       overrides: ConfigOverrides;
