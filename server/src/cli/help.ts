@@ -37,9 +37,23 @@ export const OPTION_HELP: Record<string, string> = {
   json: '--json            print the full result as JSON',
   image: '--image IMG       the image for the clean pass (default: a generated test pattern)',
   help: '--help            this help',
+  'gpus-per-task': '--gpus-per-task G  GPUs per shard (default 1; 0 for CPU nodes)',
+  'cpus-per-task': '--cpus-per-task C  CPU cores per shard',
+  partition: '--partition P     the Slurm partition',
+  time: '--time T          the Slurm time limit per shard (e.g. 02:00:00)',
+  submit: '--submit          submit the array and the merge with sbatch (else print the line that does)',
+  pvc: '--pvc CLAIM        a PersistentVolumeClaim with the dataset and the output, mounted at --mount',
+  mount: '--mount PATH      where the claim is mounted in the pods (default /data)',
+  'job-dir': '--job-dir DIR     where the job files go (default certseg-jobs)',
 };
 
-interface CommandHelp { usage: string; summary: string; options: readonly string[] }
+interface CommandHelp {
+  usage: string;
+  summary: string;
+  options: readonly string[];
+  /** a command's own meaning of a shared option name (cluster's --image is a container image) */
+  optionHelp?: Record<string, string>;
+}
 
 export const COMMANDS: Record<string, CommandHelp> = {
   certify: {
@@ -72,6 +86,21 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'check a model card against its model: tensors, one clean pass, class histogram, time per pass (docs/model-cards.md)',
     options: ['image', 'engine', 'json', 'help'],
   },
+  cluster: {
+    usage: 'certseg cluster slurm|k8s DIR --shards N [options]',
+    summary: 'write the job files that certify DIR in N shards on Slurm (sbatch array + dependent merge) or Kubernetes (Indexed Job + merge Job)',
+    options: ['shards', 'out', 'config', 'split', 'limit', ...OVERRIDES, 'gpus-per-task', 'cpus-per-task', 'partition', 'time', 'submit', 'image', 'pvc', 'mount', 'job-dir', 'help'],
+    optionHelp: {
+      shards: '--shards N        the number of shards (array tasks or pods)',
+      out: '--out DIR         the output folder, on storage every node sees (k8s: the path inside the pods)',
+      image: '--image IMAGE     (k8s) the certseg container image (see the Dockerfile)',
+      partition: '--partition P     (slurm) the partition',
+      time: '--time T          (slurm) the time limit per shard (e.g. 02:00:00)',
+      submit: '--submit          (slurm) submit the array and the merge with sbatch',
+      pvc: '--pvc CLAIM       (k8s) a PersistentVolumeClaim with the dataset and the output',
+      mount: '--mount PATH      (k8s) where the claim is mounted in the pods (default /data)',
+    },
+  },
   engines: { usage: 'certseg engines', summary: 'the inference engines, backends and devices available here', options: ['help'] },
 };
 
@@ -84,7 +113,7 @@ export function overview(): string {
 
 export function commandHelp(name: string): string {
   const c = COMMANDS[name];
-  return [`usage: ${c.usage}`, '', c.summary, '', 'options:', ...c.options.map((o) => `  ${OPTION_HELP[o] ?? `--${o}`}`)].join('\n');
+  return [`usage: ${c.usage}`, '', c.summary, '', 'options:', ...c.options.map((o) => `  ${c.optionHelp?.[o] ?? OPTION_HELP[o] ?? `--${o}`}`)].join('\n');
 }
 
 /** The options given that `command` does not take, as flags (e.g. ["--rics"]). */

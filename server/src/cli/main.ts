@@ -5,6 +5,7 @@
  *   certseg merge OUT_0 OUT_1 ... --out MERGED [--allow-partial]
  *   certseg recertify DIR [--tau T] [--alpha A] [--correction holm|bonferroni] [--out DIR]
  *   certseg consistency IMAGE|DIR [--rics M] [--circular] [--config C] [--out DIR] [--limit N]
+ *   certseg cluster slurm|k8s DIR --shards N [--gpus-per-task G] [--partition P] [--time T] [--image IMAGE] [--submit]
  *   certseg card check CARD [--image IMG] [--engine E] [--json]
  *   certseg engines
  * Errors print one line (no stack) and exit non-zero.
@@ -56,6 +57,14 @@ const OPTIONS = {
   circular: { type: 'boolean' },
   json: { type: 'boolean' },
   image: { type: 'string' },
+  'gpus-per-task': { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  partition: { type: 'string' },
+  time: { type: 'string' },
+  submit: { type: 'boolean' },
+  pvc: { type: 'string' },
+  mount: { type: 'string' },
+  'job-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -219,6 +228,11 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
           log,
         );
         if (v.json) log(JSON.stringify(summary, null, 2));
+        return 0;
+      }
+      case 'cluster': {
+        const { clusterFromCli } = await import('./commands/cluster');
+        await clusterFromCli(positionals, v, log, overrides(v));
         return 0;
       }
       case 'card': {
