@@ -135,7 +135,12 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         const mine = new Set([String(server.pid)]);
         for (let grew = true; grew; ) {
           grew = false;
-          for (const r of rows) if (mine.has(r.ppid) && !mine.has(r.pid)) mine.add(r.pid), (grew = true);
+          for (const r of rows) {
+            if (mine.has(r.ppid) && !mine.has(r.pid)) {
+              mine.add(r.pid);
+              grew = true;
+            }
+          }
         }
         return rows.filter((r) => mine.has(r.pid) && r.args.includes('dist/server/server.js')).map((r) => r.pid);
       },

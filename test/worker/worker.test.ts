@@ -18,7 +18,6 @@ import {
   LSPErrorCodes,
   PublishDiagnosticsNotification,
   type PublishDiagnosticsParams,
-  ResponseError,
   WorkDoneProgress,
 } from 'vscode-languageserver-protocol/node';
 import {

@@ -5,7 +5,7 @@
 import { alphasCumprod, carliniTimestep, miccaiTimestep, predictX0 } from '../core/diffusion';
 import { CertsegError } from '../core/errors';
 import { MAX_CLASSES } from '../core/labels';
-import { noiseStdFactor, resizeNCHW } from '../core/resize';
+import { noiseStdFactor } from '../core/resize';
 import type { InputSpec, ResolvedCard, SegmenterOutputSpec, TensorSpec } from '../models/card';
 import { displayPath } from '../models/loadCard';
 import type { Denoiser, Segmenter } from './engine';
