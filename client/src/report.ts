@@ -1,7 +1,7 @@
 /**
  * The dataset report: one webview panel per dataset run folder (summary.json written by certifyDataset).
- * The page is rendered by reportHtml.ts; localResourceRoots is the run folder only (the accuracy-vs-radius
- * SVG is its one resource). A click on a row opens that image's stored result in the preview; the panel
+ * The page is rendered by reportHtml.ts; localResourceRoots are the run folder (the accuracy-vs-radius SVG)
+ * and dist/webview (the page's script, media/src/report.ts). A click on a row opens that image's stored result in the preview; the panel
  * comes back after a reload (serializer, state = the run folder).
  */
 import { randomBytes } from 'node:crypto';
@@ -69,7 +69,7 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
     enableScripts: true,
     enableForms: false,
     enableCommandUris: false,
-    localResourceRoots: [vscode.Uri.file(runDir)],
+    localResourceRoots: [vscode.Uri.file(runDir), vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview')],
     enableFindWidget: true,
   };
   if (!panel) panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, title, vscode.ViewColumn.Active, options);
@@ -87,6 +87,7 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
     p.webview.html = reportHtml({
       nonce: randomBytes(16).toString('base64'),
       cspSource: p.webview.cspSource,
+      scriptUrl: p.webview.asWebviewUri(vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview', 'report.js')).toString(),
       title: path.basename(r.summary.dataset),
       run: r,
       plotUrl,

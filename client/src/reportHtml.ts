@@ -3,18 +3,13 @@
  * pooled and per-image-mean metrics, the accuracy-vs-radius SVG written by certifyDataset (an <img> on the
  * run folder), "certified Dice vs σ" when the dataset was certified at several σ (lineChartSvg, as a data:
  * image), and the per-image table (sortable; a click on a row asks the host to open that sample's result).
- * The page's only script is {@link reportScript}, inlined with the nonce.
+ * The page's only script is its own bundle (media/src/report.ts → dist/webview/report.js), loaded with the nonce.
  */
 import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
 import { lineChartSvg } from '../../server/src/image/plot';
 import { escapeHtml, webviewCsp } from './html';
 
-/** Webview → host. */
-export type FromReport = { type: 'openSample'; dir: string; id: string } | { type: 'openRun'; runDir: string } | { type: 'openSummary' };
-/** What the page keeps in getState/setState: the run folder, for the panel serializer. */
-export interface ReportState {
-  runDir: string;
-}
+export type { FromReport, ReportState } from '../../media/src/messages';
 
 export interface ReportRun {
   /** absolute run folder (holds summary.json) */
@@ -33,6 +28,8 @@ export interface ReportPage {
   /** the dataset's name */
   title: string;
   run: ReportRun;
+  /** URL of the page's script, dist/webview/report.js (asWebviewUri) */
+  scriptUrl: string;
   /** URL of the run's accuracy-vs-radius.svg (asWebviewUri), null when there is none */
   plotUrl: string | null;
   /** every run of the dataset with a summary (this one included), for the σ chart and the run picker */
@@ -132,7 +129,6 @@ export function reportHtml(page: ReportPage): string {
         .map((r) => `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${val(r.summary.params.sigma)})` : ''}</button>`)
         .join('')}</nav>`
     : '';
-  const state: ReportState = { runDir: run.runDir };
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -158,7 +154,7 @@ button.current { font-weight: bold; }
 .partial { font-weight: bold; color: var(--vscode-errorForeground, #c00); }
 </style>
 </head>
-<body>
+<body data-run-dir="${esc(run.runDir)}">
 <h1 id="title">${esc(page.title)}: ${esc(run.label)}</h1>
 <div class="muted" id="params">${esc(s.images)} images (${esc(s.withMask)} with masks), ${params}; certified radius ${num(s.radius)}; ${num(s.timings.totalMs / 1000, 1)} s</div>
 ${s.partial ? `<p id="partial" class="partial">${esc(s.partial.note)}</p>` : ''}
@@ -173,48 +169,7 @@ ${sigmaSvg ? `<figure id="dice-vs-sigma" aria-label="certified Dice vs sigma">${
 </div>
 <h2>Per image <span class="muted">(click a row to open its result; click a header to sort)</span></h2>
 ${perImageTable(s)}
-<script nonce="${nonce}">var __name = (f) => f; /* esbuild keepNames helper, referenced by the serialised function */
-(${reportScript.toString()})(${JSON.stringify(state).replace(/</g, '\\u003c')});</script>
+<script nonce="${nonce}" src="${esc(page.scriptUrl)}"></script>
 </body>
 </html>`;
-}
-
-/** The page's script (self-contained: it is serialised with toString() into the page). */
-export function reportScript(state: ReportState): void {
-  const api = (globalThis as unknown as { acquireVsCodeApi(): { postMessage(m: FromReport): void; setState(s: ReportState): void } }).acquireVsCodeApi();
-  api.setState(state);
-  const table = document.getElementById('per-image') as HTMLTableElement | null;
-  if (table) {
-    const tbody = table.tBodies[0];
-    table.querySelectorAll('th').forEach((th, col) => {
-      const sort = () => {
-        const asc = th.getAttribute('aria-sort') !== 'ascending';
-        table.querySelectorAll('th').forEach((o) => o.removeAttribute('aria-sort'));
-        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
-        const rows = Array.from(tbody.rows);
-        const key = (r: HTMLTableRowElement) => r.cells[col].getAttribute('data-v') ?? '';
-        const numeric = rows.every((r) => key(r) === '' || !Number.isNaN(Number(key(r))));
-        rows.sort((a, b) => {
-          const x = key(a), y = key(b);
-          if (x === '' || y === '') return x === y ? 0 : x === '' ? 1 : -1; // empty (no mask) last
-          const c = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
-          return asc ? c : -c;
-        });
-        tbody.append(...rows);
-      };
-      th.addEventListener('click', sort);
-      th.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && sort());
-    });
-    const open = (tr: HTMLTableRowElement) => api.postMessage({ type: 'openSample', dir: tr.getAttribute('data-dir') ?? '', id: tr.getAttribute('data-id') ?? '' });
-    tbody.addEventListener('click', (e) => {
-      const tr = (e.target as HTMLElement).closest('tr');
-      if (tr) open(tr);
-    });
-    tbody.addEventListener('keydown', (e) => {
-      const tr = (e.target as HTMLElement).closest('tr');
-      if (tr && e.key === 'Enter') open(tr);
-    });
-  }
-  document.querySelectorAll('#runs button').forEach((b) => b.addEventListener('click', () => api.postMessage({ type: 'openRun', runDir: b.getAttribute('data-run') ?? '' })));
-  document.getElementById('open-summary')?.addEventListener('click', () => api.postMessage({ type: 'openSummary' }));
 }

@@ -1,5 +1,6 @@
 /**
- * Messages between the extension host (client/src/preview.ts) and the preview webview (media/src/preview.ts).
+ * Messages between the extension host (client/src/preview.ts, report.ts) and the webviews (media/src/preview.ts,
+ * report.ts).
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
 import type { ImageReport } from '../../server/src/pipeline/types';
@@ -98,4 +99,11 @@ export interface WebviewState {
   imagePath: string;
   resultDir: string | null;
   view?: { zoom: number; panX: number; panY: number; layers: Record<string, boolean>; opacity: number };
+}
+
+/** Report page → host. */
+export type FromReport = { type: 'openSample'; dir: string; id: string } | { type: 'openRun'; runDir: string } | { type: 'openSummary' };
+/** What the report page keeps in getState/setState: the run folder, for the panel serializer. */
+export interface ReportState {
+  runDir: string;
 }

@@ -87,7 +87,8 @@ function assertNoRawPayload(html: string) {
 
 function render(summary: ReturnType<typeof validateSummary>, label = 'default'): string {
   const run: ReportRun = { runDir, label, summary };
-  return reportHtml({ nonce: 'n', cspSource: 'vscode-resource:', title: summary.dataset, run, plotUrl: null, siblings: [run, { ...run, runDir: runDir + '2' }] });
+  const scriptUrl = 'file://' + join(__dirname, '..', '..', 'dist', 'webview', 'report.js');
+  return reportHtml({ nonce: 'n', cspSource: 'vscode-resource:', scriptUrl, title: summary.dataset, run, plotUrl: null, siblings: [run, { ...run, runDir: runDir + '2' }] });
 }
 
 test('summary.json as main writes it (one process, and a partial cluster merge) validates; the merge is marked partial', () => {
@@ -192,7 +193,7 @@ test('headless Chromium: hostile free text on the real report page adds no eleme
   let s = validateSummary(summaryText, join(runDir, 'summary.json'));
   s = { ...s, dataset: PAYLOADS.join(' '), partial: { missing: PAYLOADS, note: PAYLOADS.join(' ') }, perImage: s.perImage.map((p, i) => ({ ...p, id: PAYLOADS[i % PAYLOADS.length] + PAYLOADS[(i + 3) % PAYLOADS.length] })) };
   const html = render(s, PAYLOADS.join(''))
-    .replace('<script nonce="n">', '<script nonce="n">window.acquireVsCodeApi=()=>({postMessage(){},setState(){}});</script><script nonce="n">');
+    .replace('<script nonce="n" src=', '<script nonce="n">window.acquireVsCodeApi=()=>({postMessage(){},setState(){}});</script><script nonce="n" src=');
   const file = join(tmp, 'hostile.html');
   writeFileSync(file, html);
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });

@@ -52,9 +52,11 @@ before(async () => {
     { runDir, label: 'default', summary, mtimeMs: 1 },
     { runDir: join(runs, 'default-sigma-0.5'), label: 'default-sigma-0.5', summary: other, mtimeMs: 2 },
   ];
-  const html = reportHtml({ nonce: 'test-nonce', cspSource: 'file:', title: 'ds', run: siblings[0], plotUrl: 'file://' + join(runDir, 'accuracy-vs-radius.svg'), siblings })
+  // the page's script is the built bundle (npm run build), as the extension loads it
+  const scriptUrl = 'file://' + join(__dirname, '..', '..', 'dist', 'webview', 'report.js');
+  const html = reportHtml({ nonce: 'test-nonce', cspSource: 'file:', scriptUrl, title: 'ds', run: siblings[0], plotUrl: 'file://' + join(runDir, 'accuracy-vs-radius.svg'), siblings })
     // the VS Code API the webview gets, stubbed before the page's script
-    .replace('<script nonce="test-nonce">', `<script nonce="test-nonce">window.__posted=[];window.__state=null;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__posted.push(m),setState:(s)=>{window.__state=s;}});</script><script nonce="test-nonce">`);
+    .replace('<script nonce="test-nonce" src=', `<script nonce="test-nonce">window.__posted=[];window.__state=null;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__posted.push(m),setState:(s)=>{window.__state=s;}});</script><script nonce="test-nonce" src=`);
   writeFileSync(join(tmp, 'report.html'), html);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
