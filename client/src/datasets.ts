@@ -17,6 +17,7 @@ import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUn
 import { readRun, showReport } from './report';
 import { activeConfig, runConfig, settingsOverrides } from './settings';
 import type { Worker } from './worker';
+import { writeClusterJob } from './clusterJob';
 
 const PAGE = 200;
 const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
@@ -323,6 +324,7 @@ export function registerDatasets(context: vscode.ExtensionContext, worker: Worke
       if (runDir) await showReport(context, worker, runDir);
       else if (dir) void vscode.window.showInformationMessage(`certseg: ${path.basename(dir)} has no runs yet. Use Certify All.`);
     }),
+    vscode.commands.registerCommand('certseg.writeClusterJob', (arg?: unknown) => writeClusterJob(context, datasetOf(arg), (d, c) => runDirFor(context, d, undefined, c), worker.log)),
     vscode.workspace.onDidChangeWorkspaceFolders(() => provider.refresh()),
   );
   return provider;

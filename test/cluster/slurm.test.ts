@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { validateSummary } from '../../client/src/validate/stored';
 import { SKIP_NO_KVASIR, SMALL, certseg, cli, makeDataset, readSummary, withoutTimings } from './helpers';
 
 const BINARIES = ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged', '/usr/bin/sbatch', '/usr/bin/squeue', '/usr/bin/sinfo', '/usr/bin/munge'];
@@ -166,4 +167,7 @@ test('Slurm: the generated array script (3 shards, 6 images) and its dependent m
   assert.equal(merged.partial, undefined);
   assert.deepEqual(withoutTimings(merged), withoutTimings(readSummary(path.join(one, 'summary.json'))));
   assert.equal(merged.timings.shards?.length, 3, 'the merged timings list the three shards');
+  // the Datasets view reads it like any run (the extension's stored-result validation)
+  const file = path.join(out, 'summary.json');
+  assert.equal(validateSummary(readFileSync(file, 'utf8'), file).images, 6);
 });

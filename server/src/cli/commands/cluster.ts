@@ -47,7 +47,9 @@ function bad(msg: string): never {
 export function thisCertseg(): string {
   const bundled = path.join(__dirname, 'cli.js'); // dist/server/cli.js when bundled
   const cli = existsSync(bundled) ? bundled : path.resolve(__dirname, '../../../../dist/server/cli.js');
-  return `${process.execPath} ${cli}`;
+  // Under VS Code (the "Write Cluster Job…" command) execPath is Electron's binary, which is no Node on a
+  // compute node: the node on PATH there runs it.
+  return `${process.versions.electron ? 'node' : process.execPath} ${cli}`;
 }
 
 export async function writeClusterJob(c: ClusterCommand, log: (s: string) => void): Promise<{ files: string[]; submitLine: string }> {
