@@ -11,7 +11,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
@@ -142,4 +143,25 @@ test('bad input: one line, exit 2, nothing written', async () => {
     assert.match(lines[0], re);
   }
   assert.ok(!existsSync(jobDir), 'no job file written');
+});
+
+test('slurm --submit without a reachable Slurm: one line saying what was (not) submitted', async () => {
+  const ds = path.join(root, 'models/default');
+  const jobDir = path.join(tmp, 'submit');
+  const args = ['cluster', 'slurm', ds, '--shards', '2', '--gpus-per-task', '0', '--out', path.join(tmp, 'submit-out'), '--job-dir', jobDir, '--submit'];
+  // no sbatch on PATH (not a login node)
+  const none = await certseg(args, { PATH: '/nonexistent' });
+  assert.equal(none.code, 2, none.stderr);
+  assert.equal(none.stderr.trim(), 'certseg: sbatch is not installed here; submit from a Slurm login node (the job files are written)');
+  assert.ok(existsSync(path.join(jobDir, 'certseg-default.sbatch')));
+  // the real sbatch, pointed at a controller that is not there
+  if (!existsSync('/usr/bin/sbatch')) return;
+  const conf = path.join(tmp, 'nowhere.conf');
+  const host = hostname().split('.')[0];
+  writeFileSync(conf, `ClusterName=nowhere\nSlurmctldHost=${host}\nSlurmctldPort=1\nNodeName=${host}\nPartitionName=p Nodes=${host} Default=YES\n`);
+  const down = await certseg(args, { SLURM_CONF: conf });
+  assert.equal(down.code, 2, down.stderr);
+  const lines = down.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, down.stderr);
+  assert.match(lines[0], /^certseg: sbatch failed: .*(contact|connect).*; nothing was submitted$/);
 });

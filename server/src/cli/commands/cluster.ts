@@ -87,16 +87,19 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
       log(`submit with:\n  ${line}`);
       return { files: [f.array, f.merge], submitLine: line };
     }
-    const sbatch = (args: string[]) => {
+    const sbatch = (args: string[], what: string) => {
       try {
-        return execFileSync('sbatch', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+        // bounded: sbatch retries an unreachable controller on its own
+        return execFileSync('sbatch', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 }).trim();
       } catch (e) {
-        const err = e as NodeJS.ErrnoException & { stderr?: string };
-        bad(err.code === 'ENOENT' ? 'sbatch is not installed here; submit from a Slurm login node' : `sbatch failed: ${(err.stderr || err.message).trim().split('\n')[0]}`);
+        const err = e as NodeJS.ErrnoException & { stderr?: string; signal?: string };
+        if (err.code === 'ENOENT') bad('sbatch is not installed here; submit from a Slurm login node (the job files are written)');
+        const why = err.signal ? 'sbatch did not answer within 2 minutes (is the Slurm controller up?)' : `sbatch failed: ${(err.stderr || err.message).trim().split('\n')[0]}`;
+        bad(`${why}${what}`);
       }
     };
-    const arrayId = sbatch(['--parsable', f.array]).split(';')[0];
-    const mergeId = sbatch(['--parsable', `--dependency=afterok:${arrayId}`, f.merge]).split(';')[0];
+    const arrayId = sbatch(['--parsable', f.array], '; nothing was submitted').split(';')[0];
+    const mergeId = sbatch(['--parsable', `--dependency=afterok:${arrayId}`, f.merge], `; the shards were submitted (job ${arrayId}) but not the merge: sbatch --dependency=afterok:${arrayId} ${f.merge}`).split(';')[0];
     log(`submitted: shards as job array ${arrayId}, merge as job ${mergeId} (runs after every shard succeeded); the result goes to ${job.out}`);
     return { files: [f.array, f.merge], submitLine: line };
   }
