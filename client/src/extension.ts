@@ -10,7 +10,7 @@ import { registerDatasets } from './datasets';
 import { REPORT_VIEW_TYPE, ReportSerializer } from './report';
 import { activeConfig, setActiveConfig } from './settings';
 import { IMAGE_EXTENSIONS } from './store';
-import { DIALOG_EXTENSIONS, MEDICAL_EXTENSIONS, isCertifiableImage } from './medical';
+import { DIALOG_EXTENSIONS, MEDICAL_EDITOR_VIEW_TYPE, MEDICAL_EXTENSIONS, isCertifiableImage } from './medical';
 import { MASK_DIRS, looksLikeMask } from '../../server/src/image/maskNaming';
 import { Worker } from './worker';
 
@@ -121,6 +121,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, new PreviewSerializer(context, w)),
     vscode.window.registerWebviewPanelSerializer(REPORT_VIEW_TYPE, new ReportSerializer(context, w)),
     vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, new SegmentationPreviewProvider(context, w), {
+      supportsMultipleEditorsPerDocument: true,
+      webviewOptions: { retainContextWhenHidden: false },
+    }),
+    // the default editor of .dcm/.nii/.nii.gz, which VS Code cannot show at all (same panel, one more registration)
+    vscode.window.registerCustomEditorProvider(MEDICAL_EDITOR_VIEW_TYPE, new SegmentationPreviewProvider(context, w), {
       supportsMultipleEditorsPerDocument: true,
       webviewOptions: { retainContextWhenHidden: false },
     }),

@@ -15,6 +15,9 @@ import type { ToWebview } from '../../media/src/messages';
 import { IMAGE_EXTENSIONS } from './store';
 import type { Worker } from './worker';
 
+/** The Segmentation Preview as the default editor of DICOM/NIfTI files (package.json customEditors). */
+export const MEDICAL_EDITOR_VIEW_TYPE = 'certseg.medicalPreview';
+
 /** by name (the server's image/medical.ts MEDICAL_EXTENSIONS) */
 export const MEDICAL_EXTENSIONS = ['dcm', 'dicom', 'nii', 'nii.gz'];
 /** for file dialogs, which match the last extension only (x.nii.gz → gz) */
