@@ -10,12 +10,26 @@ import * as vscode from 'vscode';
 import { clusterArgs, parseClusterOutput, type ClusterJobChoice } from './clusterArgs';
 import { refuseUntrusted } from './preview';
 import { runConfig, settingsOverrides } from './settings';
+import { findDatasets } from './datasets';
+
+/** From the palette: the workspace's dataset folders (as the Datasets view finds them), or any folder. */
+async function pickDataset(): Promise<string | undefined> {
+  const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  const found = await findDatasets(roots);
+  const browse = { label: 'Browse…', description: 'another folder', dir: '' };
+  const pick = await vscode.window.showQuickPick([...found.map((dir) => ({ label: path.basename(dir), description: vscode.workspace.asRelativePath(dir), dir })), browse], {
+    title: 'certseg: dataset for the cluster job',
+  });
+  if (!pick) return undefined;
+  if (pick !== browse) return pick.dir;
+  return (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Dataset for the cluster job' }))?.[0]?.fsPath;
+}
 
 const positiveInt = (min: number) => (s: string) => (/^\d+$/.test(s.trim()) && Number(s) >= min ? null : min ? 'a positive integer' : 'a non-negative integer');
 
 export async function writeClusterJob(context: vscode.ExtensionContext, dataset: string | undefined, runDir: (dir: string, config: string | null) => string, log: vscode.LogOutputChannel): Promise<void> {
   if (!vscode.workspace.isTrusted) return refuseUntrusted();
-  const dir = dataset ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Dataset for the cluster job' }))?.[0]?.fsPath;
+  const dir = dataset ?? (await pickDataset());
   if (!dir) return;
   const kind = await vscode.window.showQuickPick(
     [
