@@ -7,9 +7,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CertifyImageRequest, CertsegErrorCodes, DisplayImageRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
+import { CertifyImageRequest, CertsegErrorCodes, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
+import { CXR_DIR } from '../helpers/medicalFiles';
 import { readNpy } from '../../server/src/image/write';
 import { startWorker, expectError, type Worker } from './harness';
 import { makeMedicalFiles } from '../helpers/medicalFiles';
@@ -120,4 +121,16 @@ test('certifyImage: the slice of a volume in the params is the one certified and
     CertsegErrorCodes.UserError,
     /volume of 256×256×3 voxels: choose a slice/,
   );
+});
+
+test('listDataset (the Datasets view): DICOM and NIfTI images pair with their PNG masks; x.nii.gz has the id x', async (t) => {
+  if (skipped(t)) return;
+  const ds = path.join(files.dir, 'ds');
+  for (const d of ['images', 'masks']) mkdirSync(path.join(ds, d), { recursive: true });
+  copyFileSync(path.join(files.dir, 'cxr12.dcm'), path.join(ds, 'images', 'a.dcm'));
+  copyFileSync(path.join(files.dir, 'cxr2d.nii.gz'), path.join(ds, 'images', 'b.nii.gz'));
+  for (const id of ['a', 'b']) copyFileSync(path.join(CXR_DIR, '..', 'masks', 'cxr000.png'), path.join(ds, 'masks', `${id}.png`));
+  const r = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds });
+  assert.deepEqual(r.pairs.map((p) => [p.id, path.basename(p.image), p.mask && path.basename(p.mask)]), [['a', 'a.dcm', 'a.png'], ['b', 'b.nii.gz', 'b.png']]);
+  assert.deepEqual(r.warnings, []);
 });
