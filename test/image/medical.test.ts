@@ -142,9 +142,23 @@ test('the same pixels certify to the same counts through PNG and through DICOM',
     const out = path.join(dir, `run-${name}`);
     const r = spawnSync(process.execPath, [cli, 'certify', file, '--out', out, ...quick], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
+    // the console says which window made the model's input, since σ is measured on it
+    if (name === 'dcm') assert.match(r.stdout, /intensity window 127\.5\/255 \(the file's Window Center\/Width; MONOCHROME2\): σ and the radius are on this window's \[0,1\] scale/);
+    else assert.doesNotMatch(r.stdout, /intensity window/);
     return out;
   });
   assert.ok(readFileSync(path.join(runs[0], 'counts.npy')).equals(readFileSync(path.join(runs[1], 'counts.npy'))), 'counts differ');
   const report = JSON.parse(readFileSync(path.join(runs[1], 'report.json'), 'utf8'));
   assert.deepEqual(report.image.intensity, { format: 'dicom', source: 'dicom', center: 127.5, width: 255, photometric: 'MONOCHROME2', slice: null });
+});
+
+test('a mask of another size than the DICOM is refused in one line, and nothing is written', async (t) => {
+  if (skipIfMissing(t)) return;
+  const cli = path.join(root, 'dist/server/cli.js');
+  const out = path.join(dir, 'run-badmask');
+  const r = spawnSync(process.execPath, [cli, 'certify', path.join(dir, 'cxr8.dcm'), '--mask', path.join(root, 'models/default/sample-mask.png'), '--out', out, '--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^certseg: mask sample-mask\.png is 128×128 but image is 256×256$/m);
+  assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('certseg:')).length, 1);
+  assert.ok(!existsSync(out), 'no output folder');
 });

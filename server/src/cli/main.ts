@@ -130,6 +130,15 @@ function whereRan(r: ImageReport): string {
   return `\nworking shape: segmenter ${w.segmenter.note}${den}; ${w.batchSize} sample${w.batchSize > 1 ? 's' : ''} per batch (memory plan: about ${w.estimatedPeakMiB} of ${w.budgetMiB} MiB)`;
 }
 
+/** DICOM/NIfTI: the window that made the model's [0,1] input, on which σ and the radius are measured. */
+function intensityLine(r: ImageReport): string {
+  const i = r.image.intensity;
+  if (!i) return '';
+  const src = i.source === 'dicom' ? "the file's Window Center/Width" : 'the 0.5–99.5 percentile window';
+  const extra = [i.photometric, i.slice ? `slice ${i.slice.axis}:${i.slice.index}` : null].filter(Boolean).join(', ');
+  return `\nintensity window ${+i.center.toPrecision(6)}/${+i.width.toPrecision(6)} (${src}${extra ? `; ${extra}` : ''}): σ and the radius are on this window's [0,1] scale`;
+}
+
 function one(positionals: string[], what: string): string {
   if (positionals.length !== 1) throw new UsageError(`expected one ${what}, got ${positionals.length}`);
   return positionals[0];
@@ -179,7 +188,7 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
           { signal: controller.signal, onProgress: (e) => progress.update(e), onNotice: (m) => progress.note(m) },
         );
         progress.done();
-        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}${whereRan(r.report)}\nresults in ${outDir}`);
+        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}${whereRan(r.report)}${intensityLine(r.report)}\nresults in ${outDir}`);
         return 0;
       }
       case 'dataset': {
