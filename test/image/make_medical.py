@@ -10,6 +10,8 @@ Writes, with the source arrays beside them as .npy (what each file must decode t
   nopixels.dcm    a DICOM image header without Pixel Data
   badsyntax.dcm   pixel data under MPEG-2 (a transfer syntax no X-ray archive uses, which GDCM does not decode)
   cxr2d.nii.gz    a 2-D NIfTI image; stack.nii.gz: 3 chest X-rays stacked along z
+  mask8.dcm, mask2d.nii.gz, maskstack.nii.gz: the lung masks (0/255, ../masks beside CXR_DIR) of those X-rays
+                  as a DICOM, a 2-D NIfTI and a NIfTI stack (masks in the medical formats)
 Compressed copies (JPEG-LS, JPEG Lossless, RLE, JPEG 2000) are made by the caller with dcmtk / gdcmconv.
 """
 import os
@@ -74,4 +76,10 @@ nib.save(nib.Nifti1Image(c8.T.astype(np.int16), np.eye(4)), os.path.join(out, 'c
 stack = np.stack([c.T for c in cxr], axis=2).astype(np.int16)
 nib.save(nib.Nifti1Image(stack, np.eye(4)), os.path.join(out, 'stack.nii.gz'))
 np.save(os.path.join(out, 'stack.npy'), np.stack(cxr, axis=0))
+masks_dir = os.path.join(cxr_dir, '..', 'masks')
+if os.path.isdir(masks_dir):
+    masks = [np.array(Image.open(os.path.join(masks_dir, n)).convert('L')) for n in names]
+    dicom('mask8.dcm', masks[0], 8)
+    nib.save(nib.Nifti1Image(masks[0].T.astype(np.uint8), np.eye(4)), os.path.join(out, 'mask2d.nii.gz'))
+    nib.save(nib.Nifti1Image(np.stack([m.T for m in masks], axis=2).astype(np.uint8), np.eye(4)), os.path.join(out, 'maskstack.nii.gz'))
 print('ok', names)

@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readImage } from '../../server/src/image/read';
+import { readImage, readMask } from '../../server/src/image/read';
+import { maskCandidates } from '../../server/src/image/maskNaming';
 import { readNpy } from '../../server/src/image/write';
 import { parseSlice } from '../../server/src/image/medical';
 
@@ -161,4 +162,24 @@ test('a mask of another size than the DICOM is refused in one line, and nothing 
   assert.match(r.stderr, /^certseg: mask sample-mask\.png is 128×128 but image is 256×256$/m);
   assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('certseg:')).length, 1);
   assert.ok(!existsSync(out), 'no output folder');
+});
+
+test('masks in DICOM and NIfTI read as the same labels as the PNG masks; a volume mask gives the image\'s slice', async (t) => {
+  if (skipIfMissing(t)) return;
+  const masks = path.join(shared, 'cxr-lungs-256/masks');
+  const opts = { numClasses: 2 };
+  const png0 = await readMask(path.join(masks, 'cxr000.png'), opts);
+  const png2 = await readMask(path.join(masks, 'cxr002.png'), opts);
+  assert.ok(png0.includes(1) && png0.includes(0), 'a lung mask with both classes');
+  assert.deepEqual(await readMask(path.join(dir, 'mask8.dcm'), opts), png0);
+  assert.deepEqual(await readMask(path.join(dir, 'mask2d.nii.gz'), opts), png0);
+  // a 2-D mask goes with any plane of a volume image
+  assert.deepEqual(await readMask(path.join(dir, 'mask2d.nii.gz'), { ...opts, slice: parseSlice('z:2') }), png0);
+  assert.deepEqual(await readMask(path.join(dir, 'maskstack.nii.gz'), { ...opts, slice: parseSlice('z:2') }), png2);
+  await assert.rejects(readMask(path.join(dir, 'maskstack.nii.gz'), opts), /cannot read mask maskstack\.nii\.gz: it is a volume of 256×256×3 voxels: choose a slice/);
+  await assert.rejects(readMask(path.join(dir, 'rgb.dcm'), opts), /cannot read mask rgb\.dcm: a mask holds one label per pixel, not 3 components/);
+  // found by the naming rules beside a DICOM or NIfTI image
+  assert.ok(maskCandidates('/d/chest.dcm', path).includes('/d/chest_mask.nii.gz'));
+  assert.ok(maskCandidates('/d/scan.nii.gz', path).includes('/d/scan_seg.nii.gz'));
+  assert.ok(maskCandidates('/d/scan.nii.gz', path).includes('/d/masks/scan.png'));
 });

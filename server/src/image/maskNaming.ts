@@ -7,7 +7,8 @@
  */
 export const MASK_SUFFIXES = ['_mask', '-mask', '.mask', '_lesion', '_seg', '-seg', '_segmentation', '_gt', '-gt', '_label', '_labels'] as const;
 export const MASK_DIRS = ['masks', 'mask', 'labels', 'annotations', 'gt', 'ground_truth', 'groundtruth'] as const;
-const MASK_EXTENSIONS = ['.png', '.bmp', '.tif', '.tiff', '.gif', '.jpg', '.jpeg', '.webp'];
+// DICOM and NIfTI label maps too (read by image/medical.ts readMedicalLabels)
+const MASK_EXTENSIONS = ['.png', '.bmp', '.tif', '.tiff', '.gif', '.jpg', '.jpeg', '.webp', '.nii.gz', '.nii', '.dcm'];
 
 /** The id a mask file's base name stands for: its base name without a mask suffix. */
 export function maskIdOf(maskBase: string): string {

@@ -155,6 +155,28 @@ export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: 
   };
 }
 
+/**
+ * A DICOM or NIfTI label map (a ground-truth mask): integer labels of one plane, no window. A 2-D mask goes with
+ * any plane of a volume image (the slice is for volumes); a volume mask gives the same slice as the image.
+ */
+export async function readMedicalLabels(file: string, kind: 'dicom' | 'nifti', slice: SliceSpec | null): Promise<{ labels: Uint16Array; width: number; height: number; maxLabel: number }> {
+  await fs.access(file);
+  const img = await itkRead(kind, file);
+  if (img.imageType.components !== 1) throw new Error(`a mask holds one label per pixel, not ${img.imageType.components} components`);
+  const volume = (img.size[2] ?? 1) > 1;
+  const plane = extractSlice(img.data!, img.size, 1, volume ? slice : null);
+  if (kind === 'dicom' && metaValue(img.metadata, '0028|0004') === 'MONOCHROME1') undoGdcmInversion(plane.values, img.metadata);
+  const labels = new Uint16Array(plane.values.length);
+  let maxLabel = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const v = plane.values[i];
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`a mask holds integer labels 0–65535; found ${v}`);
+    labels[i] = v;
+    if (v > maxLabel) maxLabel = v;
+  }
+  return { labels, width: plane.width, height: plane.height, maxLabel };
+}
+
 /** Apply the window: planar float RGB in [0,1] (grey repeated to 3 channels), MONOCHROME1 inverted. */
 export function windowToPlanarRgb(p: MedicalPixels): Float32Array {
   const n = p.width * p.height;

@@ -20,7 +20,7 @@ import { CertsegError } from '../core/errors';
 import { ABSTAIN } from '../core/labels';
 import type { ClassSpec } from '../models/card';
 import { mapColour, mapGrey, type MaskValueMap } from './maskValues';
-import { isMedicalPath, medicalKind, readMedical, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
+import { isMedicalPath, medicalKind, readMedical, readMedicalLabels, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'] as const;
 
@@ -188,6 +188,8 @@ export interface ReadMaskOptions {
   classes?: ClassSpec[];
   /** The config's `maskValues`, resolved: when given, the only mapping used. */
   maskValues?: MaskValueMap;
+  /** the image's plane, for a DICOM/NIfTI volume mask */
+  slice?: SliceSpec | null;
 }
 
 /** The PASCAL VOC colour map (index → colour), used for palette masks when no class colours are given. */
@@ -363,8 +365,14 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
   }
   const buf = await readBytes('mask', file);
   let raw: RawPixels;
+  const medical = medicalKind(file, buf);
   try {
-    raw = await decodeRaw(buf, 'native');
+    if (medical) {
+      // DICOM/NIfTI label maps: integer labels as stored, then the same rules as a grey PNG (8- or 16-bit)
+      const m = await readMedicalLabels(file, medical, opts.slice ?? null);
+      const data = m.maxLabel <= 255 ? Uint8Array.from(m.labels) : m.labels;
+      raw = { data, width: m.width, height: m.height, channels: 1, maxValue: m.maxLabel <= 255 ? 255 : 65535, lossy: false };
+    } else raw = await decodeRaw(buf, 'native');
   } catch (e) {
     throw fileError('mask', file, shortReason(e));
   }

@@ -41,6 +41,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
         expectWidth: W,
         expectHeight: H,
         classes,
+        slice: req.slice, // a volume mask: the image's plane
         maskValues: cfg.maskValues ? resolveMaskValues(cfg.maskValues, classes, loadedSegmenter.card.ignoreLabel) : undefined,
       })
     : null;
