@@ -60,7 +60,8 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string,
   return e;
 }
 
-const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(4)).toString());
+// six significant digits: a window like 127.5/255 shows as is (a rounded field would move it on the next edit)
+const fmt = (v: number) => Number(v.toPrecision(6)).toString();
 
 export interface WindowLevel {
   /** the controls (hidden until a medical image arrives) */
