@@ -91,7 +91,10 @@ test('right-click Certify on a DICOM chest X-ray: the windowed image and the res
     g.drawImage(img, 0, 0);
     const d = g.getImageData(0, 0, c.width, c.height).data;
     let lo = 255, hi = 0;
-    for (let i = 0; i < d.length; i += 4) (lo = Math.min(lo, d[i])), (hi = Math.max(hi, d[i]));
+    for (let i = 0; i < d.length; i += 4) {
+      lo = Math.min(lo, d[i]);
+      hi = Math.max(hi, d[i]);
+    }
     return { lo, hi, src: img.src.slice(0, 5) };
   });
   assert.equal(stats.src, 'blob:');

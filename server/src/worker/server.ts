@@ -16,10 +16,8 @@
  */
 import { checkOutputDir, type OutputKind } from '../pipeline/outputLocation';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join } from 'node:path';
-import { fork, type ChildProcess } from 'node:child_process';
+import { isAbsolute, join } from 'node:path';
 import { packageVersion } from '../version';
-import { readdir, rm } from 'node:fs/promises';
 import {
   type CancellationToken,
   type Connection,
@@ -27,7 +25,6 @@ import {
   DiagnosticSeverity,
   ErrorCodes,
   type Hover,
-  LSPErrorCodes,
   MarkupKind,
   ProposedFeatures,
   ResponseError,
@@ -58,15 +55,14 @@ import {
   type EngineInfoResult,
   type PartialResultWire,
   QueueStatusNotification,
-  type QueueStatusParams,
   RecertifyRequest,
-  type RunSummary,
 } from '../protocol';
 import { jsonPointerRange, schemaHover, topLevelKeyAt } from './jsonLocate';
 import { cardDiagnostics, cardHover } from './cardDocs';
 import type { CardCheckResult } from '../models/cardCheck';
 import type { ImageReport } from '../pipeline/types';
-import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
+import { cancelled, runInProcess, setRunLog } from './runProcess';
+import { cancelQueued, onQueueChange, submit } from './runQueue';
 
 const connection: Connection = createConnection(ProposedFeatures.all);
 // Never write to stdout: route console output to the client's log.
@@ -76,10 +72,8 @@ console.warn = (...a: unknown[]) => connection.console.warn(a.map(String).join('
 console.error = (...a: unknown[]) => connection.console.error(a.map(String).join(' '));
 console.debug = console.log;
 
-const RUN_THREAD = join(__dirname, 'runThread.js');
-/** how much of a run process's stderr is kept for the log of an unexpected end */
-const STDERR_TAIL = 8192;
-const STDERR_LINES = 30;
+setRunLog({ log: (m) => connection.console.log(m), warn: (m) => connection.console.warn(m), error: (m) => connection.console.error(m) });
+onQueueChange((q) => void connection.sendNotification(QueueStatusNotification.method, q).catch(() => undefined));
 
 /**
  * Registers a handler by method name with the types of protocol.ts's request type (protocol.ts is built on
@@ -97,246 +91,6 @@ function onRequest0<R>(type: ProtocolRequestType0<R, any, any, any>, handler: (t
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 const partialResultType = new ProgressType<PartialResultWire>();
-
-// ---------------------------------------------------------------------------------------------------
-// Threads
-// ---------------------------------------------------------------------------------------------------
-
-interface ThreadHooks {
-  onProgress?(e: Extract<ThreadMessage, { type: 'progress' }>['event']): void;
-  onPartial?(p: Extract<ThreadMessage, { type: 'partial' }>['partial']): void;
-}
-
-const cancelled = () => new ResponseError(LSPErrorCodes.RequestCancelled, 'Run cancelled');
-
-/**
- * A run process (runThread.js) with what it last wrote on stderr. One is kept between runs: its models stay
- * loaded and ONNX Runtime's first slow runs are paid once per session, not once per certification. A
- * cancelled or failed run's process is killed (effective at once, even mid-inference) and a fresh one is
- * started in the background; an idle one exits by itself (runThread.ts, IDLE_EXIT_MS).
- */
-interface RunProcess {
-  child: ChildProcess;
-  stderrTail: string;
-}
-
-let spare: RunProcess | null = null;
-
-function forkRunProcess(): RunProcess {
-  const child = fork(RUN_THREAD, [], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
-  const rp: RunProcess = { child, stderrTail: '' };
-  // stdout/stderr of the run (native libraries included) go to the log, never to our stdout.
-  child.stdout!.on('data', (d: Buffer) => connection.console.log(d.toString().trimEnd()));
-  // ...and the last few kB of stderr are kept, to be logged again beside an unexpected end
-  child.stderr!.on('data', (d: Buffer) => {
-    connection.console.log(d.toString().trimEnd());
-    rp.stderrTail = (rp.stderrTail + d.toString()).slice(-STDERR_TAIL);
-  });
-  child.on('error', () => undefined); // reported by the run that uses it
-  child.once('exit', () => {
-    if (spare === rp) spare = null;
-  });
-  return rp;
-}
-
-const alive = (rp: RunProcess) => rp.child.exitCode === null && rp.child.signalCode === null && rp.child.connected;
-
-/** The warm process if there is one, else a new one. */
-function takeRunProcess(): RunProcess {
-  const rp = spare;
-  spare = null;
-  return rp && alive(rp) ? rp : forkRunProcess();
-}
-
-/** Kept for the next run (or replaced by a fresh one when `rp` cannot be trusted any more). */
-function keepRunProcess(rp: RunProcess | null): void {
-  if (spare && spare !== rp && alive(spare)) spare.child.kill('SIGKILL');
-  spare = rp && alive(rp) ? rp : forkRunProcess();
-}
-
-process.on('exit', () => spare?.child.kill('SIGKILL'));
-
-/**
- * Runs one job in the warm run process (or a fresh one). Resolves with its result; rejects with a
- * ResponseError. `ended` resolves once the process is free again: back in reserve, or gone.
- */
-function runInThread(job: ThreadJob, token: CancellationToken | undefined, hooks: ThreadHooks): { promise: Promise<ThreadResult>; ended: Promise<void> } {
-  let endThread!: () => void;
-  const ended = new Promise<void>((r) => (endThread = r));
-  const promise = new Promise<ThreadResult>((resolve, reject) => {
-    if (token?.isCancellationRequested) {
-      endThread();
-      return reject(cancelled());
-    }
-    const rp = takeRunProcess();
-    const { child } = rp;
-    rp.stderrTail = '';
-    let settled = false;
-    const detach = () => {
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      child.off('error', onError);
-    };
-    const settle = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      sub?.dispose();
-      f();
-    };
-    // the process is healthy and idle again: keep it for the next run
-    const release = () => {
-      detach();
-      keepRunProcess(rp);
-      endThread();
-    };
-    let cancelledAt = 0;
-    const sub = token?.onCancellationRequested(() => {
-      cancelledAt = Date.now();
-      settle(() => reject(cancelled()));
-      child.kill('SIGKILL');
-    });
-    const onMessage = (m: ThreadMessage) => {
-      if (settled) return;
-      switch (m.type) {
-        case 'progress':
-          hooks.onProgress?.(m.event);
-          break;
-        case 'partial':
-          hooks.onPartial?.(m.partial);
-          break;
-        case 'log':
-          connection.console[m.level === 'warn' ? 'warn' : m.level === 'error' ? 'error' : 'log'](m.text);
-          break;
-        case 'result':
-          settle(() => resolve(m.result));
-          release();
-          break;
-        case 'error':
-          if (!m.certseg) connection.console.error(m.stack ?? m.message);
-          settle(() =>
-            reject(
-              m.code === 'cancelled'
-                ? cancelled()
-                : m.certseg
-                  ? new ResponseError(CertsegErrorCodes.UserError, m.message, { code: m.code })
-                  : new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${m.message}`),
-            ),
-          );
-          // a user error (bad input) leaves the process sound; after an internal error start afresh
-          if (m.certseg) release();
-          else child.kill('SIGKILL');
-          break;
-      }
-    };
-    const onError = (e: Error) => {
-      connection.console.error(`run process failed: ${e.stack ?? e.message}`);
-      settle(() => reject(new ResponseError(CertsegErrorCodes.InternalRunError, `Internal error: ${e.message}`)));
-      detach();
-      keepRunProcess(null);
-      endThread();
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      detach();
-      if (cancelledAt) {
-        connection.console.log(`run ${job.kind}: process ended ${Date.now() - cancelledAt} ms after the cancellation`);
-        if (job.kind === 'certifyImage' && job.outDir) void removeStaging(job.outDir, child.pid);
-      }
-      if (!settled) {
-        // "see the certseg log" must find something there: what ran, how it ended, what it last wrote
-        const how = signal ? `signal ${signal}${signal === 'SIGKILL' ? ', e.g. killed by the system for memory or by hand' : ''}` : `exit code ${code}`;
-        const tail = rp.stderrTail.trim();
-        connection.console.error(
-          `run ${job.kind} (process ${child.pid}) stopped unexpectedly: ${how}. ` +
-            (tail ? `Last lines on its stderr:\n${tail.split('\n').slice(-STDERR_LINES).join('\n')}` : 'It wrote nothing on stderr.'),
-        );
-      }
-      settle(() =>
-        reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`)),
-      );
-      keepRunProcess(null); // a fresh one in reserve for the next run
-      endThread();
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-    child.on('error', onError);
-    child.send(job);
-  });
-  return { promise, ended };
-}
-
-/** A killed run may leave the pipeline's staging folder (`<outDir>.partial-<pid>-<time>`) behind. */
-async function removeStaging(outDir: string, pid: number | undefined) {
-  if (pid === undefined) return;
-  const prefix = `${basename(outDir)}.partial-${pid}-`;
-  try {
-    for (const f of await readdir(dirname(outDir))) if (f.startsWith(prefix)) await rm(join(dirname(outDir), f), { recursive: true, force: true });
-  } catch {
-    /* parent folder missing: nothing to clean */
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Run queue: one run at a time
-// ---------------------------------------------------------------------------------------------------
-
-interface QueuedRun {
-  summary: RunSummary;
-  job: ThreadJob;
-  token: CancellationToken;
-  hooks: ThreadHooks;
-  onStart(): void;
-  resolve(r: ThreadResult): void;
-  reject(e: unknown): void;
-}
-
-let nextRunId = 1;
-const queue: QueuedRun[] = [];
-let running: { run: QueuedRun; startedAt: number } | null = null;
-
-function queueStatus(): QueueStatusParams {
-  return {
-    running: running ? { ...running.run.summary, startedAt: running.startedAt } : null,
-    queued: queue.map((q) => q.summary),
-  };
-}
-function publishQueue() {
-  void connection.sendNotification(QueueStatusNotification.method, queueStatus()).catch(() => undefined);
-}
-
-function submit(kind: RunSummary['kind'], label: string, job: ThreadJob, token: CancellationToken, hooks: ThreadHooks, onStart: () => void): Promise<ThreadResult> {
-  return new Promise((resolve, reject) => {
-    const run: QueuedRun = { summary: { id: nextRunId++, kind, label }, job, token, hooks, onStart, resolve, reject };
-    queue.push(run);
-    const sub = token.onCancellationRequested(() => {
-      const i = queue.indexOf(run);
-      if (i >= 0) {
-        queue.splice(i, 1);
-        sub.dispose();
-        reject(cancelled());
-        publishQueue();
-      }
-    });
-    publishQueue();
-    pump();
-  });
-}
-
-function pump() {
-  if (running) return;
-  const run = queue.shift();
-  if (!run) return;
-  running = { run, startedAt: Date.now() };
-  publishQueue();
-  run.onStart();
-  const { promise, ended } = runInThread(run.job, run.token, run.hooks);
-  promise.then(run.resolve, run.reject);
-  // The next run starts once this thread is gone (its memory released), whether it ended or was terminated.
-  void ended.then(() => {
-    running = null;
-    publishQueue();
-    pump();
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Parameter checks
@@ -562,7 +316,7 @@ onRequest(DisplayImageRequest.type, async (params) => {
 let engineInfo: Promise<EngineInfoResult> | null = null;
 onRequest0(EngineInfoRequest.type, async (token) => {
   // Not queued (it only loads the runtimes), cached after the first success.
-  engineInfo ??= runInThread({ kind: 'engineInfo' }, undefined, {}).promise as Promise<EngineInfoResult>;
+  engineInfo ??= runInProcess({ kind: 'engineInfo' }, undefined, {}).promise as Promise<EngineInfoResult>;
   try {
     const info = await engineInfo;
     if (token.isCancellationRequested) throw cancelled();
@@ -706,7 +460,7 @@ connection.onInitialize(() => ({
 }));
 
 connection.onShutdown(() => {
-  for (const q of queue.splice(0)) q.reject(cancelled());
+  cancelQueued();
 });
 
 documents.listen(connection);
