@@ -285,7 +285,13 @@ async function main() {
   say('## Statistics on a 1024×2048 image (n = 100, 19 classes)');
   say();
   say(`Holm ${st.holm.toFixed(1)} ms, Bonferroni ${st.bonferroni.toFixed(1)} ms (median of 7; target < 50 ms: ${st.holm < 50 ? 'met' : 'NOT met'}); per-pixel Clopper-Pearson radius map ${st.radiusMap.toFixed(1)} ms.`);
-  writeFileSync(path.join(root, 'docs/performance.md'), lines.join('\n') + '\n');
+  // A full run rewrites its own sections and the preamble; sections written by other generators (e.g.
+  // scripts/dataset-throughput.ts's "Dataset throughput") are kept.
+  const fresh = lines.join('\n') + '\n';
+  const old = existsSync(doc) ? readFileSync(doc, 'utf8') : '';
+  const firstSection = old.indexOf('\n## ');
+  const preamble = fresh.slice(0, fresh.indexOf('\n## ') + 1);
+  writeFileSync(doc, old ? spliceSections(preamble + (firstSection >= 0 ? old.slice(firstSection + 1) : ''), fresh) : fresh);
 }
 
 main().catch((e) => {
