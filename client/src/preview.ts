@@ -355,7 +355,7 @@ export class PreviewController implements vscode.Disposable {
           const workDoneToken = randomUUID();
           const d = forwardProgress(client, workDoneToken, progress);
           try {
-            return await client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, configPath, overrides: settingsOverrides(), workDoneToken }, cts.token);
+            return await client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, slice: this.medical?.certifySlice ?? null, configPath, overrides: settingsOverrides(), workDoneToken }, cts.token);
           } finally {
             sub.dispose();
             d.dispose();

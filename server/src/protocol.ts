@@ -216,6 +216,8 @@ export namespace RecertifyRequest {
 export interface ConsistencyParams extends RunConfigParams, WorkDoneProgressParams {
   /** absolute path of the image */
   imagePath: string;
+  /** the plane of a volume (NIfTI 3-D, multi-frame DICOM), as in certifyImage */
+  slice?: SliceSpecWire | null;
   /**
    * crop-selection window M of the second measurement (robust inference by crop selection, docs/consistency.md);
    * default 8; null: the plain segmenter only

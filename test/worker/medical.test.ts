@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CertifyImageRequest, CertsegErrorCodes, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
+import { CertifyImageRequest, CertsegErrorCodes, ConsistencyRequest, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
 import { CXR_DIR } from '../helpers/medicalFiles';
 import { readNpy } from '../../server/src/image/write';
 import { startWorker, expectError, type Worker } from './harness';
@@ -133,4 +133,11 @@ test('listDataset (the Datasets view): DICOM and NIfTI images pair with their PN
   const r = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds });
   assert.deepEqual(r.pairs.map((p) => [p.id, path.basename(p.image), p.mask && path.basename(p.mask)]), [['a', 'a.dcm', 'a.png'], ['b', 'b.nii.gz', 'b.png']]);
   assert.deepEqual(r.warnings, []);
+});
+
+test('consistency: the slice of a volume in the params is the plane measured', async (t) => {
+  if (skipped(t)) return;
+  const r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: path.join(files.dir, 'stack.nii.gz'), slice: { axis: 'y', index: 5 }, cropSelection: null });
+  assert.deepEqual([r.width, r.height], [256, 3], 'the y-plane of a 256×256×3 stack');
+  assert.equal(r.cropSelection, null);
 });

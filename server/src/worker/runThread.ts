@@ -143,7 +143,7 @@ async function consistency(job: Extract<ThreadJob, { kind: 'consistency' }>, t0:
   const config = await loadConfig(job.configPath, job.overrides);
   const seg = await loadSegmenter(config.segmenter, { engine: config.engine });
   try {
-    const img = await readImage(job.imagePath);
+    const img = await readImage(job.imagePath, { slice: job.slice });
     progress(20, 'plain: 9 views');
     const plain = await measureShiftConsistency(seg, img.data, img.height, img.width);
     let cropSelection: ConsistencyResultWire['cropSelection'] = null;

@@ -257,7 +257,7 @@ onRequest(ConsistencyRequest.type, async (params, token) => {
     return (await submit(
       'consistency',
       imagePath,
-      { kind: 'consistency', imagePath, configPath, overrides: overridesOf(m, p), cropSelection },
+      { kind: 'consistency', imagePath, slice: sliceParam(m, p), configPath, overrides: overridesOf(m, p), cropSelection },
       token,
       { onProgress: percentReporter(reporter) },
       () => reporter.report(0, 'starting'),

@@ -41,7 +41,7 @@ export type ThreadJob =
       resume?: boolean;
     }
   | { kind: 'recertify'; dir: string; params: Omit<RecertifyParams, 'dir'> }
-  | { kind: 'consistency'; imagePath: string; configPath: string | null; overrides: ConfigOverrides; cropSelection: number | null }
+  | { kind: 'consistency'; imagePath: string; slice: SliceSpecWire | null; configPath: string | null; overrides: ConfigOverrides; cropSelection: number | null }
   | { kind: 'engineInfo' };
 
 export type ThreadResult = CertifyImageResultWire | ConsistencyResultWire | DatasetSummaryWire | ImageReport | EngineInfoResult;
