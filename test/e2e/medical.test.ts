@@ -4,8 +4,8 @@
  * test/image/make_medical.py, its lung mask named the usual way (chest_mask.png), a NIfTI stack of three
  * X-rays, and a DICOM without pixel data. Right-click the DICOM → "Certify Segmentation" (the real context
  * menu): the preview shows the windowed image (drawn from the worker's intensities) and the result, with the
- * mask found. Then the NIfTI volume in the Segmentation Preview: a slice slider that shows another plane; and
- * the bad DICOM: one line in the panel, no stack trace. Real VS Code (code-server) in headless Chromium.
+ * mask found. Then the NIfTI volume in the Segmentation Preview: a slice slider that shows another plane; the
+ * bad DICOM: one line in the panel, no stack trace; and a DICOM without an extension, opened with the preview. Real VS Code (code-server) in headless Chromium.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +30,7 @@ before(async () => {
     copyFileSync(join(CXR_DIR, '..', 'masks', 'cxr000.png'), join(ws, 'chest_mask.png'));
     copyFileSync(join(made, 'stack.nii.gz'), join(ws, 'stack.nii.gz'));
     copyFileSync(join(made, 'nopixels.dcm'), join(ws, 'nopixels.dcm'));
+    copyFileSync(join(made, 'cxr8.dcm'), join(ws, 'IM000001')); // a DICOM named as PACS exports do: no extension
     // the workspace's only config: the shipped binary (polyp) segmenter, whose card takes a 0/255 mask; plain
     // smoothing and few samples keep the run short (what is checked is the format path, not lung accuracy)
     const segmenter = join(ROOT, 'models', 'polyp', 'segmenter.card.json');
@@ -130,4 +131,11 @@ test('right-click Certify on a DICOM chest X-ray: the windowed image and the res
   assert.match(msg, /^cannot read image nopixels\.dcm: /);
   assert.ok(!msg.includes('\n') && !/\bat \S+:\d+/.test(msg), 'one line, no stack trace');
   await page.screenshot({ path: join(OUT, 'e2e-dicom-nopixels.png') });
+
+  // an extensionless DICOM: opened, then "Open Segmentation Preview" from the palette (recognised by its preamble)
+  await vs.openFile('IM000001');
+  await vs.runCommand('certseg: Open Segmentation Preview');
+  const plain = await until('the extensionless DICOM drawn', () => vs.frameWhere(() => document.getElementById('app')?.getAttribute('data-image-name') === 'IM000001' && document.body.dataset.medical === 'image'), 60_000);
+  assert.match(await plain.evaluate(() => document.getElementById('wl-info')!.innerText), /DICOM MONOCHROME2/);
+  await page.screenshot({ path: join(OUT, 'e2e-dicom-extensionless.png') });
 });
