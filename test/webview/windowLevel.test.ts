@@ -75,8 +75,15 @@ async function postImage(r: DisplayImageResult) {
   await page.evaluate(([msg, v]) => window.postMessage({ ...(msg as object), type: 'medicalImage', values: new Float32Array(v as number[]) }, '*'), [{ ...r, values: null }, values] as const);
 }
 
-/** The image layer's pixels as drawn (RGBA), read back through a canvas. */
-async function drawnPixels(): Promise<number[]> {
+/** The image layer's current src (a new one is set each time the window changes). */
+const imageSrc = () => page.evaluate(() => (document.getElementById('layer-image') as HTMLImageElement).src);
+
+/**
+ * The image layer's pixels as drawn (RGBA), read back through a canvas. `previousSrc`: wait until the layer
+ * shows a new image first (the webview re-renders asynchronously after a window change).
+ */
+async function drawnPixels(previousSrc?: string): Promise<number[]> {
+  if (previousSrc !== undefined) await page.waitForFunction((prev) => (document.getElementById('layer-image') as HTMLImageElement).src !== prev, previousSrc, { timeout: 10_000 });
   return page.evaluate(async () => {
     const img = document.getElementById('layer-image') as HTMLImageElement;
     if (!img.complete || !img.naturalWidth) await new Promise((r) => img.addEventListener('load', r, { once: true }));
@@ -108,9 +115,10 @@ test('window/level: a MONOCHROME1 DICOM is drawn with the file window, inverted;
   assert.equal(await page.locator('#slice-box').isVisible(), false, 'no slider for a 2-D image');
 
   // the percentile preset
+  const fileWindowSrc = await imageSrc();
   await page.locator('#wl-preset').selectOption('percentile');
   assert.equal(Number(await dataset('window-level', 'center')), mono1.percentile.center);
-  got = await drawnPixels();
+  got = await drawnPixels(fileWindowSrc);
   expect = want(mono1.percentile);
   for (let i = 0; i < got.length; i += 401) assert.ok(Math.abs(got[i] - expect[i]) <= 1, `byte ${i}: ${got[i]} vs ${expect[i]}`);
 
