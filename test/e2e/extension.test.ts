@@ -82,7 +82,10 @@ test('certify from the command palette: preview opens at once, fills in, shows t
   // reload the window: the panel serializer revives the preview and reloads the stored result. (Checked in the
   // extension's log: after page.reload() VS Code's webview service worker does not serve vscode-resource URLs
   // in headless Chromium, which leaves every webview blank, the built-in image preview's too.)
-  await page.reload();
+  // Reload as a user does (Developer: Reload Window): the workbench saves its editor state on the way out.
+  // A bare page.reload() could skip that save, and then nothing is restored to revive.
+  await vs.runCommand('Developer: Reload Window');
+  await page.waitForTimeout(2_000);
   await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
   const revivedWithResult = () => {
     const text = vs.logs();
@@ -93,6 +96,8 @@ test('certify from the command palette: preview opens at once, fills in, shows t
   // visible tab of that group, so show the panel's tab if it has not come back by itself.
   if (!(await until('the panel revived by itself', async () => revivedWithResult(), 20_000, 500).catch(() => false))) {
     console.log('the preview panel was not revived while hidden; showing its tab');
+    await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'after-reload.png') }).catch(() => undefined);
+    console.log('tabs after the reload: ' + JSON.stringify(await page.locator('.tab').allInnerTexts()));
     await page.locator('.tab', { hasText: 'Certify: sample.png' }).first().click({ timeout: 30_000 });
     await until('the panel revived with its stored result', async () => revivedWithResult(), 60_000, 500);
   }
