@@ -1,6 +1,9 @@
 /**
- * The worker's lifecycle on the client side: start (TransportKind.ipc), restart on crashes with a
- * user-visible message, stop; the status-bar item (engine/device, running/queued runs, stopped state).
+ * The worker's lifecycle on the client side (the extension's lifecycle object): start (TransportKind.ipc),
+ * restart on crashes with a user-visible message, stop; the status-bar item (engine/device, running/queued
+ * runs, stopped state). Extension-lifetime resources (log, status item) are `_register`ed on the Worker;
+ * what belongs to one LanguageClient instance goes on that client's scope (lifecycle.ts), released on every
+ * restart.
  */
 import * as vscode from 'vscode';
 import {
@@ -14,31 +17,56 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 import { EngineInfoRequest, type EngineInfoResult, QueueStatusNotification, type QueueStatusParams } from '../../server/src/protocol';
+import { ClientLifecycle, Disposable, type DisposableStore } from './lifecycle';
+import { CrashWindow, MAX_RESTARTS, RESTART_WINDOW_MS, statusView } from './workerStatus';
 
-const MAX_RESTARTS = 4;
-const RESTART_WINDOW_MS = 3 * 60_000;
-
-export class Worker implements vscode.Disposable {
-  client: LanguageClient | undefined;
+export class Worker extends Disposable {
   readonly log: vscode.LogOutputChannel;
   private readonly status: vscode.StatusBarItem;
   private engine: EngineInfoResult | null = null;
   private queue: QueueStatusParams = { running: null, queued: [] };
-  private crashes: number[] = [];
+  private readonly crashes = new CrashWindow(MAX_RESTARTS, RESTART_WINDOW_MS);
   private stoppedForGood = false;
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly lifecycle: ClientLifecycle<LanguageClient>;
 
   constructor(private readonly context: vscode.ExtensionContext) {
-    this.log = vscode.window.createOutputChannel('certseg', { log: true });
-    this.status = vscode.window.createStatusBarItem('certseg.status', vscode.StatusBarAlignment.Right, 100);
+    super();
+    this.log = this._register(vscode.window.createOutputChannel('certseg', { log: true }));
+    this.status = this._register(vscode.window.createStatusBarItem('certseg.status', vscode.StatusBarAlignment.Right, 100));
     this.status.name = 'certseg';
     this.status.command = 'certseg.showStatusMenu';
+    this.lifecycle = this._register(
+      new ClientLifecycle<LanguageClient>({
+        create: (scope) => this.createClient(scope),
+        start: async (client) => {
+          this.stoppedForGood = false;
+          await client.start();
+        },
+        stop: (client) => client.stop(2000),
+        dispose: (client) => client.dispose(),
+        stopped: (client) => client.state === State.Stopped,
+      }),
+    );
     this.render();
     this.status.show();
   }
 
-  async start(): Promise<LanguageClient> {
-    if (this.client && this.client.state !== State.Stopped) return this.client;
+  /** The current LanguageClient (undefined between a stop and the next start). */
+  get client(): LanguageClient | undefined {
+    return this.lifecycle.client;
+  }
+
+  /** How many listeners the current client holds (constant over restarts; see lifecycle.ts). */
+  get clientScopeSize(): number {
+    return this.lifecycle.scopeSize;
+  }
+
+  start(): Promise<LanguageClient> {
+    return this.lifecycle.start();
+  }
+
+  /** A new LanguageClient; its listeners go on `scope`, released when it is replaced. */
+  private createClient(scope: DisposableStore): LanguageClient {
     const module = this.context.asAbsolutePath('dist/server/server.js');
     const serverOptions: ServerOptions = {
       run: { module, transport: TransportKind.ipc },
@@ -57,14 +85,13 @@ export class Worker implements vscode.Disposable {
       errorHandler: {
         error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown }),
         closed: () => {
-          const now = Date.now();
-          this.crashes = [...this.crashes.filter((t) => now - t < RESTART_WINDOW_MS), now];
+          const crashes = this.crashes.record(Date.now());
           this.engine = null;
           // a run in progress is lost: whoever started it says so, with a Retry (one message, not two)
           const lostRun = this.queue.running;
           this.queue = { running: null, queued: [] };
-          if (this.crashes.length <= MAX_RESTARTS) {
-            this.log.warn(`certseg worker stopped unexpectedly; restarting (${this.crashes.length}/${MAX_RESTARTS} in 3 minutes)${lostRun ? `; the run of ${lostRun.label} was lost` : ''}`);
+          if (this.crashes.mayRestart) {
+            this.log.warn(`certseg worker stopped unexpectedly; restarting (${crashes}/${MAX_RESTARTS} in 3 minutes)${lostRun ? `; the run of ${lostRun.label} was lost` : ''}`);
             if (!lostRun) {
               void vscode.window.showWarningMessage('certseg: the worker stopped unexpectedly and was restarted.', 'Show Logs').then((a) => {
                 if (a) this.log.show();
@@ -77,7 +104,7 @@ export class Worker implements vscode.Disposable {
           this.stoppedForGood = true;
           this.render();
           void vscode.window
-            .showErrorMessage(`certseg: the worker crashed ${this.crashes.length} times in 3 minutes and was not restarted.`, 'Restart Worker', 'Show Logs')
+            .showErrorMessage(`certseg: the worker crashed ${crashes} times in 3 minutes and was not restarted.`, 'Restart Worker', 'Show Logs')
             .then((a) => {
               if (a === 'Restart Worker') void vscode.commands.executeCommand('certseg.restartWorker');
               else if (a === 'Show Logs') this.log.show();
@@ -87,20 +114,19 @@ export class Worker implements vscode.Disposable {
       },
     };
     const client = new LanguageClient('certseg', 'certseg worker', serverOptions, clientOptions);
-    this.client = client;
-    this.disposables.push(
+    scope.add(
       client.onNotification(QueueStatusNotification.method, (q: QueueStatusParams) => {
         this.queue = q;
         this.render();
       }),
+    );
+    scope.add(
       client.onDidChangeState((e) => {
         // the first start and every automatic restart: ask the (new) worker for its engine, then redraw
         if (e.newState === State.Running) void this.refreshEngine();
         else this.render();
       }),
     );
-    this.stoppedForGood = false;
-    await client.start();
     return client;
   }
 
@@ -120,20 +146,11 @@ export class Worker implements vscode.Disposable {
     return this.restart();
   }
 
-  async restart(): Promise<LanguageClient> {
-    this.crashes = [];
-    const old = this.client;
-    this.client = undefined;
+  /** A new worker (the old one is stopped and its client's listeners released). */
+  restart(): Promise<LanguageClient> {
+    this.crashes.reset();
     this.engine = null;
-    if (old) {
-      try {
-        await old.stop(2000);
-      } catch {
-        /* already dead */
-      }
-      await old.dispose();
-    }
-    return this.start();
+    return this.lifecycle.restart();
   }
 
   async refreshEngine(): Promise<void> {
@@ -155,43 +172,14 @@ export class Worker implements vscode.Disposable {
   }
 
   private render(override?: 'restarting') {
-    const s = this.status;
-    const p = this.engine?.preferred;
-    const eng = p ? `${p.engine}/${p.device}` : '';
-    if (override === 'restarting') {
-      s.text = '$(sync~spin) certseg: restarting';
-      s.tooltip = 'The certseg worker stopped unexpectedly and is restarting.';
-      s.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-      return;
-    }
-    if (this.stoppedForGood || this.client?.state === State.Stopped) {
-      s.text = '$(error) certseg: stopped';
-      s.tooltip = 'The certseg worker is not running. Click for actions.';
-      s.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-      return;
-    }
-    s.backgroundColor = undefined;
-    const r = this.queue.running;
-    if (r) {
-      const q = this.queue.queued.length;
-      s.text = `$(sync~spin) certseg: ${r.kind === 'certifyImage' ? 'certifying' : r.kind === 'recertify' ? 're-certifying' : 'dataset'}${q ? ` (+${q} queued)` : ''}`;
-      s.tooltip = `Running: ${r.label}${q ? `\nQueued: ${this.queue.queued.map((x) => x.label).join(', ')}` : ''}${eng ? `\nEngine: ${eng}` : ''}`;
-      return;
-    }
-    s.text = `$(shield) certseg${eng ? `: ${eng}` : ''}`;
-    s.tooltip = p ? `Engine: ${p.engine} ${p.version}, backend ${p.backend}, device ${p.device}` : 'certseg worker';
+    const v = statusView({ engine: this.engine, queue: this.queue, restarting: override === 'restarting', stopped: this.stoppedForGood || this.client?.state === State.Stopped });
+    this.status.text = v.text;
+    this.status.tooltip = v.tooltip;
+    this.status.backgroundColor = v.background ? new vscode.ThemeColor(`statusBarItem.${v.background}Background`) : undefined;
   }
 
-  /** Rejects and tells the user when runs are not possible. */
-  dispose(): void {
-    for (const d of this.disposables) d.dispose();
-    this.status.dispose();
-    this.log.dispose();
-  }
-
-  async stop(): Promise<void> {
-    const c = this.client;
-    this.client = undefined;
-    if (c) await c.stop(2000).catch(() => undefined);
+  /** Stops the worker (deactivation); the log and the status item go with `dispose`. */
+  stop(): Promise<void> {
+    return this.lifecycle.stop();
   }
 }
