@@ -113,6 +113,3 @@ export async function loadConfig(configPath: string | null, overrides: Partial<C
   }
   return resolveConfig(parseConfigText(text, path.basename(configPath)), configPath, overrides);
 }
-
-// The editor-facing checks live in diagnostics.ts; re-exported here so the worker has one config import.
-export { analyzeConfig, configDiagnostics, type ConfigDiagnostic, type ConfigInsights } from './diagnostics';

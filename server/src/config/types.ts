@@ -5,8 +5,9 @@
  */
 import type { EnginePreference } from '../engines/engine';
 import type { MaskValuesConfig } from '../image/maskValues';
+import type { Correction } from '../core/multipleTesting';
 
-export type Correction = 'holm' | 'bonferroni';
+export type { Correction };
 /** carlini: x_t = sqrt(ᾱ)(2(x+ε)−1), t* from 2σ, clip (default). miccai: the MICCAI 2023 code's convention. */
 export type DenoiseConvention = 'carlini' | 'miccai';
 

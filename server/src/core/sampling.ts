@@ -3,8 +3,8 @@
  * batch by batch. Noise for the next batch is drawn while the engine works on the current one (the
  * engines' run() is asynchronous native work), so sampling noise costs little wall time.
  */
-import type { Denoiser, Segmenter } from '../engines/engine';
 import { CertsegError } from './errors';
+import type { DenoiseModel, SegmentModel } from './models';
 import { noisyBatch } from './rng';
 import { EstimationVotes, SelectionVotes } from './votes';
 
@@ -19,7 +19,8 @@ export function emptyTimings(): StageTimings {
   return { noise: 0, denoise: 0, segment: 0, count: 0 };
 }
 
-export interface SamplingJob {
+/** S, D: the models' types (engines/engine.ts Segmenter and Denoiser in the pipeline; the core needs only SegmentModel, DenoiseModel). */
+export interface SamplingJob<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> {
   /** NCHW 3×h×w in [0,1] */
   image: Float32Array;
   height: number;
@@ -30,8 +31,8 @@ export interface SamplingJob {
   firstSample: number;
   total: number;
   batchSize: number;
-  segmenter: Segmenter;
-  denoiser: Denoiser | null;
+  segmenter: S;
+  denoiser: D | null;
   signal?: AbortSignal;
   timings: StageTimings;
   /** receives `count` label maps (count × h × w) for samples [done, done+count) */
@@ -85,8 +86,8 @@ async function infer(
   h: number,
   w: number,
   sigma: number,
-  segmenter: Segmenter,
-  denoiser: Denoiser | null,
+  segmenter: SegmentModel,
+  denoiser: DenoiseModel | null,
   timings: StageTimings,
 ): Promise<Uint8Array> {
   let x = input;
@@ -105,7 +106,7 @@ async function infer(
 export type SamplingPath = 'host' | 'device';
 
 /** What both phases share (a SamplingJob without the phase-specific fields). */
-export type SamplerJob = Omit<SamplingJob, 'firstSample' | 'total' | 'onLabels'>;
+export type SamplerJob<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> = Omit<SamplingJob<S, D>, 'firstSample' | 'total' | 'onLabels'>;
 
 export interface SamplerPhase {
   /** global index of the first sample (selection 0, estimation n0) and number of samples */
@@ -126,9 +127,9 @@ export interface SamplerPhase {
  * sampler only decides where noise, inference and counting happen. Implementations must give fresh,
  * seeded noise per global sample index (independent of the batch size) and never keep label maps.
  */
-export interface Sampler {
+export interface Sampler<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> {
   readonly path: SamplingPath;
-  run(job: SamplerJob, phase: SamplerPhase): Promise<Uint16Array>;
+  run(job: SamplerJob<S, D>, phase: SamplerPhase): Promise<Uint16Array>;
 }
 
 /** The CPU loop above with the JS vote counters of votes.ts. */

@@ -5,19 +5,28 @@
  *   p_i  = P[Binomial(n, τ) ≥ k_i]; Holm/Bonferroni at family-wise level α over all K pixels
  *   pixel i = ĉ_i if rejected else ABSTAIN; radius R = σ·Φ⁻¹(τ) for every certified pixel.
  */
-import type { Denoiser, Segmenter } from '../engines/engine';
-import type { ResolvedConfig } from '../config/types';
 import { CertsegError } from './errors';
 import { ABSTAIN } from './labels';
-import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
+import type { DenoiseModel, SegmentModel } from './models';
+import { certifyFromCounts, clopperPearsonRadiusMap, type Correction } from './multipleTesting';
 import { certifiedRadius } from './stats';
 import { provisionalThresholds, type ProvisionalThresholds } from './provisional';
 import { assertFeasible } from './feasibility';
 import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
 import { modeOf } from './votes';
 
-/** The statistical part of a config: the core takes exactly these. */
-export type SegCertifyParams = Pick<ResolvedConfig, 'sigma' | 'n0' | 'n' | 'tau' | 'alpha' | 'correction' | 'batchSize' | 'seed' | 'radiusMap'>;
+/** The statistical part of a config (config/types.ts ResolvedConfig has these fields): the core takes exactly these. */
+export interface SegCertifyParams {
+  sigma: number;
+  n0: number;
+  n: number;
+  tau: number;
+  alpha: number;
+  correction: Correction;
+  batchSize: number;
+  seed: number;
+  radiusMap: boolean;
+}
 
 /** The per-pixel state of a run so far, for partial results. */
 export interface SegCertifySnapshot {
@@ -53,28 +62,28 @@ export interface SegCertifyOutput {
   sampling: SamplingPath;
 }
 
-export interface SegCertifyInput {
+export interface SegCertifyInput<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> {
   image: Float32Array;
   height: number;
   width: number;
-  segmenter: Segmenter;
-  denoiser: Denoiser | null;
+  segmenter: S;
+  denoiser: D | null;
   params: SegCertifyParams;
   signal?: AbortSignal;
   /** called after every batch (host sampler) or every few batches (device sampler); the caller throttles what it forwards */
   onProgress?(p: SegCertifyProgress): void;
   /** where noise, inference and counting run; default: the host loop (core/sampling.ts) */
-  sampler?: Sampler;
+  sampler?: Sampler<S, D>;
 }
 
-export async function segCertify(input: SegCertifyInput): Promise<SegCertifyOutput> {
+export async function segCertify<S extends SegmentModel, D extends DenoiseModel>(input: SegCertifyInput<S, D>): Promise<SegCertifyOutput> {
   const { image, height: h, width: w, segmenter, denoiser, params: p, signal } = input;
   const K = h * w;
   // Say before sampling when not even a unanimous pixel could pass the test.
   assertFeasible(p.n, p.tau, p.alpha, K, p.correction);
   const timings = emptyTimings();
   const job = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
-  const sampler = input.sampler ?? hostSampler;
+  const sampler: Sampler<S, D> = input.sampler ?? hostSampler;
   const C = segmenter.numClasses;
   for (const [what, v] of [['n0', p.n0], ['n', p.n]] as const) {
     if (v > 0xffff) throw new CertsegError(`${what} must be at most 65535`, 'config'); // counts are 16-bit

@@ -9,10 +9,11 @@ import { noiseStdFactor } from '../core/resize';
 import type { InputSpec, ResolvedCard, SegmenterOutputSpec, TensorSpec } from '../models/card';
 import { displayPath } from '../models/loadCard';
 import type { Denoiser, Segmenter } from './engine';
+import type { DenoiseConvention, DenoiserPlan, SegmenterPlan } from './plans';
 import { sameTensorName, type Feed, type ModelRunner, type RunOutput, type TensorMeta } from './runner';
 import { fromWorking, labelsFromWorking, toWorking, workingShape, type WorkingShape } from './workingShape';
 
-export type DenoiseConvention = 'carlini' | 'miccai';
+export type { DenoiseConvention, DenoiserPlan, SegmenterPlan };
 
 const C = 3; // canonical images are RGB
 
@@ -130,27 +131,6 @@ async function forChunks(
   }
 }
 
-/**
- * What the segmenter adapter derives from its card and model: shared by the host adapter below and the
- * device-side sampler (engines/deviceSampler.ts), which applies the same transforms as tensor ops.
- */
-export interface SegmenterPlan {
-  shown: string;
-  inName: string;
-  outName: string;
-  inSpec: InputSpec;
-  outSpec: SegmenterOutputSpec;
-  numClasses: number;
-  /** y = a_c·x + b_c maps canonical [0,1] to the card's input range and normalisation */
-  a: number[];
-  b: number[];
-  nhwc: boolean;
-  /** 3 (RGB) or 1 (grey: the luma of the RGB image, LUMA) */
-  inChannels: number;
-  /** the model declares its input as [N,H,W] (1 channel, no channel axis) */
-  inRank3: boolean;
-}
-
 export function planSegmenter(runner: ModelRunner, card: ResolvedCard): SegmenterPlan {
   const shown = displayPath(card.cardPath);
   const inSpec = card.input;
@@ -233,25 +213,6 @@ function timestepFeed(meta: TensorMeta, dtype: Feed['dtype'], value: number, fed
   if (dtype === 'int64') return { dtype, dims, data: new BigInt64Array(n).fill(BigInt(Math.round(value))) };
   if (dtype === 'int32') return { dtype, dims, data: new Int32Array(n).fill(Math.round(value)) };
   return { dtype, dims, data: new Float32Array(n).fill(value) };
-}
-
-/** What the denoiser adapter derives from its card and model (shared with the device sampler, like SegmenterPlan). */
-export interface DenoiserPlan {
-  shown: string;
-  inName: string;
-  outName: string;
-  /** timestep input, if the model has one */
-  ts: { meta: TensorMeta; dtype: Feed['dtype']; scale: number } | null;
-  inSpec: InputSpec;
-  outSpec: TensorSpec;
-  ddpm: boolean;
-  abar: Float64Array | null;
-  convention: DenoiseConvention;
-  /** direct denoisers: y = a_c·x + b_c into the model's range (ddpm: identity, x_t is already in model space) */
-  a: number[];
-  b: number[];
-  nhwc: boolean;
-  timestepFor(sigma: number, h: number, w: number, shape?: WorkingShape): number | null;
 }
 
 export function planDenoiser(runner: ModelRunner, card: ResolvedCard, convention: DenoiseConvention = 'carlini'): DenoiserPlan {

@@ -26,7 +26,7 @@ import { fillGaussian, Xoshiro128 } from '../core/rng';
 import { hostSampler, throwIfAborted, type Sampler, type SamplerJob, type SamplerPhase, type SamplingPath } from '../core/sampling';
 import type { SamplingPreference } from '../config/types';
 import type { TensorSpec } from '../models/card';
-import type { DenoiserPlan, SegmenterPlan } from './adapt';
+import type { DenoiserPlan, SegmenterPlan } from './plans';
 import type { Denoiser, Segmenter } from './engine';
 import type { ModelRunner } from './runner';
 
@@ -59,7 +59,7 @@ export function deviceUnsupported(seg: Segmenter, den: Denoiser | null): string 
  * (on CPU backends it measured slower than the host loop: no transfers to save, extra tensor ops);
  * 'device': the device loop whatever the backend, and an error when the models cannot use it.
  */
-export function chooseSampler(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference = 'auto', opts: DeviceSamplerOptions = {}): Sampler {
+export function chooseSampler(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference = 'auto', opts: DeviceSamplerOptions = {}): Sampler<Segmenter, Denoiser> {
   if (pref === 'host') return hostSampler;
   if (pref === 'auto' && (seg.info.device !== 'gpu' || (den && den.info.device !== 'gpu'))) return hostSampler;
   const why = deviceUnsupported(seg, den);
@@ -259,7 +259,7 @@ export async function readCounts(t: tf.Tensor): Promise<Uint16Array> {
 
 // ---------------------------------------------------------------------------------------------------
 
-export class DeviceSampler implements Sampler {
+export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
   private fellBack = false;
   readonly noise: DeviceNoise;
   private readonly readbackMs: number;
@@ -276,7 +276,7 @@ export class DeviceSampler implements Sampler {
     return this.fellBack ? 'host' : 'device';
   }
 
-  async run(job: SamplerJob, phase: SamplerPhase): Promise<Uint16Array> {
+  async run(job: SamplerJob<Segmenter, Denoiser>, phase: SamplerPhase): Promise<Uint16Array> {
     if (this.fellBack) return hostSampler.run(job, phase);
     const segAd = job.segmenter.adapter as Adapted<SegmenterPlan> | undefined;
     const denAd = job.denoiser ? (job.denoiser.adapter as Adapted<DenoiserPlan> | undefined) : null;

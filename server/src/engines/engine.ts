@@ -6,25 +6,16 @@
  * (layout, normalisation, fixed batch, fixed input size) and back, so the certification core
  * never sees a model's quirks.
  */
+import type { DenoiseModel, SegmentModel } from '../core/models';
 import type { ResolvedCard } from '../models/card';
-import type { DenoiserPlan, SegmenterPlan } from './adapt';
+import type { EngineInfo } from './info';
+import type { DenoiserPlan, SegmenterPlan } from './plans';
 import type { ModelRunner } from './runner';
 import type { WorkingShape } from './workingShape';
 
-export type EngineName = 'onnx' | 'tfjs';
-export type EnginePreference = 'auto' | EngineName;
+export type { EngineInfo, EngineName, EnginePreference } from './info';
 
-/** What actually ran: reported in every result's provenance and in the status bar. */
-export interface EngineInfo {
-  engine: EngineName;
-  /** e.g. 'cuda', 'cpu' (onnx); 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu' (tfjs) */
-  backend: string;
-  device: 'gpu' | 'cpu';
-  /** version of the runtime package */
-  version: string;
-}
-
-export interface Segmenter {
+export interface Segmenter extends SegmentModel {
   readonly card: ResolvedCard;
   readonly info: EngineInfo;
   readonly numClasses: number;
@@ -42,7 +33,7 @@ export interface Segmenter {
   dispose(): Promise<void>;
 }
 
-export interface Denoiser {
+export interface Denoiser extends DenoiseModel {
   readonly card: ResolvedCard;
   readonly info: EngineInfo;
   /**

@@ -226,7 +226,7 @@ function progressReporter(n0: number, n: number, hooks: RunHooks) {
 }
 
 /** The device loop when both models run on tfjs on a GPU (or config says device); tfjs is only loaded when it can apply. */
-async function samplerFor(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference): Promise<Sampler> {
+async function samplerFor(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference): Promise<Sampler<Segmenter, Denoiser>> {
   if (pref === 'host' || (pref === 'auto' && (seg.info.engine !== 'tfjs' || seg.info.device !== 'gpu'))) return hostSampler;
   return (await import('../engines/deviceSampler')).chooseSampler(seg, den, pref);
 }

@@ -37,7 +37,7 @@ import {
 import type { ProtocolRequestType, ProtocolRequestType0 } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { fileURLToPath } from 'node:url';
-import { analyzeConfig, configDiagnostics } from '../config/config';
+import { analyzeConfig, configDiagnostics } from '../config/diagnostics';
 import {
   CertifyDatasetRequest,
   CertifyImageRequest,
