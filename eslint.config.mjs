@@ -14,7 +14,7 @@ export default tseslint.config(
   },
   {
     // the LSP convention for messages (namespace XRequest { export const type = ... }), as vscode-languageserver-protocol
-    files: ['server/src/protocol.ts'],
+    files: ['protocol/messages.ts'],
     rules: { '@typescript-eslint/no-namespace': 'off' },
   },
   {

@@ -4,7 +4,7 @@
  * No vscode import here, so that the mapping is tested with the real CLI (test/cluster/clusterArgs.test.ts).
  */
 import * as path from 'node:path';
-import type { ConfigOverrides } from '../../server/src/protocol';
+import type { ConfigOverrides } from '../../protocol/messages';
 
 export interface ClusterJobChoice {
   kind: 'slurm' | 'k8s';

@@ -12,7 +12,7 @@ import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { forwardProgress } from './progress';
-import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../server/src/protocol';
+import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../protocol/messages';
 import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUntrusted } from './preview';
 import { readRun, showReport } from './report';
 import { activeConfig, runConfig, settingsOverrides } from './settings';

@@ -9,7 +9,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
-import { DisplayImageRequest, decodeArray, type DisplayImageResult, type SliceSpecWire } from '../../server/src/protocol';
+import { DisplayImageRequest, decodeArray, type DisplayImageResult, type SliceSpecWire } from '../../protocol/messages';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import type { ToWebview } from '../../media/src/messages';
 import { IMAGE_EXTENSIONS } from './store';

@@ -21,7 +21,7 @@ import {
   decodeArray,
   type CertifyImageParams,
   type PartialResultWire,
-} from '../../server/src/protocol';
+} from '../../protocol/messages';
 import { runConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
 import { UnreadableResult, validateConsistency } from './validate/stored';

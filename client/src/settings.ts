@@ -1,6 +1,6 @@
 /** Typed access to the extension's settings and the picked active config. */
 import * as vscode from 'vscode';
-import type { ConfigOverrides } from '../../server/src/protocol';
+import type { ConfigOverrides } from '../../protocol/messages';
 
 const ACTIVE_CONFIG_KEY = 'certseg.activeConfig';
 

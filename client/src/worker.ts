@@ -16,7 +16,7 @@ import {
   State,
   TransportKind,
 } from 'vscode-languageclient/node';
-import { EngineInfoRequest, type EngineInfoResult, QueueStatusNotification, type QueueStatusParams } from '../../server/src/protocol';
+import { EngineInfoRequest, type EngineInfoResult, QueueStatusNotification, type QueueStatusParams } from '../../protocol/messages';
 import { ClientLifecycle, Disposable, type DisposableStore } from './lifecycle';
 import { CrashWindow, MAX_RESTARTS, RESTART_WINDOW_MS, statusView } from './workerStatus';
 

@@ -2,7 +2,7 @@
  * What the status bar says about the worker, and how crashes are counted, without `vscode` (unit-tested in
  * test/client/workerStatus.test.ts); worker.ts draws it.
  */
-import type { EngineInfoResult, QueueStatusParams } from '../../server/src/protocol';
+import type { EngineInfoResult, QueueStatusParams } from '../../protocol/messages';
 
 export const MAX_RESTARTS = 4;
 export const RESTART_WINDOW_MS = 3 * 60_000;

@@ -4,7 +4,7 @@
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
 import type { ImageReport } from '../../server/src/pipeline/types';
-import type { DisplayImageResult, ShiftMeasurementWire } from '../../server/src/protocol';
+import type { DisplayImageResult, ShiftMeasurementWire } from '../../protocol/messages';
 
 /** A DICOM/NIfTI plane for display (certseg/displayImage with its intensities decoded): the webview windows it. */
 export type MedicalImageView = Omit<DisplayImageResult, 'values'> & { values: Float32Array };

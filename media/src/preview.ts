@@ -9,7 +9,7 @@
 import type { ClassInfo, ConsistencyView, FromWebview, ResultArrays, ToWebview, WebviewState } from './messages';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { createWindowLevel } from './windowLevel';
-import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalThresholds } from '../../server/src/core/provisional';
+import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalThresholds } from '../../common/provisional';
 
 declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
 

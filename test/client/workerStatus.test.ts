@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CrashWindow, MAX_RESTARTS, RESTART_WINDOW_MS, statusView } from '../../client/src/workerStatus';
-import type { EngineInfoResult } from '../../server/src/protocol';
+import type { EngineInfoResult } from '../../protocol/messages';
 
 const engine = { preferred: { engine: 'onnx', version: '1.2', backend: 'cpu', device: 'cpu' }, engines: [] } as unknown as EngineInfoResult;
 const idle = { running: null, queued: [] };

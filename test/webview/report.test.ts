@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { CertifyDatasetRequest } from '../../server/src/protocol';
+import { CertifyDatasetRequest } from '../../protocol/messages';
 import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
 import { diceVsSigmaSvg, reportHtml, type ReportRun } from '../../client/src/reportHtml';
 import { SAMPLE, SAMPLE_MASK, baseOverrides, startWorker } from '../worker/harness';

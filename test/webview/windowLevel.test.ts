@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { DisplayImageRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
+import { DisplayImageRequest, decodeArray, type DisplayImageResult } from '../../protocol/messages';
 import { ROOT, startWorker } from '../worker/harness';
 import { webviewCsp } from '../../client/src/html';
 import { windowedRgba } from '../../media/src/windowLevel';

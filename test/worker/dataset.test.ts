@@ -17,7 +17,7 @@ import {
   QueueStatusNotification,
   decodeArray,
   type QueueStatusParams,
-} from '../../server/src/protocol';
+} from '../../protocol/messages';
 import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
 import { SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
 

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CertifyImageRequest, CertsegErrorCodes, ConsistencyRequest, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../server/src/protocol';
+import { CertifyImageRequest, CertsegErrorCodes, ConsistencyRequest, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../protocol/messages';
 import { CXR_DIR } from '../helpers/medicalFiles';
 import { readNpy } from '../../server/src/image/write';
 import { startWorker, expectError, type Worker } from './harness';

@@ -1,15 +1,15 @@
-/** protocol.ts ↔ docs/protocol.md in sync; the array encoding round-trips. */
+/** protocol/messages.ts ↔ docs/protocol.md in sync; the array encoding round-trips. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as protocol from '../../server/src/protocol';
+import * as protocol from '../../protocol/messages';
 
 const root = join(__dirname, '..', '..');
 
-test('every method in protocol.ts is documented in docs/protocol.md', () => {
+test('every method in protocol/messages.ts is documented in docs/protocol.md', () => {
   const doc = readFileSync(join(root, 'docs', 'protocol.md'), 'utf8');
-  const src = readFileSync(join(root, 'server', 'src', 'protocol.ts'), 'utf8');
+  const src = readFileSync(join(root, 'protocol', 'messages.ts'), 'utf8');
   const declared = [...src.matchAll(/export const method = '([^']+)'/g)].map((m) => m[1]);
   assert.ok(declared.length >= 5, `found ${declared.length} methods`);
   assert.deepEqual([...declared].sort(), [...protocol.allMethods].sort(), 'allMethods lists every declared method');

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState } from '../../server/src/core/provisional';
+import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState } from '../../common/provisional';
 import {
   CancellationTokenSource,
   DidCloseTextDocumentNotification,
@@ -30,7 +30,7 @@ import {
   type CertifyImageParams,
   type PartialResultWire,
   type QueueStatusParams,
-} from '../../server/src/protocol';
+} from '../../protocol/messages';
 import { ROOT, SAMPLE, SAMPLE_MASK, baseOverrides, expectError, startWorker, type Worker } from './harness';
 
 let w: Worker;

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import reportSchema from '../../../docs/report.schema.json';
 import summarySchema from '../../../docs/summary.schema.json';
 import consistencySchema from '../../../docs/consistency.schema.json';
-import type { ConsistencyResultWire } from '../../../server/src/protocol';
+import type { ConsistencyResultWire } from '../../../protocol/messages';
 import { decodeNpy, type NpyArray, type NpyDtype } from '../../../server/src/image/npy';
 import type { ImageReport } from '../../../server/src/pipeline/types';
 import type { DatasetSummary } from '../../../server/src/pipeline/certifyDataset';

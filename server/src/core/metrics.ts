@@ -30,16 +30,9 @@ export interface ConfusionMatrix {
   total: number;
 }
 
-export interface SegMetrics {
-  /** Correct non-abstained / non-ignored pixels (certified pixel accuracy). */
-  pixelAccuracy: number;
-  /** Abstained / all pixels (ignored ones included). */
-  abstainRate: number;
-  iou: (number | null)[];
-  dice: (number | null)[];
-  meanIoU: number | null;
-  meanDice: number | null;
-}
+import type { SegMetrics } from '../../../protocol/results';
+
+export type { SegMetrics } from '../../../protocol/results';
 
 export interface AggregateMetrics {
   /** One confusion matrix summed over all images. */

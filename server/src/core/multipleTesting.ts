@@ -6,7 +6,9 @@
 import { ABSTAIN } from './labels';
 import { binomPValueTable, clopperPearsonLower, normInv } from './stats';
 
-export type Correction = 'holm' | 'bonferroni';
+import type { Correction } from '../../../protocol/config';
+
+export type { Correction } from '../../../protocol/config';
 
 export interface Threshold {
   /** Certify exactly the pixels with count ≥ minCount: the smallest count among rejected pixels, n+1 if none. */

@@ -15,21 +15,11 @@
  */
 import type { Correction } from './multipleTesting';
 import { binomPValueTable } from './stats';
+import type { ProvisionalThresholds } from '../../../protocol/results';
 
-export interface ProvisionalThresholds {
-  /** estimation samples of the run */
-  n: number;
-  /** votes at or above this: certified by the final decision (n + 1 if no count is) */
-  certainAt: number;
-  /** a final count below this is never certified (n + 1 if no count is) */
-  reachableAt: number;
-}
-
-/** Per-pixel provisional state codes (the webview draws them). */
-export const UNDECIDED = 0;
-export const WILL_CERTIFY = 1;
-export const CANNOT_CERTIFY = 2;
-export type ProvisionalState = typeof UNDECIDED | typeof WILL_CERTIFY | typeof CANNOT_CERTIFY;
+export type { ProvisionalThresholds } from '../../../protocol/results';
+/** The per-pixel states the preview draws: common/provisional.ts. */
+export { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalState } from '../../../common/provisional';
 
 /** Smallest count k with pValues[k] ≤ level (pValues non-increasing in k); pValues.length (= n + 1) if none. */
 export function smallestCountAtLevel(pValues: Float64Array, level: number): number {
@@ -45,11 +35,4 @@ export function provisionalThresholds(n: number, tau: number, alpha: number, num
   const certainAt = smallestCountAtLevel(pValues, alpha / numPixels);
   const reachableAt = correction === 'holm' ? smallestCountAtLevel(pValues, alpha) : certainAt;
   return { n, certainAt, reachableAt };
-}
-
-/** The state of a pixel with `count` votes after `done` of the n estimation samples. */
-export function provisionalState(count: number, done: number, t: ProvisionalThresholds): ProvisionalState {
-  if (count >= t.certainAt) return WILL_CERTIFY;
-  if (count + (t.n - done) < t.reachableAt) return CANNOT_CERTIFY;
-  return UNDECIDED;
 }

@@ -6,7 +6,9 @@ import type { InputSpec, SegmenterOutputSpec, TensorSpec } from '../models/card'
 import type { Feed, TensorMeta } from './runner';
 import type { WorkingShape } from './workingShape';
 
-export type DenoiseConvention = 'carlini' | 'miccai';
+import type { DenoiseConvention } from '../../../protocol/config';
+
+export type { DenoiseConvention } from '../../../protocol/config';
 
 /**
  * What the segmenter adapter derives from its card and model: shared by the host adapter (adapt.ts) and the

@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
-import { encodeArray, type DisplayImageResult, type SliceSpecWire } from '../protocol';
+import { encodeArray, type DisplayImageResult, type SliceSpecWire } from '../../../protocol/messages';
 import { medicalKind, percentileWindow, readMedical } from './medical';
 
 async function head(file: string): Promise<Buffer> {

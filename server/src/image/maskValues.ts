@@ -8,8 +8,10 @@
 import { CertsegError } from '../core/errors';
 import type { ClassSpec } from '../models/card';
 
-/** As written in the config. */
-export type MaskValuesConfig = Record<string, number | string>;
+import type { MaskValuesConfig } from '../../../protocol/config';
+
+/** As written in the config (protocol/config.ts). */
+export type { MaskValuesConfig } from '../../../protocol/config';
 
 /** Resolved against the segmenter's classes: mask value → label (class id, or the ignore label). */
 export interface MaskValueMap {

@@ -15,19 +15,9 @@ import { promises as fs } from 'node:fs';
 
 export const MEDICAL_EXTENSIONS = ['.dcm', '.dicom', '.nii', '.nii.gz'] as const;
 
-export type SliceAxis = 'x' | 'y' | 'z';
-export interface SliceSpec { axis: SliceAxis; index: number }
+import type { IntensityWindow, SliceAxis, SliceSpec } from '../../../protocol/results';
 
-export interface IntensityWindow {
-  format: 'dicom' | 'nifti';
-  /** where the window came from */
-  source: 'dicom' | 'percentile';
-  center: number;
-  width: number;
-  photometric: string | null;
-  /** the slice certified, for volumes */
-  slice: SliceSpec | null;
-}
+export type { IntensityWindow, SliceAxis, SliceSpec } from '../../../protocol/results';
 
 export interface MedicalPixels {
   /** interleaved, channels per pixel, real-valued (after rescale) */

@@ -17,26 +17,9 @@ import { cutToCrop } from './region';
 import type { ImageReport, MetricBlock } from './types';
 import type { Shard } from '../cluster/shard';
 
-export interface DatasetSummary {
-  summaryVersion: 1;
-  dataset: string;
-  images: number;
-  withMask: number;
-  params: ImageReport['params'] | null;
-  radius: number | null;
-  /** metrics pooled over all pixels (one confusion matrix) and averaged over images (as the MICCAI paper) */
-  clean: { pooled: MetricBlock; meanOverImages: MetricBlock } | null;
-  certified: { pooled: MetricBlock; meanOverImages: MetricBlock } | null;
-  abstainRate: { pooled: number; meanOverImages: number };
-  /** pixel-level certified accuracy at radius r (Clopper-Pearson per-pixel radii), pooled */
-  accuracyVsRadius: { radius: number; accuracy: number }[];
-  perImage: { id: string; dir: string; abstainRate: number; cleanDice: number | null; certifiedDice: number | null; certifiedPixelAccuracy: number | null; totalMs: number }[];
-  /** a merged run: totalMs sums the shards' times; `shards` says where and how long each ran */
-  timings: { totalMs: number; meanPerImageMs: number; shards?: { index: number; host: string; totalMs: number; status: string }[] };
-  files: Record<string, string>;
-  /** merge --allow-partial: the images that are missing from this summary */
-  partial?: { missing: string[]; note: string };
-}
+import type { DatasetSummary } from '../../../protocol/results';
+
+export type { DatasetSummary } from '../../../protocol/results';
 
 /** A shard's summary (shard-I-of-N.json): the dataset summary of its share, plus what merge checks. */
 export interface ShardSummary extends DatasetSummary {

@@ -1,13 +1,11 @@
-import type { IntensityWindow, SliceSpec } from '../image/medical';
 /**
  * The API the CLI and the worker process both call. Everything here is plain data (typed arrays and
  * JSON-able objects) so it crosses a worker_thread boundary and JSON-RPC unchanged.
  */
 import type { ResolvedConfig } from '../config/types';
-import type { SegMetrics } from '../core/metrics';
-import type { ProvisionalThresholds } from '../core/provisional';
+import type { ImageReport, Phase, ProvisionalThresholds, SliceSpec } from '../../../protocol/results';
 
-export type Phase = 'load' | 'clean' | 'selection' | 'estimation' | 'stats' | 'write';
+export type { Phase } from '../../../protocol/results';
 
 export interface ProgressEvent {
   phase: Phase;
@@ -57,75 +55,7 @@ export interface CertifyImageRequest {
   slice?: SliceSpec | null;
 }
 
-/** A report's metric block: per class, null where undefined (class absent in both prediction and ground truth). */
-export type MetricBlock = SegMetrics;
-
-/** report.json (docs/report.schema.json). Versioned: bump reportVersion on breaking changes. */
-/** Where one model saw the image: its input tensor's size, how the image got there, and the image's part of it. */
-export interface WorkingShapeReport {
-  width: number;
-  height: number;
-  how: 'native' | 'scaled' | 'resized' | 'stretch' | 'letterbox';
-  inner: { top: number; left: number; width: number; height: number };
-  distortion: number;
-  note: string;
-}
-
-export interface ImageReport {
-  reportVersion: 1;
-  kind: 'certify' | 'recertify';
-  /** true for re-certified results: the test was re-applied to stored counts with new parameters */
-  exploratory: boolean;
-  /** intensity: DICOM/NIfTI only, the window that mapped real intensities to the model's [0,1] input (σ's scale) */
-  image: { path: string; width: number; height: number; sha256: string; intensity?: IntensityWindow };
-  mask: { path: string } | null;
-  /** the *.certseg.json the run used (absolute), null for the shipped defaults; absent in results written before it was recorded */
-  config?: string | null;
-  params: {
-    sigma: number; n0: number; n: number; alpha: number; tau: number;
-    correction: 'holm' | 'bonferroni';
-    denoiser: { card: string; convention: 'carlini' | 'miccai'; timestep: number | null } | null;
-    seed: number; batchSize: number;
-  };
-  classes: { name: string; color: string }[];
-  /** σ·Φ⁻¹(τ): one L2 radius for every certified pixel */
-  radius: number;
-  abstainRate: number;
-  /** robust inference by crop selection: the certified crop (abstainRate and counts refer to it); null = whole frame */
-  crop: {
-    y: number; x: number; height: number; width: number; window: number;
-    notCoveredRate: number;
-    /** bound on the probability that a one-pixel shift selects other content (uniform-argmax assumption) */
-    onePixelShiftBound: number;
-    note: string;
-  } | null;
-  /**
-   * The memory plan (pipeline/memoryPlan.ts): where each model saw the image and the samples per batch that ran
-   * (params.batchSize is the config's). Absent in results written before it was recorded.
-   */
-  working?: {
-    budgetMiB: number;
-    estimatedPeakMiB: number;
-    batchSize: number;
-    limitedBy: 'nothing' | 'batch' | 'resolution';
-    segmenter: WorkingShapeReport;
-    denoiser: WorkingShapeReport | null;
-  };
-  /** smallest vote count (of n) that was certified; n+1 when none */
-  minCertifiedCount: number;
-  certifiedPixels: number;
-  clean: MetricBlock | null;
-  certified: MetricBlock | null;
-  timings: { noise: number; denoise: number; segment: number; count: number; stats: number; total: number };
-  provenance: {
-    segmenter: { card: string; sha256: string; engine: string; backend: string; device: string };
-    denoiser: { card: string; sha256: string; engine: string; backend: string; device: string } | null;
-    /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
-    sampling?: 'device' | 'host';
-    certsegVersion: string; node: string; platform: string; date: string;
-  };
-  files: Record<string, string>;
-}
+export type { MetricBlock, WorkingShapeReport, ImageReport } from '../../../protocol/results';
 
 export interface CertifyImageResult {
   report: ImageReport;

@@ -1,6 +1,6 @@
 /** Normalises describeEngines()'s answer into the protocol's EngineInfoResult (tolerant of its exact shape). */
 import type { EngineInfo } from '../engines/engine';
-import type { EngineInfoResult } from '../protocol';
+import type { EngineInfoResult } from '../../../protocol/messages';
 
 function isInfo(x: unknown): x is EngineInfo {
   return !!x && typeof x === 'object' && typeof (x as EngineInfo).engine === 'string' && typeof (x as EngineInfo).device === 'string';

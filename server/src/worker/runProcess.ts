@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LSPErrorCodes, ResponseError, type CancellationToken } from 'vscode-languageserver/node';
-import { CertsegErrorCodes } from '../protocol';
+import { CertsegErrorCodes } from '../../../protocol/messages';
 import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
 
 const RUN_THREAD = join(__dirname, 'runThread.js');

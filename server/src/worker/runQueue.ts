@@ -3,7 +3,7 @@
  * Its state (running, queued) is published after every change.
  */
 import type { CancellationToken } from 'vscode-languageserver/node';
-import type { QueueStatusParams, RunSummary } from '../protocol';
+import type { QueueStatusParams, RunSummary } from '../../../protocol/messages';
 import { cancelled, runInProcess, type RunHooks } from './runProcess';
 import type { ThreadJob, ThreadResult } from './threadMessages';
 

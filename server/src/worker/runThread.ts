@@ -21,7 +21,7 @@ import { findDatasetPairs } from '../image/dataset';
 import { certifyImage } from '../pipeline/certifyImage';
 import { recertifyDir } from '../pipeline/recertify';
 import type { CertifyImageResult, PartialResult } from '../pipeline/types';
-import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../protocol';
+import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../../protocol/messages';
 import { loadSegmenter } from '../engines/load';
 import { readImage } from '../image/read';
 import { NOT_COVERED } from '../consistency/common';
@@ -100,7 +100,7 @@ async function run(job: ThreadJob): Promise<ThreadResult> {
         ...(job.limit !== undefined ? { limit: job.limit } : {}),
         ...(job.resume !== undefined ? { resume: job.resume } : {}),
       });
-      return JSON.parse(JSON.stringify(summary)) as Record<string, unknown>;
+      return JSON.parse(JSON.stringify(summary)) as typeof summary;
     }
     case 'recertify':
       return await recertifyDir(job.dir, job.params);

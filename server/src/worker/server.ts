@@ -56,7 +56,7 @@ import {
   type PartialResultWire,
   QueueStatusNotification,
   RecertifyRequest,
-} from '../protocol';
+} from '../../../protocol/messages';
 import { jsonPointerRange, schemaHover, topLevelKeyAt } from './jsonLocate';
 import { cardDiagnostics, cardHover } from './cardDocs';
 import type { CardCheckResult } from '../models/cardCheck';

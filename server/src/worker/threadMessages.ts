@@ -14,7 +14,7 @@ import type {
   PartialResultWire,
   RecertifyParams,
   SliceSpecWire,
-} from '../protocol';
+} from '../../../protocol/messages';
 import type { ImageReport } from '../pipeline/types';
 
 export type ThreadJob =

@@ -25,9 +25,10 @@ import {
   type WorkDoneProgressOptions,
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
-import type { CertsegConfig } from './config/types';
-import type { EngineInfo } from './engines/engine';
-import type { ImageReport, Phase } from './pipeline/types';
+import type { ConfigOverrides } from './config';
+import type { DatasetSummary, EngineInfo, ImageReport, Phase, SliceSpec } from './results';
+
+export type { ConfigOverrides } from './config';
 
 // ---------------------------------------------------------------------------------------------------
 // Encoding of per-pixel arrays
@@ -85,12 +86,6 @@ export interface UserErrorData {
 // ---------------------------------------------------------------------------------------------------
 // Shared parameter pieces
 // ---------------------------------------------------------------------------------------------------
-
-/**
- * Config fields a caller may override on top of the config file (or the shipped defaults).
- * Model paths given here must be absolute. Unknown keys are rejected.
- */
-export type ConfigOverrides = Partial<Omit<CertsegConfig, '$schema'>>;
 
 export interface RunConfigParams {
   /** absolute path of a `*.certseg.json`; null/absent = shipped defaults (models/default) */
@@ -180,11 +175,11 @@ export interface CertifyDatasetParams extends RunConfigParams, WorkDoneProgressP
 /** Sent by the client: certify a folder of images. Queued; work-done progress; cancellable like certifyImage. */
 export namespace CertifyDatasetRequest {
   export const method = 'certseg/certifyDataset' as const;
-  /** Result: the pipeline's DatasetSummary (server/src/pipeline/certifyDataset.ts), as JSON. */
+  /** Result: the dataset's summary.json (protocol/results.ts DatasetSummary). */
   export const type = new ProtocolRequestType<CertifyDatasetParams, DatasetSummaryWire, void, void, WorkDoneProgressOptions>(method);
 }
-/** JSON of the pipeline's DatasetSummary; kept opaque here so the protocol does not pin its shape. */
-export type DatasetSummaryWire = Record<string, unknown>;
+/** The result of certseg/certifyDataset: the DatasetSummary itself (plain JSON, no typed arrays). */
+export type DatasetSummaryWire = DatasetSummary;
 
 // ---------------------------------------------------------------------------------------------------
 // certseg/recertify
@@ -304,11 +299,8 @@ export namespace ListDatasetRequest {
 // certseg/displayImage
 // ---------------------------------------------------------------------------------------------------
 
-/** One plane of a volume: axis x, y or z, index from 0 (the CLI's `--slice z:40`). */
-export interface SliceSpecWire {
-  axis: 'x' | 'y' | 'z';
-  index: number;
-}
+/** One plane of a volume: axis x, y or z, index from 0 (the CLI's `--slice z:40`); the same shape as results.ts's SliceSpec. */
+export type SliceSpecWire = SliceSpec;
 
 export interface DisplayImageParams {
   /** absolute path of a DICOM or NIfTI file (extensionless DICOM is recognised by its preamble) */
