@@ -2,7 +2,8 @@
  * tools/onnx2tfjs: the TF.js exports of the shipped models (models/default, models/polyp: cards with
  * `alternates.tfjs`) agree with their ONNX originals through the real adapters — label agreement on the
  * sample image and noisy versions, denoised images within 1e-3 — and a certification runs on engine tfjs.
- * Plus the converter's own contract: unsupported ops are named, hand-written graphs convert exactly.
+ * Plus the converter's own contract: unsupported ops are named, hand-written graphs convert exactly, and
+ * converting the shipped ONNX files again gives their committed exports byte for byte.
  *
  * ONNX2TFJS_MODEL_DIRS (':'-separated) replaces the model folders checked (e.g. a copy of the committed
  * models while the working tree holds a half-written export).
@@ -113,6 +114,22 @@ test('TF.js exports are up to date with their ONNX files', { skip: none }, () =>
     const meta = JSON.parse(readFileSync(e.tfjs, 'utf8')).userDefinedMetadata as { onnxSha256?: string } | undefined;
     const sha = createHash('sha256').update(readFileSync(e.onnx)).digest('hex');
     assert.equal(meta?.onnxSha256, sha, `${path.relative(ROOT, e.tfjs)} was converted from another ${path.basename(e.onnx)}: re-run\n  ${rerun(e)}`);
+  }
+});
+
+test('converting the shipped ONNX files reproduces their TF.js exports byte for byte', { skip: none }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'onnx2tfjs-'));
+  try {
+    for (const [k, e] of cards.entries()) {
+      const out = path.join(dir, String(k));
+      convertFile(readFileSync(e.onnx), out);
+      for (const f of ['model.json', 'weights.bin']) {
+        const committed = path.join(path.dirname(e.tfjs), f);
+        assert.ok(readFileSync(path.join(out, f)).equals(readFileSync(committed)), `${path.relative(ROOT, committed)} differs from what the converter writes now: re-run\n  ${rerun(e)}`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -3,6 +3,7 @@
  * the converter needs. Field numbers follow onnx/onnx.proto (ModelProto, GraphProto, NodeProto,
  * AttributeProto, TensorProto, ValueInfoProto).
  */
+import { bytesOf, int64, pushFloats, pushInts, Reader, str } from './protobuf';
 
 export const ONNX_DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
@@ -46,60 +47,6 @@ export interface OnnxModel {
   initializers: Map<string, OnnxTensor>;
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
-}
-
-type Field = { field: number; wire: number; value: bigint | Uint8Array };
-
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Uint8Array) {}
-  varint(): bigint {
-    let result = 0n;
-    let shift = 0n;
-    for (;;) {
-      if (this.pos >= this.buf.length) throw new Error('truncated varint');
-      const b = this.buf[this.pos++];
-      result |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return result;
-      shift += 7n;
-    }
-  }
-  *fields(): Generator<Field> {
-    while (this.pos < this.buf.length) {
-      const key = Number(this.varint());
-      const field = key >>> 3;
-      const wire = key & 7;
-      if (wire === 0) yield { field, wire, value: this.varint() };
-      else if (wire === 1) { yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 8) }; this.pos += 8; }
-      else if (wire === 5) { yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 4) }; this.pos += 4; }
-      else if (wire === 2) {
-        const len = Number(this.varint());
-        if (this.pos + len > this.buf.length) throw new Error('truncated length-delimited field');
-        yield { field, wire, value: this.buf.subarray(this.pos, this.pos + len) };
-        this.pos += len;
-      } else throw new Error(`unsupported protobuf wire type ${wire}`);
-    }
-  }
-}
-
-const utf8 = new TextDecoder();
-const bytesOf = (f: Field) => f.value as Uint8Array;
-const str = (f: Field) => utf8.decode(bytesOf(f));
-const int64 = (v: bigint) => Number(BigInt.asIntN(64, v));
-
-/** repeated int64/int32: packed (wire 2) or not (wire 0) */
-function pushInts(out: number[], f: Field): void {
-  if (f.wire === 0) out.push(int64(f.value as bigint));
-  else {
-    const r = new Reader(bytesOf(f));
-    while (r.pos < r.buf.length) out.push(int64(r.varint()));
-  }
-}
-
-function pushFloats(out: number[], f: Field): void {
-  const b = bytesOf(f);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  for (let o = 0; o + 4 <= b.byteLength; o += 4) out.push(dv.getFloat32(o, true));
 }
 
 function parseTensor(buf: Uint8Array): OnnxTensor {
