@@ -19,7 +19,7 @@ const builds = [
       'server/runThread': 'server/src/worker/runThread.ts',
     }, outdir: 'dist' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
-    entryPoints: { 'webview/preview': 'media/src/preview.ts', 'webview/report': 'media/src/report.ts' }, outdir: 'dist' },
+    entryPoints: { 'webview/preview': 'media/src/preview/main.ts', 'webview/report': 'media/src/report.ts' }, outdir: 'dist' },
 ];
 
 for (const b of builds) {

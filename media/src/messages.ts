@@ -1,5 +1,5 @@
 /**
- * Messages between the extension host (client/src/preview.ts, report.ts) and the webviews (media/src/preview.ts,
+ * Messages between the extension host (client/src/preview.ts, report.ts) and the webviews (media/src/preview/,
  * report.ts).
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
