@@ -11,13 +11,11 @@ import { existsSync, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { forwardProgress } from './progress';
-import { CertifyDatasetRequest, ListDatasetRequest, type ListDatasetResult } from '../../protocol/messages';
-import { EDITOR_VIEW_TYPE, PreviewController, errorMessage, knownMasks, refuseUntrusted } from './preview';
-import { readRun, showReport } from './report';
-import { activeConfig, runConfig, settingsOverrides } from './settings';
-import type { Worker } from './worker';
-import { writeClusterJob } from './clusterJob';
+import { ListDatasetRequest, type ListDatasetResult } from '../../protocol/messages';
+import { errorMessage } from './errors';
+import { readRun } from './report';
+import { activeConfig } from './settings';
+import type { Ctx } from './ctx';
 
 const PAGE = 200;
 const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
@@ -85,13 +83,15 @@ export function runDirFor(context: vscode.ExtensionContext, datasetDir: string, 
   return path.join(runsRootFor(context, datasetDir), sigma !== undefined ? `${stem}-sigma-${sigma}` : stem);
 }
 
-type Node =
+export type DatasetNode =
   | { kind: 'dataset'; dir: string }
   | { kind: 'runs'; dir: string }
   | { kind: 'run'; dir: string; runDir: string }
   | { kind: 'sample'; dir: string; id: string; image: string; mask: string | null }
   | { kind: 'more'; dir: string; shown: number; total: number }
   | { kind: 'message'; text: string };
+
+type Node = DatasetNode;
 
 export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   private readonly changed = new vscode.EventEmitter<Node | undefined>();
@@ -100,7 +100,7 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   private readonly pages = new Map<string, { total: number; pairs: ListDatasetResult['pairs'] }>();
   private datasets: Promise<string[]> | null = null;
 
-  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  constructor(private readonly ctx: Ctx) {}
 
   refresh(dataset?: string): void {
     if (dataset) this.pages.delete(dataset);
@@ -114,11 +114,11 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   async showMore(dir: string): Promise<void> {
     const have = this.pages.get(dir);
     if (!have) return;
-    const client = await this.worker.ensureStarted();
+    const client = await this.ctx.worker.ensureStarted();
     const r = await client.sendRequest(ListDatasetRequest.type, { dir, offset: have.pairs.length, limit: PAGE });
     have.pairs.push(...r.pairs);
     have.total = r.total;
-    for (const p of r.pairs) knownMasks.set(p.image, p.mask);
+    this.ctx.masks.rememberAll(r.pairs);
     this.changed.fire(undefined);
   }
 
@@ -188,11 +188,11 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
     let page = this.pages.get(n.dir);
     if (!page) {
       try {
-        const client = await this.worker.ensureStarted();
+        const client = await this.ctx.worker.ensureStarted();
         const r = await client.sendRequest(ListDatasetRequest.type, { dir: n.dir, limit: PAGE });
         page = { total: r.total, pairs: r.pairs };
         this.pages.set(n.dir, page);
-        for (const p of r.pairs) knownMasks.set(p.image, p.mask);
+        this.ctx.masks.rememberAll(r.pairs);
       } catch (e) {
         return [...out, { kind: 'message', text: errorMessage(e) }];
       }
@@ -204,7 +204,7 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   }
 
   private async runs(dir: string): Promise<Node[]> {
-    const root = runsRootFor(this.context, dir);
+    const root = runsRootFor(this.ctx.context, dir);
     if (!existsSync(root)) return [];
     const names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
     return names.map((name) => ({ kind: 'run', dir, runDir: path.join(root, name) }));
@@ -236,96 +236,9 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   }
 }
 
-function sigmaOf(s: number | undefined): string {
-  return s === undefined ? '' : ` at σ = ${s}`;
-}
-
-export function registerDatasets(context: vscode.ExtensionContext, worker: Worker): DatasetsProvider {
-  const provider = new DatasetsProvider(context, worker);
+/** The Datasets view (its commands are in commands/datasets.ts). */
+export function createDatasetsView(ctx: Ctx): { provider: DatasetsProvider; disposables: vscode.Disposable[] } {
+  const provider = new DatasetsProvider(ctx);
   const view = vscode.window.createTreeView('certseg.datasets', { treeDataProvider: provider, showCollapseAll: true });
-
-  const datasetOf = (arg: unknown): string | undefined => {
-    if (arg instanceof vscode.Uri) return arg.fsPath;
-    if (arg && typeof arg === 'object' && 'dir' in arg) return String((arg as { dir: string }).dir);
-    return undefined;
-  };
-
-  const certifyAll = async (arg: unknown, sigma?: number) => {
-    if (!vscode.workspace.isTrusted) return refuseUntrusted();
-    const dir = datasetOf(arg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0]?.fsPath;
-    if (!dir) return;
-    const configPath = await runConfig(context, (l) => worker.log.info(l));
-    if (configPath === undefined) return; // the config question was dismissed
-    const outDir = runDirFor(context, dir, sigma, configPath);
-    const client = await worker.ensureStarted();
-    const overrides = { ...settingsOverrides(), ...(sigma !== undefined ? { sigma } : {}) };
-    worker.log.info(`certify dataset ${dir}${sigmaOf(sigma)} into ${outDir} (resume)`);
-    const t0 = Date.now();
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${path.basename(dir)}${sigmaOf(sigma)}`, cancellable: true },
-      async (progress, token) => {
-        const workDoneToken = `dataset-${Date.now()}`;
-        const d = forwardProgress(client, workDoneToken, progress);
-        const tick = setInterval(() => provider.refresh(dir), 5000);
-        try {
-          const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath, overrides, resume: true, workDoneToken }, token);
-          worker.log.info(`dataset ${path.basename(dir)}: ${String(summary.images)} images in ${Date.now() - t0} ms`);
-          provider.refresh(dir);
-          await showReport(context, worker, outDir);
-        } catch (e) {
-          if (token.isCancellationRequested) {
-            worker.log.info(`dataset ${path.basename(dir)}: cancelled after ${Date.now() - t0} ms; finished images are kept`);
-            void vscode.window.showInformationMessage(`certseg: certification of ${path.basename(dir)} cancelled. Finished images are kept; Certify all resumes.`);
-          } else void vscode.window.showErrorMessage(`certseg: ${errorMessage(e)}`, 'Show Logs').then((a) => a && worker.log.show());
-        } finally {
-          clearInterval(tick);
-          d.dispose();
-          provider.refresh(dir);
-        }
-      },
-    );
-  };
-
-  context.subscriptions.push(
-    view,
-    vscode.commands.registerCommand('certseg.refreshDatasets', () => provider.refresh()),
-    vscode.commands.registerCommand('certseg.datasetShowMore', (n: { dir: string }) => provider.showMore(n.dir)),
-    vscode.commands.registerCommand('certseg.openDatasetSample', async (n: { image: string; mask: string | null }) => {
-      knownMasks.set(n.image, n.mask);
-      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(n.image), EDITOR_VIEW_TYPE);
-    }),
-    vscode.commands.registerCommand('certseg.certifyDatasetSample', async (n?: { image: string; mask: string | null }) => {
-      if (!n?.image) return;
-      if (!vscode.workspace.isTrusted) return refuseUntrusted();
-      knownMasks.set(n.image, n.mask);
-      await PreviewController.forImage(context, worker, n.image).certify({ maskPath: n.mask });
-    }),
-    vscode.commands.registerCommand('certseg.certifyDataset', (arg?: unknown) => certifyAll(arg)),
-    vscode.commands.registerCommand('certseg.certifyDatasetAtSigma', async (arg?: unknown) => {
-      const v = await vscode.window.showInputBox({
-        title: 'certseg: certify the dataset at σ',
-        prompt: 'Noise level σ (one run folder per σ: the report plots certified Dice vs σ)',
-        value: '0.25',
-        validateInput: (s) => (Number.isFinite(Number(s)) && Number(s) > 0 ? null : 'a positive number'),
-      });
-      if (v) await certifyAll(arg, Number(v));
-    }),
-    vscode.commands.registerCommand('certseg.openDatasetReport', async (arg?: unknown) => {
-      let runDir = arg && typeof arg === 'object' && 'runDir' in arg ? String((arg as { runDir: string }).runDir) : undefined;
-      const dir = datasetOf(arg);
-      if (!runDir && dir) {
-        const runs = await provider.getChildren({ kind: 'runs', dir });
-        runDir = runs.length === 1 && runs[0].kind === 'run' ? runs[0].runDir : undefined;
-        if (!runDir && runs.length) {
-          const pick = await vscode.window.showQuickPick(runs.flatMap((r) => (r.kind === 'run' ? [{ label: path.basename(r.runDir), runDir: r.runDir }] : [])), { title: 'Dataset run' });
-          runDir = pick?.runDir;
-        }
-      }
-      if (runDir) await showReport(context, worker, runDir);
-      else if (dir) void vscode.window.showInformationMessage(`certseg: ${path.basename(dir)} has no runs yet. Use Certify All.`);
-    }),
-    vscode.commands.registerCommand('certseg.writeClusterJob', (arg?: unknown) => writeClusterJob(context, datasetOf(arg), (d, c) => runDirFor(context, d, undefined, c), worker.log)),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => provider.refresh()),
-  );
-  return provider;
+  return { provider, disposables: [view, vscode.workspace.onDidChangeWorkspaceFolders(() => provider.refresh())] };
 }

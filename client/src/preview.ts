@@ -8,34 +8,24 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ErrorCodes } from 'vscode-languageclient/node';
-import { forwardProgress } from './progress';
-import type { ClassInfo, ConsistencyView, FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
-import {
-  CertifyImageRequest,
-  CertsegErrorCodes,
-  ConsistencyRequest,
-  type ConsistencyResultWire,
-  type ShiftMeasurementWire,
-  RecertifyRequest,
-  decodeArray,
-  type CertifyImageParams,
-  type PartialResultWire,
-} from '../../protocol/messages';
+import { runWithProgress } from './progress';
+import type { FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
+import { CertifyImageRequest, ConsistencyRequest, type ConsistencyResultWire, RecertifyRequest, type CertifyImageParams, type PartialResultWire } from '../../protocol/messages';
 import { runConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
 import { UnreadableResult, validateConsistency } from './validate/stored';
 import { escapeHtml, webviewCsp } from './html';
 import { checkPreviewMessage } from './validate/messages';
 import type { Worker } from './worker';
+import type { Ctx } from './ctx';
+import { errorMessage, workerGone } from './errors';
+import { arraysOf, classesOf, consistencyMessage, partialMessage, storedFromWire } from './previewMessages';
 import { MedicalDisplay, isCertifiableImage, isMedicalFile } from './medical';
 
 export const PREVIEW_VIEW_TYPE = 'certseg.preview';
 export const EDITOR_VIEW_TYPE = 'certseg.segmentationPreview';
 
 const controllers = new Map<string, PreviewController>();
-/** Masks known for images (dataset pairs from the Datasets view): used instead of guessing by file name. */
-export const knownMasks = new Map<string, string | null>();
 
 export function webviewOptions(context: vscode.ExtensionContext, imagePath: string): vscode.WebviewOptions & vscode.WebviewPanelOptions {
   const roots = [
@@ -59,7 +49,7 @@ export class PreviewController implements vscode.Disposable {
   /** DICOM/NIfTI: the picture comes from the worker (a webview cannot decode these), see medical.ts */
   private readonly medical: MedicalDisplay | null;
 
-  static forImage(context: vscode.ExtensionContext, worker: Worker, imagePath: string): PreviewController {
+  static forImage(ctx: Ctx, imagePath: string): PreviewController {
     const existing = controllers.get(imagePath);
     if (existing) {
       existing.panel.reveal(undefined, true);
@@ -69,21 +59,20 @@ export class PreviewController implements vscode.Disposable {
       PREVIEW_VIEW_TYPE,
       `Certify: ${path.basename(imagePath)}`,
       { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
-      webviewOptions(context, imagePath),
+      webviewOptions(ctx.context, imagePath),
     );
-    return new PreviewController(context, worker, panel, imagePath);
+    return new PreviewController(ctx, panel, imagePath);
   }
 
   constructor(
-    private readonly context: vscode.ExtensionContext,
-    private readonly worker: Worker,
+    private readonly ctx: Ctx,
     readonly panel: vscode.WebviewPanel,
     readonly imagePath: string,
   ) {
     controllers.set(imagePath, this);
-    this.medical = isMedicalFile(imagePath) ? new MedicalDisplay(imagePath, worker, (m) => this.post(m), errorMessage) : null;
-    panel.webview.options = webviewOptions(context, imagePath);
-    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
+    this.medical = isMedicalFile(imagePath) ? new MedicalDisplay(imagePath, ctx.worker, (m) => this.post(m), errorMessage) : null;
+    panel.webview.options = webviewOptions(ctx.context, imagePath);
+    panel.iconPath = vscode.Uri.joinPath(ctx.context.extensionUri, 'media', 'icon.svg');
     panel.webview.html = this.html();
     this.disposables.push(
       panel.webview.onDidReceiveMessage((raw: unknown) => {
@@ -93,6 +82,14 @@ export class PreviewController implements vscode.Disposable {
       }),
       panel.onDidDispose(() => this.dispose()),
     );
+  }
+
+  private get context(): vscode.ExtensionContext {
+    return this.ctx.context;
+  }
+
+  private get worker(): Worker {
+    return this.ctx.worker;
   }
 
   get resultDir(): string {
@@ -236,34 +233,18 @@ export class PreviewController implements vscode.Disposable {
     const cts = new vscode.CancellationTokenSource();
     this.cts = cts;
     const name = path.basename(this.imagePath);
-    const maskPath = opts.maskPath !== undefined ? opts.maskPath : knownMasks.has(this.imagePath) ? knownMasks.get(this.imagePath)! : findMask(this.imagePath);
+    const maskPath = opts.maskPath !== undefined ? opts.maskPath : this.ctx.masks.maskFor(this.imagePath, findMask);
     this.viewDir = null;
     this.post({ type: 'init', imageUrl: this.imageUrl(), imageName: name, imagePath: this.imagePath, running: true, canRun: true });
     const t0 = Date.now();
     try {
       const client = await this.worker.ensureStarted();
-      await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `certseg: certifying ${name}`, cancellable: true },
-        async (progress, token) => {
-          const sub = token.onCancellationRequested(() => cts.cancel());
-          const workDoneToken = randomUUID();
+      await runWithProgress(
+        client,
+        { title: `certseg: certifying ${name}`, cancellation: cts, onProgress: (percent, message) => this.post({ type: 'progress', percent, message }) },
+        async (workDoneToken, token) => {
           const partialResultToken = randomUUID();
-          const d1 = forwardProgress(client, workDoneToken, progress, (percent, message) => this.post({ type: 'progress', percent, message }));
-          const d2 = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) => {
-            this.post({
-              type: 'partial',
-              width: p.width,
-              height: p.height,
-              phase: p.phase,
-              samplesDone: p.samplesDone,
-              selected: decodeArray(p.selected),
-              counts: decodeArray(p.counts),
-              certifiedSoFar: p.certifiedSoFar ? decodeArray(p.certifiedSoFar) : null,
-              samplesTotal: p.samplesTotal,
-              thresholds: p.thresholds,
-              elapsedMs: Date.now() - t0,
-            });
-          });
+          const partials = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) => this.post(partialMessage(p, Date.now() - t0)));
           const params: CertifyImageParams = {
             imagePath: this.imagePath,
             slice: this.medical?.certifySlice ?? null,
@@ -276,26 +257,13 @@ export class PreviewController implements vscode.Disposable {
           };
           this.worker.log.info(`certify ${this.imagePath}${maskPath ? ` (mask ${maskPath})` : ''} with ${configPath ?? 'the shipped defaults'}`);
           try {
-            const r = await client.sendRequest(CertifyImageRequest.type, params, cts.token);
-            const result: StoredResult = {
-              report: r.report,
-              dir: r.outDir ?? this.resultDir,
-              width: r.width,
-              height: r.height,
-              clean: decodeArray(r.clean),
-              selected: decodeArray(r.selected),
-              counts: decodeArray(r.counts),
-              certified: decodeArray(r.certified),
-              radiusMap: r.radiusMap ? decodeArray(r.radiusMap) : null,
-              mask: r.mask ? decodeArray(r.mask) : null,
-            };
+            const r = await client.sendRequest(CertifyImageRequest.type, params, token);
+            const result = storedFromWire(r, this.resultDir);
             this.stored = result;
             this.post({ type: 'result', fromCache: false, resultDir: result.dir, report: r.report, classes: classesOf(r.report.classes), ...arraysOf(result) });
             this.worker.log.info(`certified ${name} in ${Date.now() - t0} ms: ${(100 * (1 - r.report.abstainRate)).toFixed(1)}% certified at radius ${r.report.radius.toFixed(3)}`);
           } finally {
-            sub.dispose();
-            d1.dispose();
-            d2.dispose();
+            partials.dispose();
           }
         },
       );
@@ -348,19 +316,8 @@ export class PreviewController implements vscode.Disposable {
     const t0 = Date.now();
     try {
       const client = await this.worker.ensureStarted();
-      const r = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `certseg: translation consistency of ${name}`, cancellable: true },
-        async (progress, token) => {
-          const sub = token.onCancellationRequested(() => cts.cancel());
-          const workDoneToken = randomUUID();
-          const d = forwardProgress(client, workDoneToken, progress);
-          try {
-            return await client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, slice: this.medical?.certifySlice ?? null, configPath, overrides: settingsOverrides(), workDoneToken }, cts.token);
-          } finally {
-            sub.dispose();
-            d.dispose();
-          }
-        },
+      const r = await runWithProgress(client, { title: `certseg: translation consistency of ${name}`, cancellation: cts }, (workDoneToken, token) =>
+        client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, slice: this.medical?.certifySlice ?? null, configPath, overrides: settingsOverrides(), workDoneToken }, token),
       );
       this.post(consistencyMessage(r));
       this.post({ type: 'consistencyRunning', running: false });
@@ -400,52 +357,6 @@ export class PreviewController implements vscode.Disposable {
   }
 }
 
-function measurement(m: ShiftMeasurementWire) {
-  return { ...m, flipMap: decodeArray(m.flipMap) };
-}
-
-export function consistencyMessage(r: ConsistencyResultWire): Extract<ToWebview, { type: 'consistency' }> {
-  const view: ConsistencyView = {
-    width: r.width,
-    height: r.height,
-    plain: measurement(r.plain),
-    cropSelection: r.cropSelection ? { ...measurement(r.cropSelection), M: r.cropSelection.M, bound: r.cropSelection.bound, exchangeable: r.cropSelection.exchangeable, anyShift: r.cropSelection.anyShift } : null,
-    segmenter: `${path.basename(r.segmenter.card)} on ${r.segmenter.engine} (${r.segmenter.backend}, ${r.segmenter.device})`,
-  };
-  return { type: 'consistency', ...view };
-}
-
-function arraysOf(r: StoredResult) {
-  return { width: r.width, height: r.height, clean: r.clean, selected: r.selected, counts: r.counts, certified: r.certified, radiusMap: r.radiusMap, mask: r.mask };
-}
-
-function classesOf(c: { name: string; color: string }[] | undefined): ClassInfo[] {
-  return (c ?? []).map((x) => ({ name: x.name, color: x.color }));
-}
-
-/**
- * The request failed because the worker went away under it (killed, crashed): vscode-jsonrpc rejects the
- * pending requests of a disposed connection. The client restarts the worker by itself.
- */
-export function workerGone(e: unknown): boolean {
-  if (!e || typeof e !== 'object') return false;
-  const code = (e as { code?: unknown }).code;
-  const message = String((e as { message?: unknown }).message ?? '');
-  return code === ErrorCodes.PendingResponseRejected || code === ErrorCodes.ConnectionInactive || /connection got disposed|Connection is (closed|disposed)|Client is not running/i.test(message);
-}
-
-export function errorMessage(e: unknown): string {
-  // never the transport's wording ("Pending response rejected since connection got disposed")
-  if (workerGone(e)) return 'The certseg worker stopped during the run (it restarts by itself); nothing was certified.';
-  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
-    const code = (e as { code: number }).code;
-    const message = String((e as { message: string }).message);
-    if (code === CertsegErrorCodes.UserError) return message;
-    return message;
-  }
-  return e instanceof Error ? e.message : String(e);
-}
-
 export function refuseUntrusted(): void {
   void vscode.window.showWarningMessage(
     'certseg: certification is disabled in Restricted Mode, because it loads the model files a workspace points to. Trust this workspace to run it; previews of stored results still work.',
@@ -456,25 +367,25 @@ export function refuseUntrusted(): void {
 
 /** Revives preview panels after a reload from their saved state (the arrays come back from .certseg/). */
 export class PreviewSerializer implements vscode.WebviewPanelSerializer<WebviewState> {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  constructor(private readonly ctx: Ctx) {}
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: WebviewState | undefined): Promise<void> {
-    this.worker.log.info(`reviving the preview of ${state?.imagePath ?? '(no state)'}`);
+    this.ctx.worker.log.info(`reviving the preview of ${state?.imagePath ?? '(no state)'}`);
     if (!state?.imagePath) {
       panel.dispose();
       return;
     }
-    new PreviewController(this.context, this.worker, panel, state.imagePath);
+    new PreviewController(this.ctx, panel, state.imagePath);
   }
 }
 
 /** "Segmentation Preview": a read-only custom editor for images showing the stored result's overlays. */
 export class SegmentationPreviewProvider implements vscode.CustomReadonlyEditorProvider {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  constructor(private readonly ctx: Ctx) {}
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => undefined };
   }
   resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
-    const c = new PreviewController(this.context, this.worker, panel, document.uri.fsPath);
+    const c = new PreviewController(this.ctx, panel, document.uri.fsPath);
     // Re-render when the stored result changes (a run from elsewhere, the CLI).
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(c.resultDir)), `${path.basename(c.resultDir)}/report.json`));
     const refresh = () => void c.showStored();
@@ -482,8 +393,4 @@ export class SegmentationPreviewProvider implements vscode.CustomReadonlyEditorP
     watcher.onDidCreate(refresh);
     panel.onDidDispose(() => watcher.dispose());
   }
-}
-
-export function controllerFor(imagePath: string): PreviewController | undefined {
-  return controllers.get(imagePath);
 }

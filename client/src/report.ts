@@ -14,7 +14,7 @@ import { PreviewController } from './preview';
 import { reportHtml, type ReportRun, type ReportState } from './reportHtml';
 import { UnreadableResult, isInside, validateReport, validateSummary } from './validate/stored';
 import { checkReportMessage } from './validate/messages';
-import type { Worker } from './worker';
+import type { Ctx } from './ctx';
 
 export const REPORT_VIEW_TYPE = 'certseg.datasetReport';
 const panels = new Map<string, vscode.WebviewPanel>();
@@ -44,7 +44,8 @@ export async function siblingRuns(runsRoot: string): Promise<ReportRun[]> {
   return (await Promise.all(names.map((n) => readRun(path.join(runsRoot, n)).catch(() => null)))).filter((r): r is ReportRun => r !== null);
 }
 
-export async function showReport(context: vscode.ExtensionContext, worker: Worker, runDir: string, existing?: vscode.WebviewPanel): Promise<void> {
+export async function showReport(ctx: Ctx, runDir: string, existing?: vscode.WebviewPanel): Promise<void> {
+  const { context, worker } = ctx;
   let panel = existing ?? panels.get(runDir);
   if (panel && !existing) {
     panel.reveal();
@@ -108,11 +109,11 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
       if (m.type === 'openSample') {
         const sample = current.summary.perImage.find((x) => x.id === m.id && x.dir === m.dir);
         if (!sample) return worker.log.warn(`report: no sample ${JSON.stringify(m.id).slice(0, 80)} in this run`);
-        await openSampleResult(context, worker, path.resolve(runDir, sample.dir));
+        await openSampleResult(ctx, path.resolve(runDir, sample.dir));
       } else if (m.type === 'openRun') {
         const known = (await siblingRuns(path.dirname(runDir))).some((r) => r.runDir === m.runDir);
         if (!known) return worker.log.warn('report: refused to open a run that is not beside this one');
-        await showReport(context, worker, m.runDir);
+        await showReport(ctx, m.runDir);
       } else await vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'summary.json')), { viewColumn: vscode.ViewColumn.Beside });
     }),
   ];
@@ -123,7 +124,7 @@ export async function showReport(context: vscode.ExtensionContext, worker: Worke
 }
 
 /** Opens the preview of the image a per-image result folder belongs to, showing that stored result. */
-export async function openSampleResult(context: vscode.ExtensionContext, worker: Worker, resultDir: string): Promise<void> {
+export async function openSampleResult(ctx: Ctx, resultDir: string): Promise<void> {
   const file = path.join(resultDir, 'report.json');
   let report: ImageReport;
   try {
@@ -138,16 +139,16 @@ export async function openSampleResult(context: vscode.ExtensionContext, worker:
     void vscode.window.showWarningMessage(`certseg: the result in ${resultDir} names an image outside the workspace; not opened.`);
     return;
   }
-  const c = PreviewController.forImage(context, worker, report.image.path);
-  worker.log.info(`report: open ${report.image.path} with the result in ${resultDir}`);
+  const c = PreviewController.forImage(ctx, report.image.path);
+  ctx.worker.log.info(`report: open ${report.image.path} with the result in ${resultDir}`);
   await c.showResultFrom(resultDir);
 }
 
 export class ReportSerializer implements vscode.WebviewPanelSerializer<ReportState> {
-  constructor(private readonly context: vscode.ExtensionContext, private readonly worker: Worker) {}
+  constructor(private readonly ctx: Ctx) {}
   async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: ReportState | undefined): Promise<void> {
-    this.worker.log.info(`reviving the report of ${state?.runDir ?? '(no state)'}`);
+    this.ctx.worker.log.info(`reviving the report of ${state?.runDir ?? '(no state)'}`);
     if (!state?.runDir) return panel.dispose();
-    await showReport(this.context, this.worker, state.runDir, panel);
+    await showReport(this.ctx, state.runDir, panel);
   }
 }
