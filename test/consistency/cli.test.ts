@@ -3,18 +3,18 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { runConsistency } from '../../server/src/cli/commands/consistency';
+import { checkConsistency } from '../../server/src/pipeline/checkConsistency';
 import { CertsegError } from '../../server/src/core/errors';
 
 const card = path.resolve(__dirname, '../../models/default/segmenter.card.json');
 const sample = path.resolve(__dirname, '../../models/default/sample.png');
 const have = existsSync(card) && existsSync(sample);
 
-test('runConsistency on the default sample: summary, flip maps, circular 100%', { skip: !have && 'models/default not available' }, async () => {
+test('checkConsistency on the default sample: summary, flip maps, circular 100%', { skip: !have && 'models/default not available' }, async () => {
   const out = mkdtempSync(path.join(os.tmpdir(), 'certseg-consistency-'));
   try {
     const lines: string[] = [];
-    const s = (await runConsistency({ input: sample, rics: 8, circular: true, segmenter: card, out }, (l) => lines.push(l))) as {
+    const s = (await checkConsistency({ input: sample, rics: 8, circular: true, segmenter: card, out }, (l) => lines.push(l))) as {
       images: number; variants: { name: string; coverage: number; bound: number | null }[]; circular: { canonicalExactShare: number };
     };
     assert.equal(s.images, 1);
@@ -31,9 +31,9 @@ test('runConsistency on the default sample: summary, flip maps, circular 100%', 
   }
 });
 
-test('runConsistency: bad inputs give CertsegError', { skip: !have && 'models/default not available' }, async () => {
-  await assert.rejects(runConsistency({ input: sample, rics: 0, segmenter: card }, () => {}), CertsegError);
-  await assert.rejects(runConsistency({ input: '/nonexistent/x.png', segmenter: card }, () => {}), CertsegError);
+test('checkConsistency: bad inputs give CertsegError', { skip: !have && 'models/default not available' }, async () => {
+  await assert.rejects(checkConsistency({ input: sample, rics: 0, segmenter: card }, () => {}), CertsegError);
+  await assert.rejects(checkConsistency({ input: '/nonexistent/x.png', segmenter: card }, () => {}), CertsegError);
   // window larger than the 128×128 sample's 126×126 view
-  await assert.rejects(runConsistency({ input: sample, rics: 200, segmenter: card }, () => {}), (e: unknown) => e instanceof CertsegError && /too small/.test(e.message));
+  await assert.rejects(checkConsistency({ input: sample, rics: 200, segmenter: card }, () => {}), (e: unknown) => e instanceof CertsegError && /too small/.test(e.message));
 });

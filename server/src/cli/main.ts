@@ -231,8 +231,8 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
       case 'consistency': {
         const input = one(positionals, 'IMAGE or DIR');
         const config = await loadConfig(v.config ?? null, overrides(v));
-        const { runConsistency } = await import('./commands/consistency');
-        const summary = await runConsistency(
+        const { checkConsistency } = await import('../pipeline/checkConsistency');
+        const summary = await checkConsistency(
           { input, rics: num('rics', v.rics), circular: v.circular, segmenter: config.segmenter, engine: config.engine, out: v.out, limit: num('limit', v.limit) },
           log,
         );

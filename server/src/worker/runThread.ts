@@ -22,11 +22,7 @@ import { certifyImage } from '../pipeline/certifyImage';
 import { recertifyDir } from '../pipeline/recertify';
 import type { CertifyImageResult, PartialResult } from '../pipeline/types';
 import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../../protocol/messages';
-import { loadSegmenter } from '../engines/load';
-import { readImage } from '../image/read';
-import { NOT_COVERED } from '../consistency/common';
-import { ricsAnyShiftRate, ricsOnePixelBound } from '../consistency/rics';
-import { measureShiftConsistency, ricsPredictor, type ShiftReport } from '../consistency/shift';
+import { checkImageConsistency, type ShiftMeasurement } from '../pipeline/checkConsistency';
 import { toEngineInfoResult } from './engineInfo';
 import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
 
@@ -111,62 +107,16 @@ async function run(job: ThreadJob): Promise<ThreadResult> {
   }
 }
 
-function shiftToWire(r: ShiftReport): ShiftMeasurementWire {
-  const { height: h, width: w } = r;
-  let covered = 0;
-  let flipped = 0;
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      const i = y * w + x;
-      if (r.reference[i] !== NOT_COVERED) covered++;
-      if (r.flipMap[i] > 0) flipped++;
-    }
-  }
-  const view = (h - 2) * (w - 2);
-  return {
-    directions: r.directions.map((d) => ({ ...d })),
-    meanFraction: r.meanFraction,
-    worst: r.worst,
-    anyChanged: r.anyChanged,
-    changedAnyFraction: view ? flipped / view : 0,
-    coverage: view ? covered / view : 0,
-    selectionChangeRate: r.selectionChangeRate ?? null,
-    flipMap: encodeArray(r.flipMap) as ShiftMeasurementWire['flipMap'],
-  };
+function shiftToWire<T extends ShiftMeasurement>(m: T): Omit<T, 'flipMap'> & { flipMap: ShiftMeasurementWire['flipMap'] } {
+  return { ...m, flipMap: encodeArray(m.flipMap) as ShiftMeasurementWire['flipMap'] };
 }
 
-/** Translation consistency of one image: the 8 one-pixel shifts, plain and with crop selection. */
+/** Translation consistency of one image (pipeline/checkConsistency.ts), in its wire form. */
 async function consistency(job: Extract<ThreadJob, { kind: 'consistency' }>, t0: number): Promise<ConsistencyResultWire> {
-  const progress = (percent: number, message: string) =>
-    post({ type: 'progress', event: { phase: 'load', done: 0, total: 0, percent, message } });
-  progress(0, 'loading the segmenter');
-  const config = await loadConfig(job.configPath, job.overrides);
-  const seg = await loadSegmenter(config.segmenter, { engine: config.engine });
-  try {
-    const img = await readImage(job.imagePath, { slice: job.slice });
-    progress(20, 'plain: 9 views');
-    const plain = await measureShiftConsistency(seg, img.data, img.height, img.width);
-    let cropSelection: ConsistencyResultWire['cropSelection'] = null;
-    if (job.cropSelection !== null) {
-      const M = job.cropSelection;
-      progress(60, `crop selection M=${M}: 9 views`);
-      const r = await measureShiftConsistency(seg, img.data, img.height, img.width, { predictor: ricsPredictor(seg, M) });
-      const b = ricsOnePixelBound(M);
-      cropSelection = { ...shiftToWire(r), M, bound: b.bound, exchangeable: b.exchangeable, anyShift: ricsAnyShiftRate(M) };
-    }
-    progress(100, 'done');
-    return {
-      imagePath: job.imagePath,
-      width: img.width,
-      height: img.height,
-      plain: shiftToWire(plain),
-      cropSelection,
-      segmenter: { card: config.segmenter, engine: seg.info.engine, backend: seg.info.backend, device: seg.info.device },
-      runMs: Date.now() - t0,
-    };
-  } finally {
-    await seg.dispose();
-  }
+  const r = await checkImageConsistency(job, {
+    onProgress: (percent, message) => post({ type: 'progress', event: { phase: 'load', done: 0, total: 0, percent, message } }),
+  });
+  return { ...r, plain: shiftToWire(r.plain), cropSelection: r.cropSelection && shiftToWire(r.cropSelection), runMs: Date.now() - t0 };
 }
 
 function start(job: ThreadJob) {
