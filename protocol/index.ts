@@ -2,3 +2,4 @@
 export * from './messages';
 export * from './results';
 export * from './config';
+export * from './webview';

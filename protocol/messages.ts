@@ -26,7 +26,7 @@ import {
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
 import type { ConfigOverrides } from './config';
-import type { DatasetSummary, EngineInfo, ImageReport, Phase, SliceSpec } from './results';
+import type { DatasetSummary, EngineInfo, ImageReport, Phase, ProvisionalThresholds, SliceSpec } from './results';
 
 export type { ConfigOverrides } from './config';
 
@@ -125,7 +125,7 @@ export interface PartialResultWire {
    * estimation only (null in selection): a pixel with counts ≥ certainAt is certified by the final decision;
    * one with counts + (n − samplesDone) < reachableAt is not (exact, server/src/core/provisional.ts)
    */
-  thresholds: { n: number; certainAt: number; reachableAt: number } | null;
+  thresholds: ProvisionalThresholds | null;
 }
 
 /** A {@link CertifyImageResult} on the wire. */

@@ -10,8 +10,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import * as path from 'node:path';
 import { DisplayImageRequest, decodeArray, type DisplayImageResult, type SliceSpecWire } from '../../protocol/messages';
-import type { ImageReport } from '../../server/src/pipeline/types';
-import type { ToWebview } from '../../media/src/messages';
+import type { ImageReport } from '../../protocol/results';
+import type { ToWebview } from '../../protocol/webview';
 import { IMAGE_EXTENSIONS } from './store';
 import type { Worker } from './worker';
 

@@ -9,7 +9,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runWithProgress } from './progress';
-import type { FromWebview, ToWebview, WebviewState } from '../../media/src/messages';
+import type { FromWebview, ToWebview, WebviewState } from '../../protocol/webview';
 import { CertifyImageRequest, ConsistencyRequest, type ConsistencyResultWire, RecertifyRequest, type CertifyImageParams, type PartialResultWire } from '../../protocol/messages';
 import { runConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';

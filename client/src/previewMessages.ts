@@ -4,7 +4,7 @@
  * test/client/previewMessages.test.ts).
  */
 import * as path from 'node:path';
-import type { ClassInfo, ConsistencyView, ToWebview } from '../../media/src/messages';
+import type { ClassInfo, ConsistencyView, ToWebview } from '../../protocol/webview';
 import { decodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../protocol/messages';
 import type { StoredResult } from './store';
 

@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ImageReport } from '../../server/src/pipeline/types';
+import type { ImageReport } from '../../protocol/results';
 import { PreviewController } from './preview';
 import { reportHtml, type ReportRun, type ReportState } from './reportHtml';
 import { UnreadableResult, isInside, validateReport, validateSummary } from './validate/stored';

@@ -5,11 +5,11 @@
  * image), and the per-image table (sortable; a click on a row asks the host to open that sample's result).
  * The page's only script is its own bundle (media/src/report.ts → dist/webview/report.js), loaded with the nonce.
  */
-import type { DatasetSummary } from '../../server/src/pipeline/certifyDataset';
+import type { DatasetSummary } from '../../protocol/results';
 import { lineChartSvg } from '../../server/src/image/plot';
 import { escapeHtml, webviewCsp } from './html';
 
-export type { FromReport, ReportState } from '../../media/src/messages';
+export type { FromReport, ReportState } from '../../protocol/webview';
 
 export interface ReportRun {
   /** absolute run folder (holds summary.json) */

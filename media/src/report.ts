@@ -4,7 +4,7 @@
  * "Open summary.json". The run folder comes from the page (body data-run-dir) and is kept with setState for
  * the panel serializer.
  */
-import type { FromReport, ReportState } from './messages';
+import type { FromReport, ReportState } from '../../protocol/webview';
 
 const api = (globalThis as unknown as { acquireVsCodeApi(): { postMessage(m: FromReport): void; setState(s: ReportState): void } }).acquireVsCodeApi();
 const state: ReportState = { runDir: document.body.dataset.runDir ?? '' };

@@ -9,7 +9,7 @@
  * Shift held (or with "Drag adjusts window" on): right = wider, down = higher level — the usual radiology
  * convention.
  */
-import type { FromWebview, MedicalImageView } from './messages';
+import type { FromWebview, MedicalImageView } from '../../protocol/webview';
 
 export interface Win {
   center: number;

@@ -3,7 +3,7 @@
  * a table of known types with typed fields, or it is dropped. What a message may then cause (which sample
  * or run it opens) is decided by the host from validated data, never from a path the page sends.
  */
-import type { FromWebview } from '../../../media/src/messages';
+import type { FromWebview } from '../../../protocol/webview';
 import type { FromReport } from '../reportHtml';
 
 type FieldType = 'string' | 'number' | 'correction';

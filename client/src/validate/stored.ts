@@ -12,8 +12,8 @@ import summarySchema from '../../../docs/summary.schema.json';
 import consistencySchema from '../../../docs/consistency.schema.json';
 import type { ConsistencyResultWire } from '../../../protocol/messages';
 import { decodeNpy, type NpyArray, type NpyDtype } from '../../../server/src/image/npy';
-import type { ImageReport } from '../../../server/src/pipeline/types';
-import type { DatasetSummary } from '../../../server/src/pipeline/certifyDataset';
+import type { ImageReport } from '../../../protocol/results';
+import type { DatasetSummary } from '../../../protocol/results';
 
 export class UnreadableResult extends Error {
   constructor(readonly file: string, readonly detail: string) {

@@ -2,7 +2,7 @@
  * The host's messages (../messages.ts ToWebview): a table from message type to a small named handler. Each
  * handler applies a state transition (state.ts) and redraws what it changed (render.ts, renderPanels.ts).
  */
-import type { ToWebview } from '../messages';
+import type { ToWebview } from '../../../protocol/webview';
 import type { Ui } from './dom';
 import { drawFlips } from './render';
 import { applyView, redraw, renderConsistency, renderMetrics, renderRunning, setProgress, showError, showPixel } from './renderPanels';

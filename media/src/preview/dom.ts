@@ -2,7 +2,7 @@
  * The preview page's elements: built once, into #app, and handed to the renderers and the controls as one
  * object. Ids and classes are what preview.css and the webview tests use.
  */
-import type { FromWebview } from '../messages';
+import type { FromWebview } from '../../../protocol/webview';
 import { createWindowLevel } from '../windowLevel';
 import { LAYERS, type LayerId } from './state';
 

@@ -8,7 +8,7 @@
  * renderPanels.ts), the user's controls (below) and the host's messages (dispatch.ts). Talks to the host
  * with the messages in ../messages.ts; keeps only small view state in setState.
  */
-import type { FromWebview, ToWebview, WebviewState } from '../messages';
+import type { FromWebview, ToWebview, WebviewState } from '../../../protocol/webview';
 import { buildUi, h } from './dom';
 import { dispatch, type PreviewContext } from './dispatch';
 import { applyView, renderConsistency, renderRunning, showPixel } from './renderPanels';

@@ -3,7 +3,7 @@
  * The message handlers (dispatch.ts) change the state only through these functions, then ask the renderers
  * (render.ts, renderPanels.ts) to draw it.
  */
-import type { ClassInfo, ConsistencyView, ResultArrays, ToWebview, WebviewState } from '../messages';
+import type { ClassInfo, ConsistencyView, ResultArrays, ToWebview, WebviewState } from '../../../protocol/webview';
 import type { ImageReport } from '../../../protocol/results';
 import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY, provisionalState, type ProvisionalThresholds } from '../../../common/provisional';
 

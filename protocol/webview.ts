@@ -1,10 +1,10 @@
 /**
- * Messages between the extension host (client/src/preview.ts, report.ts) and the webviews (media/src/preview/,
+ * The webview messages, one typed module: between the extension host (client/src/preview.ts, report.ts) and the webviews (media/src/preview/,
  * report.ts).
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
-import type { ImageReport } from '../../server/src/pipeline/types';
-import type { DisplayImageResult, ShiftMeasurementWire } from '../../protocol/messages';
+import type { ImageReport, ProvisionalThresholds } from './results';
+import type { DisplayImageResult, ShiftMeasurementWire } from './messages';
 
 /** A DICOM/NIfTI plane for display (certseg/displayImage with its intensities decoded): the webview windows it. */
 export type MedicalImageView = Omit<DisplayImageResult, 'values'> & { values: Float32Array };
@@ -68,7 +68,7 @@ export type ToWebview =
       /** samples of this phase (n0 or n) */
       samplesTotal: number;
       /** estimation: the run's thresholds that decide a pixel before the end (server/src/core/provisional.ts) */
-      thresholds: { n: number; certainAt: number; reachableAt: number } | null;
+      thresholds: ProvisionalThresholds | null;
       /** ms since the run was sent */
       elapsedMs: number;
     }
