@@ -1,5 +1,5 @@
 // Three kinds of bundle: the extension client (vscode is provided by the host), the worker side
-// (language server, certification thread, CLI; native modules stay external and ship in node_modules),
+// (language server, run process, CLI; native modules stay external and ship in node_modules),
 // and the webview scripts (browser).
 import * as esbuild from 'esbuild';
 import { existsSync } from 'node:fs';
@@ -16,7 +16,7 @@ const builds = [
     entryPoints: {
       'server/cli': 'server/src/cli/main.ts',
       'server/server': 'server/src/worker/server.ts',
-      'server/runThread': 'server/src/worker/runThread.ts',
+      'server/runChild': 'server/src/worker/runChild.ts',
     }, outdir: 'dist' },
   { ...common, platform: 'browser', format: 'iife', target: 'es2022',
     entryPoints: { 'webview/preview': 'media/src/preview/main.ts', 'webview/report': 'media/src/report.ts' }, outdir: 'dist' },

@@ -145,7 +145,7 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   assert.ok(res.report.clean && res.report.certified, 'metrics against the mask');
   assert.equal(res.outDir, outDir);
   assert.ok(existsSync(join(outDir, 'report.json')), 'report.json written to outDir');
-  // queue notifications: running this run, then idle (once its thread has ended, just after the answer)
+  // queue notifications: running this run, then idle (once its process is free again, just after the answer)
   assert.ok(queue.some((q) => q.running?.label === SAMPLE), 'queueStatus shows the running run');
   const idleBy = Date.now() + 5000;
   while (queue.at(-1)?.running !== null && Date.now() < idleBy) await new Promise((res) => setTimeout(res, 20));
@@ -162,10 +162,10 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   assert.equal(n2, rep.certifiedPixels, 'certified ⇔ counts ≥ minCertifiedCount');
 });
 
-/** The worker's run processes (runThread.js children), by pid. */
+/** The worker's run processes (runChild.js children), by pid. */
 function runProcesses(): number[] {
   const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)]).toString().trim();
-  return out ? out.split('\n').filter((l) => l.includes('runThread')).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
+  return out ? out.split('\n').filter((l) => l.includes('runChild')).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
 }
 
 test('the run process is kept warm between runs: the next certification runs in the same process, with the same result', async () => {
@@ -215,7 +215,7 @@ test('a run process killed from outside: the request says so in one line, the lo
   const deadline = Date.now() + 60_000;
   while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
   assert.ok(Date.now() < deadline, 'the run reached sampling');
-  // the run's own process: the worker's child running runThread.js
+  // the run's own process: the worker's child running runChild.js
   const kids = runProcesses();
   assert.equal(kids.length, 1, `one run process: ${kids.join(' | ')}`);
   const pid = kids[0];

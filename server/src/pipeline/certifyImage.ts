@@ -1,7 +1,7 @@
 /**
  * Certify one image: load models and inputs, clean prediction, SegCertify (optionally denoised),
  * metrics against the mask, and (optionally) the output folder. Called by the CLI and by the worker's
- * run thread alike.
+ * run process alike.
  */
 import { certifiedRadius } from '../core/stats';
 import { segCertify, type SegCertifyProgress } from '../core/segcertify';

@@ -1,10 +1,28 @@
-/** JSON positions for *.certseg.json: JSON pointer → range (diagnostics), position → schema hover. */
+/** JSON positions for *.certseg.json and *.card.json: JSON pointer → range (diagnostics), position → schema hover. */
 import { findNodeAtLocation, getLocation, parseTree, type Node } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: the UMD one does not bundle
-import type { Position, Range } from 'vscode-languageserver';
+import { type Diagnostic, DiagnosticSeverity, type Position, type Range } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 
 function nodeRange(doc: TextDocument, n: Node): Range {
   return { start: doc.positionAt(n.offset), end: doc.positionAt(n.offset + n.length) };
+}
+
+/** A problem found at a JSON path of the document (config and card checks report these). */
+export interface PathProblem {
+  message: string;
+  severity: 'error' | 'warning' | 'info';
+  /** JSON path (empty = the whole document) */
+  path: (string | number)[];
+}
+
+/** A problem as an editor diagnostic, underlining its path (jsonPointerRange). */
+export function pathDiagnostic(doc: TextDocument, d: PathProblem): Diagnostic {
+  return {
+    range: jsonPointerRange(doc, d.path),
+    message: d.message,
+    source: 'certseg',
+    severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+  };
 }
 
 /**

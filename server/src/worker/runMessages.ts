@@ -1,11 +1,10 @@
 /**
- * Messages between the worker process's JSON-RPC loop (server.ts) and a run process (runThread.ts).
- * One process per run: the job goes in as the first IPC message, messages come back the same way, and it
- * ends with the run, so its memory (models, sample buffers) returns to the OS.
+ * Messages between the worker process's JSON-RPC loop (runProcess.ts) and a run process (runChild.ts).
+ * A job goes in as an IPC message; progress, partial results, log lines and the result (or error) come back
+ * the same way. The process then waits for the next job (kept warm) or exits when idle.
  */
 import type { ProgressEvent } from '../pipeline/types';
 import type {
-  CertifyDatasetParams,
   CertifyImageResultWire,
   ConfigOverrides,
   ConsistencyResultWire,
@@ -17,7 +16,7 @@ import type {
 } from '../../../protocol/messages';
 import type { ImageReport } from '../pipeline/types';
 
-export type ThreadJob =
+export type RunJob =
   | {
       kind: 'certifyImage';
       imagePath: string;
@@ -44,13 +43,21 @@ export type ThreadJob =
   | { kind: 'consistency'; imagePath: string; slice: SliceSpecWire | null; configPath: string | null; overrides: ConfigOverrides; cropSelection: number | null }
   | { kind: 'engineInfo' };
 
-export type ThreadResult = CertifyImageResultWire | ConsistencyResultWire | DatasetSummaryWire | ImageReport | EngineInfoResult;
+export type RunKind = RunJob['kind'];
 
-export type ThreadMessage =
+/** What each kind of job answers with. */
+export interface RunResults {
+  certifyImage: CertifyImageResultWire;
+  certifyDataset: DatasetSummaryWire;
+  recertify: ImageReport;
+  consistency: ConsistencyResultWire;
+  engineInfo: EngineInfoResult;
+}
+export type RunResult = RunResults[RunKind];
+
+export type RunMessage =
   | { type: 'progress'; event: ProgressEvent }
   | { type: 'partial'; partial: PartialResultWire }
   | { type: 'log'; level: 'log' | 'info' | 'warn' | 'error'; text: string }
-  | { type: 'result'; result: ThreadResult }
+  | { type: 'result'; result: RunResult }
   | { type: 'error'; certseg: boolean; code: string; message: string; stack?: string };
-
-export type { CertifyDatasetParams };

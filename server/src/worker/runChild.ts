@@ -1,17 +1,15 @@
 /**
- * One run, in its own child process forked by server.ts (serialization 'advanced'): the job arrives as
- * an IPC message, progress / partial results / the result go back as messages, then the process waits for
- * the next job with its models loaded (the worker keeps one warm) and exits after IDLE_EXIT_MS idle, so its
- * memory (models, arenas) returns to the OS.
+ * The run process's entry (dist/server/runChild.js), forked by runProcess.ts with an IPC channel
+ * (serialization 'advanced'): a job arrives as an IPC message, progress / partial results / the result go
+ * back as messages, then the process waits for the next job with its models loaded (the worker keeps one
+ * warm) and exits after IDLE_EXIT_MS idle, so its memory (models, arenas) returns to the OS.
  *
  * Why a process and not a worker_thread: terminating a worker thread while onnxruntime-node has an
  * inference in flight aborts the WHOLE process ("terminate called after throwing an instance of
  * 'Napi::Error'", measured with onnxruntime-node 1.30), which would take the language server down with it.
  * Killing a child process is safe at any point and takes effect at once, even mid-inference.
- * (It still runs in a worker thread when started as one: parentPort/workerData are honoured.)
  * Nothing here writes to the parent's stdout: console output goes to the parent as 'log' messages.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { format } from 'node:util';
 import { loadConfig } from '../config/config';
 import { isCertsegError } from '../core/errors';
@@ -24,13 +22,11 @@ import type { CertifyImageResult, PartialResult } from '../pipeline/types';
 import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../../protocol/messages';
 import { checkImageConsistency, type ShiftMeasurement } from '../pipeline/checkConsistency';
 import { toEngineInfoResult } from './engineInfo';
-import type { ThreadJob, ThreadMessage, ThreadResult } from './threadMessages';
+import type { RunJob, RunMessage, RunResult } from './runMessages';
 
-const post = (m: ThreadMessage) => {
-  if (parentPort) parentPort.postMessage(m);
-  else if (process.send) process.send(m);
-};
-if (!parentPort && !process.send) throw new Error('runThread.js must be forked with an IPC channel (or run as a worker thread)');
+if (!process.send) throw new Error('runChild.js must be forked with an IPC channel (by the worker: runProcess.ts)');
+const send = process.send.bind(process);
+const post = (m: RunMessage) => void send(m);
 
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   console[level] = (...args: unknown[]) => post({ type: 'log', level: level === 'debug' ? 'log' : level, text: format(...args) });
@@ -66,7 +62,7 @@ export function resultToWire(r: CertifyImageResult, outDir: string | null, runMs
   };
 }
 
-async function run(job: ThreadJob): Promise<ThreadResult> {
+async function run(job: RunJob): Promise<RunResult> {
   const t0 = Date.now();
   switch (job.kind) {
     case 'certifyImage': {
@@ -112,14 +108,14 @@ function shiftToWire<T extends ShiftMeasurement>(m: T): Omit<T, 'flipMap'> & { f
 }
 
 /** Translation consistency of one image (pipeline/checkConsistency.ts), in its wire form. */
-async function consistency(job: Extract<ThreadJob, { kind: 'consistency' }>, t0: number): Promise<ConsistencyResultWire> {
+async function consistency(job: Extract<RunJob, { kind: 'consistency' }>, t0: number): Promise<ConsistencyResultWire> {
   const r = await checkImageConsistency(job, {
     onProgress: (percent, message) => post({ type: 'progress', event: { phase: 'load', done: 0, total: 0, percent, message } }),
   });
   return { ...r, plain: shiftToWire(r.plain), cropSelection: r.cropSelection && shiftToWire(r.cropSelection), runMs: Date.now() - t0 };
 }
 
-function start(job: ThreadJob) {
+function start(job: RunJob) {
   run(job).then(
     (result) => finish({ type: 'result', result }),
     (e: unknown) => {
@@ -142,18 +138,14 @@ function start(job: ThreadJob) {
 const IDLE_EXIT_MS = Number(process.env.CERTSEG_RUN_IDLE_MS ?? 10 * 60_000);
 let idleTimer: NodeJS.Timeout | undefined;
 
-function finish(m: ThreadMessage) {
-  if (parentPort) return post(m);
-  process.send!(m);
+function finish(m: RunMessage) {
+  post(m);
   idleTimer = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
 }
 
-if (parentPort) start(workerData as ThreadJob);
-else {
-  process.on('message', (job: ThreadJob) => {
-    clearTimeout(idleTimer);
-    start(job);
-  });
-  process.on('disconnect', () => process.exit(0));
-  idleTimer = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
-}
+process.on('message', (job: RunJob) => {
+  clearTimeout(idleTimer);
+  start(job);
+});
+process.on('disconnect', () => process.exit(0));
+idleTimer = setTimeout(() => process.exit(0), IDLE_EXIT_MS);
