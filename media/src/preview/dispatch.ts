@@ -1,5 +1,5 @@
 /**
- * The host's messages (../messages.ts ToWebview): a table from message type to a small named handler. Each
+ * The host's messages (protocol/webview.ts ToWebview): a table from message type to a small named handler. Each
  * handler applies a state transition (state.ts) and redraws what it changed (render.ts, renderPanels.ts).
  */
 import type { ToWebview } from '../../../protocol/webview';

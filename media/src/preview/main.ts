@@ -6,7 +6,7 @@
  *
  * This file wires the parts: the state (state.ts), the page (dom.ts), the renderers (render.ts,
  * renderPanels.ts), the user's controls (below) and the host's messages (dispatch.ts). Talks to the host
- * with the messages in ../messages.ts; keeps only small view state in setState.
+ * with the messages in protocol/webview.ts; keeps only small view state in setState.
  */
 import type { FromWebview, ToWebview, WebviewState } from '../../../protocol/webview';
 import { buildUi, h } from './dom';
