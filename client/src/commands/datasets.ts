@@ -13,7 +13,7 @@ import { showReport } from '../report';
 import { runConfig, settingsOverrides } from '../settings';
 import { runDirFor } from '../datasets';
 import { writeClusterJob as writeJob } from '../clusterJob';
-import type { CommandCtx } from './index';
+import type { CommandCtx } from './context';
 
 type Sample = { image: string; mask: string | null };
 

@@ -3,18 +3,12 @@
  * the context they need (as rust-analyzer's editors/code commands): registered from this one table.
  */
 import * as vscode from 'vscode';
-import type { ConfigLenses } from '../configLens';
-import type { Ctx } from '../ctx';
-import type { DatasetsProvider } from '../datasets';
+import type { CommandCtx } from './context';
 import * as datasets from './datasets';
 import * as images from './images';
 import * as worker from './worker';
 
-/** What commands use: the shared context, the Datasets view, the config lenses. */
-export interface CommandCtx extends Ctx {
-  readonly datasets: DatasetsProvider;
-  readonly configLenses: ConfigLenses;
-}
+export type { CommandCtx };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command takes its own arguments
 type Factory = (ctx: CommandCtx) => (...args: any[]) => unknown;

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { activeConfig, setActiveConfig } from '../settings';
-import type { CommandCtx } from './index';
+import type { CommandCtx } from './context';
 
 export function restartWorker(ctx: CommandCtx) {
   return async () => {
