@@ -3,7 +3,7 @@
  * test/client/imageFiles.test.ts): images, not masks (the naming rule of image/maskNaming.ts), in path order.
  */
 import * as path from 'node:path';
-import { MASK_DIRS, looksLikeMask } from '../../server/src/image/maskNaming';
+import { MASK_DIRS, looksLikeMask } from '../../common/imageNaming';
 
 /** A mask by the naming rule: a mask suffix, or inside a masks/labels/gt folder. */
 export function isMaskFile(file: string): boolean {

@@ -13,15 +13,16 @@ import { DisplayImageRequest, decodeArray, type DisplayImageResult, type SliceSp
 import type { ImageReport } from '../../protocol/results';
 import type { ToWebview } from '../../protocol/webview';
 import { IMAGE_EXTENSIONS } from './store';
+import { MEDICAL_EXTENSIONS as COMMON_MEDICAL_EXTENSIONS } from '../../common/imageNaming';
 import type { Worker } from './worker';
 
 /** The Segmentation Preview as the default editor of DICOM/NIfTI files (package.json customEditors). */
 export const MEDICAL_EDITOR_VIEW_TYPE = 'certseg.medicalPreview';
 
-/** by name (the server's image/medical.ts MEDICAL_EXTENSIONS) */
-export const MEDICAL_EXTENSIONS = ['dcm', 'dicom', 'nii', 'nii.gz'];
+/** by name, without the dot (common/imageNaming.ts MEDICAL_EXTENSIONS) */
+export const MEDICAL_EXTENSIONS: string[] = COMMON_MEDICAL_EXTENSIONS.map((e) => e.slice(1));
 /** for file dialogs, which match the last extension only (x.nii.gz → gz) */
-export const DIALOG_EXTENSIONS = [...IMAGE_EXTENSIONS, 'dcm', 'dicom', 'nii', 'gz'];
+export const DIALOG_EXTENSIONS = [...new Set([...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS.map((e) => e.split('.').pop() as string)])];
 
 /** .dcm/.dicom/.nii/.nii.gz by name; an extensionless file with the DICOM preamble ("DICM" at byte 128). */
 export function isMedicalFile(file: string): boolean {

@@ -11,11 +11,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ImageReport } from '../../protocol/results';
 import type { ResultArrays } from '../../protocol/webview';
-import type { NpyDtype } from '../../server/src/image/npy';
+import type { NpyDtype } from '../../common/npy';
 import { UnreadableResult, confined, validateNpy, validateReport } from './validate/stored';
-import { maskCandidates } from '../../server/src/image/maskNaming';
+import { PREVIEW_IMAGE_EXTENSIONS, maskCandidates } from '../../common/imageNaming';
 
-export const IMAGE_EXTENSIONS = ['png', 'jpg', 'jpeg', 'bmp', 'tif', 'tiff'];
+/** The raster formats the extension opens, without the dot (common/imageNaming.ts). */
+export const IMAGE_EXTENSIONS: string[] = PREVIEW_IMAGE_EXTENSIONS.map((e) => e.slice(1));
 
 export function resultDirFor(context: vscode.ExtensionContext, imagePath: string): string {
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(imagePath));

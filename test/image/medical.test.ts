@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readImage, readMask } from '../../server/src/image/read';
-import { maskCandidates } from '../../server/src/image/maskNaming';
+import { maskCandidates } from '../../common/imageNaming';
 import { readNpy } from '../../server/src/image/write';
 import { parseSlice } from '../../server/src/image/medical';
 

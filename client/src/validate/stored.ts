@@ -11,7 +11,7 @@ import reportSchema from '../../../docs/report.schema.json';
 import summarySchema from '../../../docs/summary.schema.json';
 import consistencySchema from '../../../docs/consistency.schema.json';
 import type { ConsistencyResultWire } from '../../../protocol/messages';
-import { decodeNpy, type NpyArray, type NpyDtype } from '../../../server/src/image/npy';
+import { decodeNpy, type NpyArray, type NpyDtype } from '../../../common/npy';
 import type { ImageReport } from '../../../protocol/results';
 import type { DatasetSummary } from '../../../protocol/results';
 

@@ -12,7 +12,7 @@
  * Images without a mask are kept with mask null and reported through `onWarning`. Symbolic links to files
  * and folders are followed (broken ones are skipped and reported through `onWarning`).
  */
-import { MASK_DIRS, maskIdOf } from './maskNaming';
+import { MASK_DIRS, maskIdOf } from '../../../common/imageNaming';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';

@@ -13,7 +13,7 @@
 import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 
-export const MEDICAL_EXTENSIONS = ['.dcm', '.dicom', '.nii', '.nii.gz'] as const;
+export { MEDICAL_EXTENSIONS } from '../../../common/imageNaming';
 
 import type { IntensityWindow, SliceAxis, SliceSpec } from '../../../protocol/results';
 

@@ -22,7 +22,9 @@ import type { ClassSpec } from '../models/card';
 import { mapColour, mapGrey, type MaskValueMap } from './maskValues';
 import { isMedicalPath, medicalKind, readMedical, readMedicalLabels, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp', '.gif'] as const;
+import { IMAGE_EXTENSIONS } from '../../../common/imageNaming';
+
+export { IMAGE_EXTENSIONS };
 
 /** Images by name: the common formats and the medical ones (DICOM, NIfTI: see medical.ts). */
 export function isImagePath(p: string): boolean {

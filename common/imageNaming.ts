@@ -1,4 +1,19 @@
 /**
+ * How images and their ground-truth masks are named: the one home of these rules, used by the worker, the
+ * CLI (dataset discovery, reading) and the extension (menus, pickers, right-click Certify). Pure: no I/O.
+ */
+
+/**
+ * Raster formats the extension offers its commands and editors on. package.json's `when` regexes and editor
+ * selectors accept exactly these plus {@link MEDICAL_EXTENSIONS} (test/architecture/extensions.test.ts).
+ */
+export const PREVIEW_IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff'] as const;
+/** Raster formats the worker and the CLI read (dataset discovery included): the above plus WebP and GIF. */
+export const IMAGE_EXTENSIONS = [...PREVIEW_IMAGE_EXTENSIONS, '.webp', '.gif'] as const;
+/** DICOM and NIfTI by name (an extensionless DICOM is recognised by its preamble, server/src/image/medical.ts). */
+export const MEDICAL_EXTENSIONS = ['.dcm', '.dicom', '.nii', '.nii.gz'] as const;
+
+/*
  * How a ground-truth mask is named after its image: the one rule, used by dataset discovery (worker, CLI)
  * and by the extension's right-click Certify (pure: no I/O). Common conventions: the same base name in a
  * masks/labels/gt/annotations folder beside or above the image, or a suffix on the base name

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { looksLikeMask, maskCandidates, maskIdOf } from '../../server/src/image/maskNaming';
+import { looksLikeMask, maskCandidates, maskIdOf } from '../../common/imageNaming';
 import { findDatasetPairs } from '../../server/src/image/dataset';
 
 const firstExisting = (image: string) => maskCandidates(image, path).find((c) => existsSync(c)) ?? null;
