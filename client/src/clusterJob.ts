@@ -10,7 +10,7 @@ import * as vscode from 'vscode';
 import { clusterArgs, parseClusterOutput, type ClusterJobChoice } from './clusterArgs';
 import { refuseUntrusted } from './preview';
 import { runConfig, settingsOverrides } from './settings';
-import { findDatasets } from './datasets';
+import { findDatasets } from './datasetDiscovery';
 
 /** From the palette: the workspace's dataset folders (as the Datasets view finds them), or any folder. */
 async function pickDataset(): Promise<string | undefined> {

@@ -7,8 +7,8 @@
  * Certify all (certseg/certifyDataset, progress + cancel, resumes an interrupted run), Certify all at σ…,
  * open a run's report.
  */
-import { existsSync, type Dirent } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ListDatasetRequest, type ListDatasetResult } from '../../protocol/messages';
@@ -16,57 +16,9 @@ import { errorMessage } from './errors';
 import { readRun } from './report';
 import { activeConfig } from './settings';
 import type { Ctx } from './ctx';
+import { findDatasets } from './datasetDiscovery';
 
 const PAGE = 200;
-const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
-const MANIFESTS = ['manifest.txt', 'manifest.csv', 'manifest.json'];
-const SKIP = new Set(['node_modules', 'dist', 'out', 'build', '__pycache__']);
-
-/** Is `dir` a dataset folder, judging by its entries (cheap: one readdir)? */
-export function looksLikeDataset(entries: { name: string; isDirectory(): boolean; isFile(): boolean }[]): boolean {
-  const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
-  const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-  if (MANIFESTS.some((m) => files.has(m))) return true;
-  return dirs.has('images') && (MASK_DIRS.some((m) => dirs.has(m)) || dirs.has('splits'));
-}
-
-/** The entries with symbolic links replaced by what they point to (a dataset's images/ may be a link). */
-async function followLinks(dir: string, entries: Dirent[]): Promise<{ name: string; isDirectory(): boolean; isFile(): boolean }[]> {
-  return Promise.all(
-    entries.map(async (e) => {
-      if (!e.isSymbolicLink()) return e;
-      const s = await stat(path.join(dir, e.name)).catch(() => null);
-      return { name: e.name, isDirectory: () => !!s?.isDirectory(), isFile: () => !!s?.isFile() };
-    }),
-  );
-}
-
-/** Dataset folders under the workspace folders (breadth first, depth ≤ 4, at most 3000 folders read). */
-export async function findDatasets(roots: string[], maxDepth = 4, budget = 3000): Promise<string[]> {
-  const found: string[] = [];
-  let queue = roots.map((r) => ({ dir: r, depth: 0 }));
-  while (queue.length && budget > 0) {
-    const next: typeof queue = [];
-    for (const { dir, depth } of queue) {
-      if (budget-- <= 0) break;
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        continue;
-      }
-      if (looksLikeDataset(await followLinks(dir, entries))) {
-        found.push(dir);
-        continue; // images/ of a dataset are not searched further
-      }
-      if (depth >= maxDepth) continue;
-      for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name)) next.push({ dir: path.join(dir, e.name), depth: depth + 1 });
-    }
-    queue = next;
-  }
-  return found.sort();
-}
-
 /** <workspace>/.certseg/datasets/<dataset path relative to its folder, '/' → '__'> (or the extension's storage). */
 export function runsRootFor(context: vscode.ExtensionContext, datasetDir: string): string {
   const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(datasetDir));
