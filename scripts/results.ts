@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../server/src/config/config';
 import { certifyDataset, type DatasetSummary } from '../server/src/pipeline/certifyDataset';
 import { findDatasetPairs } from '../server/src/image/dataset';
-import { certifiedAccuracyVsRadiusSvg, lineChartSvg } from '../server/src/image/plot';
+import { certifiedAccuracyVsRadiusSvg, lineChartSvg } from '../common/plot';
 import { disposeModels } from '../server/src/pipeline/models';
 import { repoRoot } from '../server/src/paths';
 

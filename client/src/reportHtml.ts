@@ -6,7 +6,7 @@
  * The page's only script is its own bundle (media/src/report.ts → dist/webview/report.js), loaded with the nonce.
  */
 import type { DatasetSummary } from '../../protocol/results';
-import { lineChartSvg } from '../../server/src/image/plot';
+import { lineChartSvg } from '../../common/plot';
 import { escapeHtml, webviewCsp } from './html';
 
 export type { FromReport, ReportState } from '../../protocol/webview';

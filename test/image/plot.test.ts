@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { certifiedAccuracyVsRadiusSvg, lineChartSvg, niceTicks } from '../../server/src/image/plot';
+import { certifiedAccuracyVsRadiusSvg, lineChartSvg, niceTicks } from '../../common/plot';
 
 /** tiny well-formedness check: balanced tags, one root, numbers finite */
 function checkSvg(svg: string) {

@@ -3,6 +3,7 @@
  * picture), radius heatmap, ground-truth outline, errors and shift flips, drawn from the state.
  */
 import { CANNOT_CERTIFY, UNDECIDED, WILL_CERTIFY } from '../../../common/provisional';
+import { viridis } from '../../../common/colormap';
 import type { Ui } from './dom';
 import { ABSTAIN, NOT_COVERED, isBackground, shownFlips, type LayerId, type PreviewState, type Provisional } from './state';
 
@@ -17,21 +18,6 @@ function hexToRgb(hex: string): Rgb {
 function classColor(s: PreviewState, k: number): Rgb {
   const c = s.cur?.classes[k]?.color ?? FALLBACK_COLORS[k % FALLBACK_COLORS.length];
   return hexToRgb(c);
-}
-
-/** viridis-like ramp for t in [0,1] */
-function ramp(t: number): Rgb {
-  const stops: Rgb[] = [
-    [68, 1, 84],
-    [59, 82, 139],
-    [33, 145, 140],
-    [94, 201, 98],
-    [253, 231, 37],
-  ];
-  const x = Math.max(0, Math.min(1, t)) * (stops.length - 1);
-  const i = Math.min(stops.length - 2, Math.floor(x));
-  const f = x - i;
-  return [0, 1, 2].map((j) => Math.round(stops[i][j] + f * (stops[i + 1][j] - stops[i][j]))) as Rgb;
 }
 
 function paint(ui: Ui, id: LayerId, w: number, hgt: number, fill: (i: number, x: number, y: number, px: Uint8ClampedArray, o: number) => void) {
@@ -114,7 +100,7 @@ export function drawLayers(ui: Ui, s: PreviewState): number | null {
   let rmax = 0;
   if (rm) for (let i = 0; i < rm.length; i++) if (Number.isFinite(rm[i]) && rm[i] > rmax) rmax = rm[i];
   paint(ui, 'radius', w, hgt, (i, _x, _y, px, o) => {
-    if (rm && rm[i] > 0) put(px, o, ramp(rmax > 0 ? rm[i] / rmax : 0));
+    if (rm && rm[i] > 0) put(px, o, viridis(rmax > 0 ? rm[i] / rmax : 0));
   });
   const mask = cur.mask;
   // the mask as an outline (a foreground pixel with a 4-neighbour of another label), so it never hides the

@@ -4,29 +4,14 @@
  */
 import type { ImageReport } from '../../../protocol/results';
 import { CANNOT_CERTIFY, WILL_CERTIFY } from '../../../common/provisional';
+import { binomialPValue, formatPValue as fmtP } from '../../../common/pValue';
 import { ABSTAIN, NOT_COVERED, shownFlips, type PreviewState, type Provisional } from './state';
 
 export const pct = (x: number | null | undefined) => (x === null || x === undefined ? '–' : `${(100 * x).toFixed(1)}%`);
 export const num = (x: number | null | undefined, d = 3) => (x === null || x === undefined ? '–' : x.toFixed(d));
 
-const lgammaCache: number[] = [0, 0];
-function logFactorial(n: number): number {
-  for (let i = lgammaCache.length; i <= n; i++) lgammaCache[i] = lgammaCache[i - 1] + Math.log(i);
-  return lgammaCache[n];
-}
-/** One-sided binomial p-value P(X ≥ c) for X ~ Bin(n, τ): the per-pixel test of SegCertify. */
-export function binomialPValue(c: number, n: number, tau: number): number {
-  if (c <= 0) return 1;
-  let s = 0;
-  const lt = Math.log(tau);
-  const l1 = Math.log1p(-tau);
-  for (let k = c; k <= n; k++) s += Math.exp(logFactorial(n) - logFactorial(k) - logFactorial(n - k) + k * lt + (n - k) * l1);
-  return Math.min(1, s);
-}
-
-export function fmtP(p: number): string {
-  return p >= 0.001 ? p.toFixed(4) : p.toExponential(2);
-}
+/** The per-pixel p-value and its format: one implementation, shared with certification (common/pValue.ts). */
+export { binomialPValue, formatPValue as fmtP } from '../../../common/pValue';
 
 export function className(s: PreviewState, k: number): string {
   if (k === ABSTAIN) return 'abstain';

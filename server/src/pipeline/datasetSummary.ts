@@ -11,7 +11,7 @@ import { aggregate, confusionMatrix, type ConfusionMatrix } from '../core/metric
 import { clopperPearsonLower, normInv } from '../core/stats';
 import { ABSTAIN } from '../core/labels';
 import { readNpy, writeFileAtomic } from '../image/write';
-import { certifiedAccuracyVsRadiusSvg } from '../image/plot';
+import { certifiedAccuracyVsRadiusSvg } from '../../../common/plot';
 import { OUTPUT_FILES } from './outputs';
 import { cutToCrop } from './region';
 import type { ImageReport, MetricBlock } from './types';
