@@ -253,7 +253,8 @@ test('a second run waits in the queue; cancelling it while queued removes it', a
 
 test('malformed requests fail with clear messages and the worker stays alive', async () => {
   await expectError(w.conn.sendRequest(CertifyImageRequest.method, {}), ErrorCodes.InvalidParams, /params\.imagePath .* is required/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.method), ErrorCodes.InvalidParams, /params must be an object/);
+  // no params at all: refused by JSON-RPC itself (handlers are registered with their request type, which declares one param)
+  await expectError(w.conn.sendRequest(CertifyImageRequest.method), ErrorCodes.InvalidParams, /certseg\/certifyImage defines 1 params but received none/);
   await expectError(w.conn.sendRequest(CertifyImageRequest.method, { imagePath: 'relative.png' }), ErrorCodes.InvalidParams, /absolute path/);
   await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: join(tmp, 'nope.png') }), CertsegErrorCodes.UserError, /Image not found: .*nope\.png/);
   await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, overrides: { sigmaa: 1 } as never }), CertsegErrorCodes.UserError, /sigmaa/);

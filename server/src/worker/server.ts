@@ -10,13 +10,12 @@
  *  - the queries answered outside the queue (queryHandlers.ts): listDataset, displayImage, engineInfo;
  *  - editor support (editorFeatures.ts): `*.certseg.json` diagnostics and hovers (configFeatures.ts),
  *    `*.card.json`: the `certseg card check` of the card as diagnostics and hovers (cardFeatures.ts).
- * Note: handlers are registered and notifications sent by `method` string (onRequest/onRequest0 below):
- * protocol.ts is built on the top-level vscode-languageserver-protocol while an older vscode-languageserver
- * bundles its own copy, so its type objects don't type-check against this connection's overloads.
+ * Handlers are registered and notifications sent with the protocol's type objects (protocol/messages.ts):
+ * the protocol module and vscode-languageserver share one vscode-languageserver-protocol (a direct
+ * dependency, pinned at the version the LSP libraries use), so they type-check without adapters or casts.
  * Nothing here writes to stdout (it is the transport under --stdio): console output goes to the client's log.
  */
-import { type CancellationToken, type Connection, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection } from 'vscode-languageserver/node';
-import type { ProtocolRequestType, ProtocolRequestType0 } from 'vscode-languageserver-protocol';
+import { type Connection, ProposedFeatures, TextDocumentSyncKind, TextDocuments, createConnection } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
   CertifyDatasetRequest,
@@ -43,30 +42,20 @@ console.warn = (...a: unknown[]) => connection.console.warn(a.map(String).join('
 console.error = (...a: unknown[]) => connection.console.error(a.map(String).join(' '));
 console.debug = console.log;
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
-function onRequest<P, R>(type: ProtocolRequestType<P, R, any, any, any>, handler: (params: P, token: CancellationToken) => Promise<R>): void {
-  // jsonrpc calls a method-name handler with (token) when the request has no params, (params, token) otherwise.
-  connection.onRequest(type.method, (...args: unknown[]) => handler((args.length > 1 ? args[0] : undefined) as P, args[args.length - 1] as CancellationToken));
-}
-function onRequest0<R>(type: ProtocolRequestType0<R, any, any, any>, handler: (token: CancellationToken) => Promise<R>): void {
-  connection.onRequest(type.method, (...args: unknown[]) => handler(args[args.length - 1] as CancellationToken));
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */
-
 // Runs: one queue, one warm run process; the queue's state goes to the client after every change.
 const processes = new RunProcesses({ log: (m) => connection.console.log(m), warn: (m) => connection.console.warn(m), error: (m) => connection.console.error(m) });
-const queue = new RunQueue(processes, (q) => void connection.sendNotification(QueueStatusNotification.method, q).catch(() => undefined));
+const queue = new RunQueue(processes, (q) => void connection.sendNotification(QueueStatusNotification.type, q).catch(() => undefined));
 
 const runs = runHandlers(connection, queue);
-onRequest(CertifyImageRequest.type, runs.certifyImage);
-onRequest(CertifyDatasetRequest.type, runs.certifyDataset);
-onRequest(RecertifyRequest.type, runs.recertify);
-onRequest(ConsistencyRequest.type, runs.consistency);
+connection.onRequest(CertifyImageRequest.type, runs.certifyImage);
+connection.onRequest(CertifyDatasetRequest.type, runs.certifyDataset);
+connection.onRequest(RecertifyRequest.type, runs.recertify);
+connection.onRequest(ConsistencyRequest.type, runs.consistency);
 
 const queries = queryHandlers(processes);
-onRequest(ListDatasetRequest.type, queries.listDataset);
-onRequest(DisplayImageRequest.type, queries.displayImage);
-onRequest0(EngineInfoRequest.type, queries.engineInfo);
+connection.onRequest(ListDatasetRequest.type, queries.listDataset);
+connection.onRequest(DisplayImageRequest.type, queries.displayImage);
+connection.onRequest(EngineInfoRequest.type, queries.engineInfo);
 
 // Editor support for the open *.certseg.json and *.card.json documents.
 const documents = new TextDocuments(TextDocument);
