@@ -1,23 +1,17 @@
 /**
- * Dataset folders in the workspace, as the Datasets view lists them: images/ + masks|labels|annotations|gt/,
- * a manifest.txt|csv|json, or images/ + splits/. Without `vscode` (unit-tested in
+ * Dataset folders in the workspace, as the Datasets view lists them: images/ + a mask folder or splits/, or a
+ * manifest (the rule, shared with the worker: common/datasetLayout.ts). Without `vscode` (unit-tested in
  * test/client/datasetDiscovery.test.ts); the worker lists each dataset's pairs (server/src/image/dataset.ts).
  */
 import type { Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { looksLikeDataset } from '../../common/datasetLayout';
 
-const MASK_DIRS = ['masks', 'labels', 'annotations', 'gt'];
-const MANIFESTS = ['manifest.txt', 'manifest.csv', 'manifest.json'];
 const SKIP = new Set(['node_modules', 'dist', 'out', 'build', '__pycache__']);
 
-/** Is `dir` a dataset folder, judging by its entries (cheap: one readdir)? */
-export function looksLikeDataset(entries: { name: string; isDirectory(): boolean; isFile(): boolean }[]): boolean {
-  const dirs = new Set(entries.filter((e) => e.isDirectory()).map((e) => e.name));
-  const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name));
-  if (MANIFESTS.some((m) => files.has(m))) return true;
-  return dirs.has('images') && (MASK_DIRS.some((m) => dirs.has(m)) || dirs.has('splits'));
-}
+/** Is `dir` a dataset folder, judging by its entries (cheap: one readdir)? The rule: common/datasetLayout.ts. */
+export { looksLikeDataset };
 
 /** The entries with symbolic links replaced by what they point to (a dataset's images/ may be a link). */
 async function followLinks(dir: string, entries: Dirent[]): Promise<{ name: string; isDirectory(): boolean; isFile(): boolean }[]> {

@@ -13,6 +13,7 @@
  * and folders are followed (broken ones are skipped and reported through `onWarning`).
  */
 import { MASK_DIRS, maskIdOf } from '../../../common/imageNaming';
+import { DATASET_MANIFESTS } from '../../../common/datasetLayout';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
@@ -33,7 +34,7 @@ export interface FindDatasetOptions {
   onWarning?: (message: string) => void;
 }
 
-const MANIFESTS = ['manifest.txt', 'manifest.csv', 'manifest.json'];
+const MANIFESTS = DATASET_MANIFESTS;
 const LAYOUTS =
   'expected DIR/images + DIR/masks, a manifest (DIR/manifest.txt, .csv or .json with "image,mask" lines), or a manifest file';
 
