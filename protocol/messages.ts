@@ -68,6 +68,11 @@ export function decodeArray<D extends DType>(e: EncodedArray<D>): ArrayOf<D> {
   return out as ArrayOf<D>;
 }
 
+/** A wire shape with its {@link EncodedArray} fields decoded to typed arrays (what the host hands the webviews). */
+export type Decoded<T> = {
+  [K in keyof T]: T[K] extends EncodedArray<infer D> ? ArrayOf<D> : T[K] extends EncodedArray<infer D> | null ? ArrayOf<D> | null : T[K];
+};
+
 // ---------------------------------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------------------------------
@@ -77,10 +82,6 @@ export namespace CertsegErrorCodes {
   export const UserError = -32001;
   /** An unexpected failure inside a run (a bug or a crashed run process); `message` says what. */
   export const InternalRunError = -32002;
-}
-
-export interface UserErrorData {
-  code: 'input' | 'config' | 'model' | 'infeasible' | 'cancelled';
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -3,14 +3,14 @@
  * report.ts).
  * Arrays travel as typed arrays: VS Code transfers them as binary (no base64, no JSON number arrays).
  */
-import type { ImageReport, ProvisionalThresholds } from './results';
-import type { DisplayImageResult, ShiftMeasurementWire } from './messages';
+import type { ImageReport } from './results';
+import type { Decoded, DisplayImageResult, PartialResultWire, ShiftMeasurementWire } from './messages';
 
 /** A DICOM/NIfTI plane for display (certseg/displayImage with its intensities decoded): the webview windows it. */
-export type MedicalImageView = Omit<DisplayImageResult, 'values'> & { values: Float32Array };
+export type MedicalImageView = Decoded<DisplayImageResult>;
 
 /** One translation-consistency measurement with its flip map decoded (0..8 shifts changed the pixel). */
-export type ShiftMeasurement = Omit<ShiftMeasurementWire, 'flipMap'> & { flipMap: Uint8Array };
+export type ShiftMeasurement = Decoded<ShiftMeasurementWire>;
 
 /** The result of certseg/consistency for the preview (also stored beside the result, shown again on reload). */
 export interface ConsistencyView {
@@ -56,22 +56,12 @@ export type ToWebview =
       n?: number;
     }
   | { type: 'progress'; percent: number; message: string }
-  | {
+  /** a partial result of the run (certseg/certifyImage's PartialResultWire, arrays decoded) */
+  | ({
       type: 'partial';
-      width: number;
-      height: number;
-      phase: string;
-      samplesDone: number;
-      selected: Uint8Array;
-      counts: Uint16Array;
-      certifiedSoFar: Uint8Array | null;
-      /** samples of this phase (n0 or n) */
-      samplesTotal: number;
-      /** estimation: the run's thresholds that decide a pixel before the end (server/src/core/provisional.ts) */
-      thresholds: ProvisionalThresholds | null;
       /** ms since the run was sent */
       elapsedMs: number;
-    }
+    } & Decoded<PartialResultWire>)
   | ({ type: 'result'; report: ImageReport; classes: ClassInfo[]; resultDir: string | null; fromCache: boolean } & ResultArrays)
   | { type: 'recertified'; report: ImageReport; certified: Uint8Array }
   /** runEnded: the message ends a run of this panel (its partial picture is dropped) */
@@ -90,7 +80,6 @@ export type FromWebview =
   | { type: 'recertify'; tau?: number; alpha?: number; correction?: 'holm' | 'bonferroni' }
   | { type: 'openReport' }
   | { type: 'checkConsistency' }
-  | { type: 'hover'; text: string }
   /** show another plane of a volume (the slice slider) */
   | { type: 'slice'; axis: string; index: number };
 

@@ -170,8 +170,6 @@ export class PreviewController implements vscode.Disposable {
         if (existsSync(report)) await vscode.window.showTextDocument(vscode.Uri.file(report), { viewColumn: vscode.ViewColumn.Beside });
         break;
       }
-      case 'hover':
-        break;
     }
   }
 

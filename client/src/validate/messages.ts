@@ -16,7 +16,6 @@ const PREVIEW: Table = {
   recertify: { tau: { type: 'number', optional: true }, alpha: { type: 'number', optional: true }, correction: { type: 'correction', optional: true } },
   openReport: {},
   checkConsistency: {},
-  hover: { text: { type: 'string' } },
   slice: { axis: { type: 'string' }, index: { type: 'number' } },
 };
 
