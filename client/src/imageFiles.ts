@@ -1,6 +1,6 @@
 /**
  * Which workspace files the "Certify with this config" picker offers, without `vscode` (unit-tested in
- * test/client/imageFiles.test.ts): images, not masks (the naming rule of image/maskNaming.ts), in path order.
+ * test/client/imageFiles.test.ts): images, not masks (the naming rule of common/imageNaming.ts), in path order.
  */
 import * as path from 'node:path';
 import { MASK_DIRS, looksLikeMask } from '../../common/imageNaming';

@@ -1,5 +1,5 @@
 /**
- * The worker's answers as the preview page's messages (media/src/messages.ts): partial results, a
+ * The worker's answers as the preview page's messages (protocol/webview.ts): partial results, a
  * certification result, a translation-consistency result. Without `vscode` (unit-tested in
  * test/client/previewMessages.test.ts).
  */

@@ -29,7 +29,7 @@ export function resultDirFor(context: vscode.ExtensionContext, imagePath: string
   return path.join(base, 'results', `${path.basename(imagePath)}-${h}`);
 }
 
-/** A ground-truth mask for the image by the common naming conventions (image/maskNaming.ts), or null. */
+/** A ground-truth mask for the image by the common naming conventions (common/imageNaming.ts), or null. */
 export function findMask(imagePath: string): string | null {
   return maskCandidates(imagePath, path).find((c) => existsSync(c)) ?? null;
 }

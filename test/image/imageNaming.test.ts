@@ -1,5 +1,5 @@
 /**
- * The one mask-naming rule (server/src/image/maskNaming.ts): candidates for an image, as the extension's
+ * The one mask-naming rule (common/imageNaming.ts): candidates for an image, as the extension's
  * right-click Certify uses them, and dataset discovery, on real files laid out the common ways (PH2's
  * `IMD002_lesion.bmp`, `_mask`, `_seg`, `_gt`, `-mask`, masks/ folders).
  */

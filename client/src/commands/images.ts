@@ -55,7 +55,7 @@ export function certifyWithConfig(ctx: Ctx) {
   return async (configUri?: vscode.Uri) => {
     const config = configUri ?? vscode.window.activeTextEditor?.document.uri;
     const found = await vscode.workspace.findFiles(`**/*.{${[...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS].join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 2000);
-    // images only (masks by the naming rule of image/maskNaming.ts are left out), in path order
+    // images only (masks by the naming rule of common/imageNaming.ts are left out), in path order
     const images = imagesInPathOrder(found, (u) => u.fsPath, (u) => vscode.workspace.asRelativePath(u));
     const pick = await vscode.window.showQuickPick(
       images.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })),

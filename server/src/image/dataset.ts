@@ -2,7 +2,7 @@
  * Finding image/mask pairs in a dataset folder. Accepted layouts:
  *  1. DIR/images/** + DIR/masks/** (or labels/, annotations/, gt/): the mask has the image's relative
  *     path and base name, any supported extension (a.jpg ↔ a.png), optionally with a mask suffix
- *     (`_mask`, `_lesion`, `_seg`, `_gt`, … : maskNaming.ts).
+ *     (`_mask`, `_lesion`, `_seg`, `_gt`, … : common/imageNaming.ts).
  *     With `split`, only the ids listed in DIR/splits/<split>.txt (one per line, as in Kvasir-SEG).
  *  2. A manifest: DIR/manifest.txt, .csv or .json, or a manifest file passed directly. txt/csv lines are
  *     "image<TAB or comma>mask" (mask optional, '#' comments, an "image,mask" header allowed); json is an
@@ -127,7 +127,7 @@ async function fromFolders(dir: string, opts?: FindDatasetOptions): Promise<Data
     ? indexById(await listImages(masksDir, (r) => broken.push(`${path.basename(masksDir!)}/${r}`)), masksDir)
     : new Map<string, string>();
   warnBroken(`dataset ${dir}`, broken, opts);
-  // masks named by the common conventions (image/maskNaming.ts): a_lesion.png, a_mask.png, ... ↔ a.jpg
+  // masks named by the common conventions (common/imageNaming.ts): a_lesion.png, a_mask.png, ... ↔ a.jpg
   const masksByImageId = new Map<string, string>();
   for (const [mid, file] of masks) if (!masksByImageId.has(maskIdOf(mid))) masksByImageId.set(maskIdOf(mid), file);
   let ids: string[];
