@@ -14,7 +14,8 @@ import { evaluateConsistency, type ConsistencyEvaluation, type EvalItem } from '
 import { ricsAnyShiftRate, ricsOnePixelBound, ricsWindowFor, selectCrop, SCORE_KINDS } from '../server/src/consistency/rics';
 import { DIRECTIONS, measureShiftConsistency, summarizeShift, type ShiftReport, type ViewPredictor } from '../server/src/consistency/shift';
 import { smoothRandomImage } from '../server/src/consistency/synthetic';
-import type { EnginePreference, Segmenter } from '../server/src/engines/engine';
+import type { Segmenter } from '../server/src/engines/engine';
+import type { EnginePreference } from '../protocol/results';
 import { loadSegmenter } from '../server/src/engines/load';
 import { readImage, readMask } from '../server/src/image/read';
 

@@ -16,8 +16,8 @@ import { CertsegError } from '../core/errors';
 import { checkOutputDir } from '../pipeline/outputLocation';
 import { swapInto, uniqueTag } from '../pipeline/outputs';
 import { safeId } from '../pipeline/certifyDataset';
-import { DatasetAccumulator, readImageResult, readReport, writeSummary, type DatasetSummary, type ShardSummary } from '../pipeline/datasetSummary';
-import type { ImageReport } from '../pipeline/types';
+import { DatasetAccumulator, readImageResult, readReport, writeSummary, type ShardSummary } from '../pipeline/datasetSummary';
+import type { DatasetSummary, ImageReport } from '../../../protocol/results';
 import { SHARD_SUMMARY_RE, shardItems } from './shard';
 
 export interface MergeOptions {

@@ -8,7 +8,8 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
 import { repoRoot } from '../paths';
-import type { CertsegConfig, ResolvedConfig } from './types';
+import type { ResolvedConfig } from './types';
+import type { CertsegConfig } from '../../../protocol/config';
 
 export const CONFIG_SCHEMA_PATH = path.join(repoRoot(), 'server', 'schemas', 'config.schema.json');
 

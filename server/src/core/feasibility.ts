@@ -4,7 +4,7 @@
  * Bonferroni). If P[Bin(n, τ) ≥ n] = τⁿ > α/K, every pixel abstains whatever the model.
  */
 import { CertsegError } from './errors';
-import type { Correction } from './multipleTesting';
+import type { Correction } from '../../../protocol/config';
 import { binomPValueTable, binomUpperTail } from './stats';
 
 function checkArgs(n: number, tau: number, alpha: number, numPixels: number): void {

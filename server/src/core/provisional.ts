@@ -13,7 +13,7 @@
  *    class (k + n − done < reachableAt) abstains whatever comes next.
  * Everything in between is undecided: it depends on the remaining votes and, for Holm, on the other pixels.
  */
-import type { Correction } from './multipleTesting';
+import type { Correction } from '../../../protocol/config';
 import { binomPValueTable } from './stats';
 import type { ProvisionalThresholds } from '../../../protocol/results';
 

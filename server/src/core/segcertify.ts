@@ -8,9 +8,11 @@
 import { CertsegError } from './errors';
 import { ABSTAIN } from './labels';
 import type { DenoiseModel, SegmentModel } from './models';
-import { certifyFromCounts, clopperPearsonRadiusMap, type Correction } from './multipleTesting';
+import { certifyFromCounts, clopperPearsonRadiusMap } from './multipleTesting';
+import type { Correction } from '../../../protocol/config';
 import { certifiedRadius } from './stats';
-import { provisionalThresholds, type ProvisionalThresholds } from './provisional';
+import { provisionalThresholds } from './provisional';
+import type { ProvisionalThresholds } from '../../../protocol/results';
 import { assertFeasible } from './feasibility';
 import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
 import { modeOf } from './votes';

@@ -9,7 +9,8 @@ import { noiseStdFactor } from '../core/resize';
 import type { InputSpec, ResolvedCard, SegmenterOutputSpec, TensorSpec } from '../models/card';
 import { displayPath } from '../models/loadCard';
 import type { Denoiser, Segmenter } from './engine';
-import type { DenoiseConvention, DenoiserPlan, SegmenterPlan } from './plans';
+import type { DenoiserPlan, SegmenterPlan } from './plans';
+import type { DenoiseConvention } from '../../../protocol/config';
 import { sameTensorName, type Feed, type ModelRunner, type RunOutput, type TensorMeta } from './runner';
 import { fromWorking, labelsFromWorking, toWorking, workingShape, type WorkingShape } from './workingShape';
 

@@ -24,7 +24,7 @@ import { resizeWeights1D, type ResizeMode } from '../core/resize';
 import { workingShape, type WorkingShape } from './workingShape';
 import { fillGaussian, Xoshiro128 } from '../core/rng';
 import { hostSampler, throwIfAborted, type Sampler, type SamplerJob, type SamplerPhase, type SamplingPath } from '../core/sampling';
-import type { SamplingPreference } from '../config/types';
+import type { SamplingPreference } from '../../../protocol/config';
 import type { TensorSpec } from '../models/card';
 import type { DenoiserPlan, SegmenterPlan } from './plans';
 import type { Denoiser, Segmenter } from './engine';

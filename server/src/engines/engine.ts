@@ -8,7 +8,7 @@
  */
 import type { DenoiseModel, SegmentModel } from '../core/models';
 import type { ResolvedCard } from '../models/card';
-import type { EngineInfo } from './info';
+import type { EngineInfo } from '../../../protocol/results';
 import type { DenoiserPlan, SegmenterPlan } from './plans';
 import type { ModelRunner } from './runner';
 import type { WorkingShape } from './workingShape';

@@ -6,7 +6,8 @@ import { CertsegError } from '../core/errors';
 import type { ResolvedCard } from '../models/card';
 import { displayPath, loadCard } from '../models/loadCard';
 import { makeDenoiser, makeSegmenter, type DenoiseConvention } from './adapt';
-import type { Denoiser, EngineInfo, EngineName, EnginePreference, Segmenter } from './engine';
+import type { Denoiser, Segmenter } from './engine';
+import type { EngineInfo, EngineName, EnginePreference } from '../../../protocol/results';
 import type { ModelRunner } from './runner';
 
 export interface LoadOptions {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CertsegError } from '../core/errors';
-import type { EngineInfo } from './engine';
+import type { EngineInfo } from '../../../protocol/results';
 import type { Feed, ModelRunner, RunOutput, TensorMeta } from './runner';
 
 export function onnxVersion(): string {

@@ -4,7 +4,7 @@
  * in adapt.ts on top of it, so both engines share one tested adapter.
  */
 import type { Tensor } from '@tensorflow/tfjs';
-import type { EngineInfo } from './info';
+import type { EngineInfo } from '../../../protocol/results';
 
 export type FeedDType = 'float32' | 'int32' | 'int64';
 

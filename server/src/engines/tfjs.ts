@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { CertsegError } from '../core/errors';
 import type { ModelFormat } from '../models/card';
-import type { EngineInfo } from './engine';
+import type { EngineInfo } from '../../../protocol/results';
 import { sameTensorName, type Feed, type ModelRunner, type RunOutput, type TensorMeta } from './runner';
 
 interface Backend { backend: string; device: 'gpu' | 'cpu' }

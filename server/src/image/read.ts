@@ -20,7 +20,8 @@ import { CertsegError } from '../core/errors';
 import { ABSTAIN } from '../core/labels';
 import type { ClassSpec } from '../models/card';
 import { mapColour, mapGrey, type MaskValueMap } from './maskValues';
-import { isMedicalPath, medicalKind, readMedical, readMedicalLabels, windowToPlanarRgb, type IntensityWindow, type SliceSpec } from './medical';
+import { isMedicalPath, medicalKind, readMedical, readMedicalLabels, windowToPlanarRgb } from './medical';
+import type { IntensityWindow, SliceSpec } from '../../../protocol/results';
 
 import { IMAGE_EXTENSIONS } from '../../../common/imageNaming';
 

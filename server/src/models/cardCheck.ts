@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { CertsegError } from '../core/errors';
 import { fillGaussian } from '../core/rng';
 import { makeDenoiser, makeSegmenter } from '../engines/adapt';
-import type { EngineInfo, EngineName } from '../engines/engine';
+import type { EngineInfo, EngineName } from '../../../protocol/results';
 import type { ModelRunner, TensorMeta } from '../engines/runner';
 import { readImage } from '../image/read';
 import type { ResolvedCard } from './card';

@@ -19,8 +19,9 @@ import type { ResolvedConfig } from '../config/types';
 import { certifyImage } from './certifyImage';
 import { OUTPUT_FILES } from './outputs';
 import { shardItems, shardSummaryName, type Shard } from '../cluster/shard';
-import { DatasetAccumulator, readImageResult, writeSummary, type DatasetSummary, type ShardSummary } from './datasetSummary';
-import type { ImageReport, RunHooks } from './types';
+import { DatasetAccumulator, readImageResult, writeSummary, type ShardSummary } from './datasetSummary';
+import type { DatasetSummary, ImageReport } from '../../../protocol/results';
+import type { RunHooks } from './types';
 
 export type { DatasetSummary, ShardSummary } from './datasetSummary';
 

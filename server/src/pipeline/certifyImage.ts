@@ -6,7 +6,7 @@
 import { certifiedRadius } from '../core/stats';
 import { segCertify, type SegCertifyProgress } from '../core/segcertify';
 import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
-import type { SamplingPreference } from '../config/types';
+import type { SamplingPreference } from '../../../protocol/config';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
 import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
@@ -18,7 +18,8 @@ import { metricBlock } from './metricBlock';
 import { writeImageOutputs } from './outputs';
 import { provenance } from './provenance';
 import { selectRegion, type Region } from './region';
-import type { CertifyImageRequest, CertifyImageResult, ImageReport, PartialResult, Phase, RunHooks, WorkingShapeReport } from './types';
+import type { CertifyImageRequest, CertifyImageResult, PartialResult, RunHooks } from './types';
+import type { ImageReport, Phase, WorkingShapeReport } from '../../../protocol/results';
 
 export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {}): Promise<CertifyImageResult> {
   const cfg = req.config;

@@ -13,15 +13,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../config/config';
-import type { CertsegConfig } from '../config/types';
+import type { CertsegConfig } from '../../../protocol/config';
 import { NOT_COVERED } from '../consistency/common';
 import { evaluateConsistency, heatRGBA, type EvalItem } from '../consistency/evaluate';
 import { ricsAnyShiftRate, ricsOnePixelBound } from '../consistency/rics';
 import { measureShiftConsistency, ricsPredictor, type DirectionResult, type ShiftReport } from '../consistency/shift';
 import { CertsegError } from '../core/errors';
-import type { EnginePreference } from '../engines/engine';
+import type { EnginePreference, SliceSpec } from '../../../protocol/results';
 import { loadSegmenter } from '../engines/load';
-import type { SliceSpec } from '../image/medical';
 import { isImagePath, readImage, readMask } from '../image/read';
 import { checkOutputDir } from './outputLocation';
 

@@ -14,10 +14,9 @@ import { readNpy, writeFileAtomic } from '../image/write';
 import { certifiedAccuracyVsRadiusSvg } from '../../../common/plot';
 import { OUTPUT_FILES } from './outputs';
 import { cutToCrop } from './region';
-import type { ImageReport, MetricBlock } from './types';
+import type { DatasetSummary, ImageReport, MetricBlock } from '../../../protocol/results';
 import type { Shard } from '../cluster/shard';
 
-import type { DatasetSummary } from '../../../protocol/results';
 
 export type { DatasetSummary } from '../../../protocol/results';
 

@@ -6,9 +6,10 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Denoiser, EnginePreference, Segmenter } from '../engines/engine';
+import type { Denoiser, Segmenter } from '../engines/engine';
+import type { EnginePreference } from '../../../protocol/results';
 import { loadDenoiser, loadSegmenter } from '../engines/load';
-import type { DenoiseConvention } from '../config/types';
+import type { DenoiseConvention } from '../../../protocol/config';
 
 /** by model identity (kind, card, engine, convention): the version loaded (file times) and its promise */
 const cache = new Map<string, { version: string; model: Promise<Segmenter | Denoiser> }>();

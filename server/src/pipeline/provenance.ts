@@ -1,6 +1,6 @@
 import type { Denoiser, Segmenter } from '../engines/engine';
 import type { SamplingPath } from '../core/sampling';
-import type { ImageReport } from './types';
+import type { ImageReport } from '../../../protocol/results';
 import { packageVersion } from '../version';
 
 /** What ran: model checksums, engine, backend and device, where the sampling loop ran, versions. */

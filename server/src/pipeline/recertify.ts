@@ -19,8 +19,8 @@ import { OUTPUT_FILES } from './outputs';
 import { NOT_COVERED } from '../consistency/common';
 import { cutToCrop } from './region';
 import { storedIgnoreLabel } from './datasetSummary';
-import type { Correction } from '../config/types';
-import type { ImageReport } from './types';
+import type { Correction } from '../../../protocol/config';
+import type { ImageReport } from '../../../protocol/results';
 
 export interface RecertifyParams {
   tau?: number;

@@ -5,7 +5,7 @@
  */
 import { NOT_COVERED } from '../consistency/common';
 import { ricsOnePixelBound, selectCrop } from '../consistency/rics';
-import type { ImageReport } from './types';
+import type { ImageReport } from '../../../protocol/results';
 
 type PixelArray = Uint8Array | Uint16Array | Float32Array;
 

@@ -1,5 +1,5 @@
 /** Normalises describeEngines()'s answer into the protocol's EngineInfoResult (tolerant of its exact shape). */
-import type { EngineInfo } from '../engines/engine';
+import type { EngineInfo } from '../../../protocol/results';
 import type { EngineInfoResult } from '../../../protocol/messages';
 
 function isInfo(x: unknown): x is EngineInfo {

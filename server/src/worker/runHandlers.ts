@@ -14,7 +14,7 @@ import type {
   PartialResultWire,
   RecertifyParams,
 } from '../../../protocol/messages';
-import type { ImageReport } from '../pipeline/types';
+import type { ImageReport } from '../../../protocol/results';
 import { certifyDatasetJob, certifyImageJob, consistencyJob, recertifyJob } from './params';
 import type { RunHooks } from './runProcess';
 import type { RunQueue } from './runQueue';

@@ -14,7 +14,7 @@ import type {
   RecertifyParams,
   SliceSpecWire,
 } from '../../../protocol/messages';
-import type { ImageReport } from '../pipeline/types';
+import type { ImageReport } from '../../../protocol/results';
 
 export type RunJob =
   | {

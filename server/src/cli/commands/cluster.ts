@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../../core/errors';
 import { loadConfig } from '../../config/config';
-import type { CertsegConfig } from '../../config/types';
+import type { CertsegConfig } from '../../../../protocol/config';
 import {
   jobName,
   kubernetesFiles,
