@@ -60,6 +60,24 @@ export interface EngineInfo {
   device: 'gpu' | 'cpu';
   /** version of the runtime package */
   version: string;
+  /** ONNX Runtime only: the session options chosen for this model (engines/onnx.ts), recorded in the report's provenance */
+  session?: OrtSessionRecord;
+}
+
+/** The ONNX Runtime session options a model ran with, and whether its optimized graph came from the cache. */
+export interface OrtSessionRecord {
+  /** 0: ONNX Runtime's default (one thread per physical core) */
+  intraOpNumThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+  enableCpuMemArena: boolean;
+  executionMode: 'sequential' | 'parallel';
+  /**
+   * ORT's optimized-model cache (optimizedModelFilePath, keyed by the model file's SHA-256, ORT version, execution
+   * provider, optimization level and CPU): hit = the session was created from the cached optimized graph (with
+   * graph optimizations off: they are already applied); miss = optimized now and saved; off = not cached (no
+   * writable cache folder, or caching disabled).
+   */
+  optimizedModelCache: 'hit' | 'miss' | 'off';
 }
 
 /** Where one model saw the image: its input tensor's size, how the image got there, and the image's part of it. */
@@ -118,10 +136,12 @@ export interface ImageReport {
   certifiedPixels: number;
   clean: MetricBlock | null;
   certified: MetricBlock | null;
-  timings: { noise: number; denoise: number; segment: number; count: number; stats: number; total: number };
+  /** warmUp: the models' warm-up runs on zeros (engines/warmUp.ts), 0 when already warm; absent in results written before it was recorded */
+  timings: { noise: number; denoise: number; segment: number; count: number; stats: number; warmUp?: number; total: number };
   provenance: {
-    segmenter: { card: string; sha256: string; engine: string; backend: string; device: string };
-    denoiser: { card: string; sha256: string; engine: string; backend: string; device: string } | null;
+    /** session: the ONNX Runtime session options (absent for TF.js, and in results written before they were recorded) */
+    segmenter: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord };
+    denoiser: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord } | null;
     /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
     sampling?: 'device' | 'host';
     certsegVersion: string; node: string; platform: string; date: string;

@@ -1,14 +1,74 @@
 /**
  * ONNX Runtime (onnxruntime-node) runner. CUDA is tried only when the installed package lists it
  * (installed with --onnxruntime-node-install=cuda12) and session creation succeeds; otherwise CPU.
- * session.run is async, so inference stays off the event loop.
+ *
+ * session.run returns a promise but does NOT keep inference off the JS thread: onnxruntime-node runs the
+ * graph synchronously inside the call (measured: one event-loop turn in a 7.5 s run), so nothing else in this
+ * process (noise for the next batch, I/O, messages) runs while a batch is in ORT.
+ *
+ * Session options (ortSessionOptions) are chosen here and recorded in EngineInfo.session (the report's
+ * provenance). The graph ORT optimized is cached on disk (optimizedModelFilePath; ortCacheDir), keyed by the
+ * model file's SHA-256, the ORT version, the execution provider, the optimization level and the CPU: a later
+ * session loads it with graph optimizations off. The cache never fails a run: an unwritable folder or a broken
+ * cached file only means a normal (uncached) session.
  */
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CertsegError } from '../core/errors';
-import type { EngineInfo } from '../../../protocol/results';
+import type { EngineInfo, OrtSessionRecord } from '../../../protocol/results';
 import type { Feed, ModelRunner, RunOutput, TensorMeta } from './runner';
+
+/** The options a session is created with (the cache state is decided at creation). */
+export type OrtSessionChoice = Omit<OrtSessionRecord, 'optimizedModelCache'>;
+
+/**
+ * The defaults: what certseg used before the options were measured. docs/performance.md ("ONNX Runtime session
+ * options") has the sweep on this machine (2 shared cores): no option beat these beyond the noise.
+ */
+export const DEFAULT_ORT_OPTIONS: Readonly<OrtSessionChoice> = Object.freeze({
+  intraOpNumThreads: 0,
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: true,
+  executionMode: 'sequential',
+});
+
+export interface OnnxLoadOptions {
+  /** overrides of DEFAULT_ORT_OPTIONS (the bench sweeps them) */
+  session?: Partial<OrtSessionChoice>;
+  /** false: no optimized-model cache (neither read nor written); default true */
+  cache?: boolean;
+}
+
+/** Where optimized graphs are cached: $CERTSEG_CACHE_DIR/ort, else $XDG_CACHE_HOME/certseg/ort, else ~/.cache/certseg/ort. */
+export function ortCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CERTSEG_CACHE_DIR) return path.join(env.CERTSEG_CACHE_DIR, 'ort');
+  const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
+  return path.join(base, 'certseg', 'ort');
+}
+
+/**
+ * The cached file for a model under these conditions. The CPU is part of the key: level 'all' bakes
+ * hardware-specific layouts (NCHWc) into the saved graph, which ORT says is only valid where it was made.
+ */
+export function ortCacheFile(dir: string, modelBytes: Buffer, ep: string, level: string): string {
+  const sha = createHash('sha256').update(modelBytes).digest('hex');
+  const hw = createHash('sha256').update(`${process.platform}|${process.arch}|${os.cpus()[0]?.model ?? ''}`).digest('hex').slice(0, 12);
+  return path.join(dir, `${sha}-ort${onnxVersion()}-${ep}-${level}-${hw}.onnx`);
+}
+
+/** The cache folder if it exists or can be made, and can be written; null otherwise (never throws). */
+function writableDir(dir: string): string | null {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return dir;
+  } catch {
+    return null;
+  }
+}
 
 export function onnxVersion(): string {
   return (ort.env.versions as { node?: string; common?: string }).node ?? ort.env.versions.common ?? 'unknown';
@@ -30,13 +90,63 @@ export function onnxProviders(): string[] {
 
 let cudaBroken = false; // one failed CUDA session means this install has no usable CUDA: skip it afterwards
 
-async function createSession(file: string, shown: string): Promise<{ session: ort.InferenceSession; backend: string }> {
+function sessionOptions(ep: string, o: OrtSessionChoice): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [ep],
+    graphOptimizationLevel: o.graphOptimizationLevel,
+    enableCpuMemArena: o.enableCpuMemArena,
+    executionMode: o.executionMode,
+    ...(o.intraOpNumThreads > 0 ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+  };
+}
+
+/** One session on one execution provider, through the optimized-model cache where it can. */
+async function createCached(file: string, ep: string, o: OrtSessionChoice, useCache: boolean): Promise<{ session: ort.InferenceSession; cache: OrtSessionRecord['optimizedModelCache'] }> {
+  const opts = sessionOptions(ep, o);
+  const dir = useCache && o.graphOptimizationLevel !== 'disabled' ? writableDir(ortCacheDir()) : null;
+  let cached: string | null = null;
+  if (dir) {
+    try {
+      cached = ortCacheFile(dir, readFileSync(file), ep, o.graphOptimizationLevel);
+    } catch {
+      cached = null; // unreadable model: the plain creation below reports it
+    }
+  }
+  if (cached && existsSync(cached)) {
+    try {
+      // already optimized at the recorded level: optimizing again would only repeat the work
+      return { session: await ort.InferenceSession.create(cached, { ...opts, graphOptimizationLevel: 'disabled' }), cache: 'hit' };
+    } catch {
+      rmSync(cached, { force: true }); // broken or from an incompatible build: made again below
+    }
+  }
+  if (cached) {
+    // written under a unique name and renamed: processes started together (shards) never read a half-written file
+    const tmp = `${cached}.${process.pid}-${randomBytes(4).toString('hex')}.tmp.onnx`;
+    try {
+      // logSeverityLevel 3: ORT warns that level 'all' saves hardware-specific layouts (the key has the CPU)
+      const session = await ort.InferenceSession.create(file, { ...opts, optimizedModelFilePath: tmp, logSeverityLevel: 3 });
+      let saved = false;
+      try {
+        renameSync(tmp, cached);
+        saved = true;
+      } catch {
+        rmSync(tmp, { force: true });
+      }
+      return { session, cache: saved ? 'miss' : 'off' };
+    } catch {
+      rmSync(tmp, { force: true }); // saving failed (or the model does not load): try once without the cache
+    }
+  }
+  return { session: await ort.InferenceSession.create(file, opts), cache: 'off' };
+}
+
+async function createSession(file: string, shown: string, o: OrtSessionChoice, useCache: boolean): Promise<{ session: ort.InferenceSession; backend: string; cache: OrtSessionRecord['optimizedModelCache'] }> {
   let lastErr: unknown;
   for (const ep of onnxProviders()) {
     if (ep === 'cuda' && cudaBroken) continue;
     try {
-      const session = await ort.InferenceSession.create(file, { executionProviders: [ep], graphOptimizationLevel: 'all' });
-      return { session, backend: ep };
+      return { ...(await createCached(file, ep, o, useCache)), backend: ep };
     } catch (e) {
       lastErr = e;
       if (ep === 'cuda') cudaBroken = true;
@@ -63,9 +173,13 @@ function toNumbers(t: ort.Tensor): RunOutput {
   }
 }
 
-export async function loadOnnxRunner(file: string, shown: string): Promise<ModelRunner> {
-  const { session, backend } = await createSession(file, shown);
-  const info: EngineInfo = { engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu', version: onnxVersion() };
+export async function loadOnnxRunner(file: string, shown: string, opts: OnnxLoadOptions = {}): Promise<ModelRunner> {
+  const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...opts.session };
+  const { session, backend, cache } = await createSession(file, shown, choice, opts.cache ?? true);
+  const info: EngineInfo = {
+    engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu', version: onnxVersion(),
+    session: { ...choice, optimizedModelCache: cache },
+  };
   return {
     info,
     inputs: session.inputMetadata.map(meta),

@@ -12,6 +12,7 @@ import { readImage, readMask } from '../image/read';
 import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
 import { baselineBytes, bindDenoiser, bindSegmenter, defaultBudgetMiB, notePlanned, planMemory, type MemoryPlan } from './memoryPlan';
 import { describeShape, STRETCH_WARNING, type WorkingShape } from '../engines/workingShape';
+import { warmUp } from '../engines/warmUp';
 import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
@@ -66,6 +67,9 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   warnAboutShapes(plan, h, w, hooks);
   // Fails early (config error) when σ is outside the denoiser's schedule.
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
+  throwIfAborted(hooks.signal);
+  // ONNX Runtime's slow first run, paid on zeros at the sampling batch's shapes (no random stream is touched)
+  const warmMs = (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) + (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0);
   throwIfAborted(hooks.signal);
 
   progress('clean', 0, 1, 'clean prediction');
@@ -150,6 +154,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       segment: round(out.timings.segment + cleanMs),
       count: round(out.timings.count),
       stats: round(out.timings.stats),
+      warmUp: round(warmMs),
       total: round(total),
     },
     provenance: provenance(segmenter, denoiser, out.sampling),

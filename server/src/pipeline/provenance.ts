@@ -3,7 +3,7 @@ import type { SamplingPath } from '../core/sampling';
 import type { ImageReport } from '../../../protocol/results';
 import { packageVersion } from '../version';
 
-/** What ran: model checksums, engine, backend and device, where the sampling loop ran, versions. */
+/** What ran: model checksums, engine, backend and device (and ONNX Runtime's session options), where the sampling loop ran, versions. */
 export function provenance(seg: Segmenter, den: Denoiser | null, sampling?: SamplingPath): ImageReport['provenance'] {
   const model = (m: Segmenter | Denoiser) => ({
     card: m.card.cardPath,
@@ -11,6 +11,7 @@ export function provenance(seg: Segmenter, den: Denoiser | null, sampling?: Samp
     engine: `${m.info.engine} ${m.info.version}`,
     backend: m.info.backend,
     device: m.info.device,
+    ...(m.info.session ? { session: { ...m.info.session } } : {}),
   });
   return {
     segmenter: model(seg),

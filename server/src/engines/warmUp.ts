@@ -1,0 +1,59 @@
+/**
+ * Warm-up: one session.run per ONNX model on zeros of the working shape and batch that the run will use,
+ * before the clean prediction. ONNX Runtime's first run at a shape is slow (its arena and kernels are set up
+ * then: 500–1300 ms against 170–260 ms warm at 256² on this machine, issue 16); paid here, the run's first
+ * batch costs what the others do, and a process that certifies many images (datasets, the worker's run
+ * process) pays it once per shape and batch.
+ *
+ * Zeros, no noise: the warm-up draws nothing from any random stream, so seeded runs stay bit-identical.
+ * The feeds are built like the adapters' (adapt.ts): same input names, layout, channels, timestep input and
+ * fixed batch of the card.
+ */
+import type { Denoiser, Segmenter } from './engine';
+import type { DenoiserPlan, SegmenterPlan } from './plans';
+import type { Feed, ModelRunner } from './runner';
+import type { WorkingShape } from './workingShape';
+
+/** The segmenter's input for b samples at H×W: `data` (model space, length b·C·H·W) or zeros. */
+export function segmenterFeeds(plan: SegmenterPlan, b: number, H: number, W: number, data?: Float32Array): Record<string, Feed> {
+  const C = plan.inChannels;
+  const dims = plan.inRank3 ? [b, H, W] : plan.nhwc ? [b, H, W, C] : [b, C, H, W];
+  return { [plan.inName]: { dtype: 'float32', data: data ?? new Float32Array(b * C * H * W), dims } };
+}
+
+/** The denoiser's input for b samples at H×W (3 channels): `data` or zeros, and timestep t if the model takes one. */
+export function denoiserFeeds(plan: DenoiserPlan, b: number, H: number, W: number, data?: Float32Array, t = 0): Record<string, Feed> {
+  const feeds: Record<string, Feed> = { [plan.inName]: { dtype: 'float32', data: data ?? new Float32Array(b * 3 * H * W), dims: plan.nhwc ? [b, H, W, 3] : [b, 3, H, W] } };
+  if (plan.ts) {
+    const dims = plan.ts.meta.dims && plan.ts.meta.dims.length === 0 ? [] : [b];
+    const n = dims.length ? b : 1;
+    const v = t * plan.ts.scale;
+    feeds[plan.ts.meta.name] = plan.ts.dtype === 'int64' ? { dtype: 'int64', dims, data: new BigInt64Array(n).fill(BigInt(Math.round(v))) }
+      : plan.ts.dtype === 'int32' ? { dtype: 'int32', dims, data: new Int32Array(n).fill(Math.round(v)) }
+        : { dtype: 'float32', dims, data: new Float32Array(n).fill(v) };
+  }
+  return feeds;
+}
+
+/** per runner: the shapes and batches it has run (warm-ups only; a runner is never warmed twice for one) */
+const warmed = new WeakMap<ModelRunner, Set<string>>();
+
+/**
+ * Runs the model once on zeros at `shape` × `batch` (the card's fixed batch, if it has one), unless this
+ * runner has already been warmed there. ONNX Runtime only (TF.js warms differently per backend). Returns the
+ * ms spent (0: nothing to do).
+ */
+export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, batch: number): Promise<number> {
+  const ad = model.adapter;
+  if (!ad || model.info.engine !== 'onnx') return 0;
+  const b = ad.plan.inSpec.batch ?? batch;
+  const key = `${shape.height}x${shape.width}x${b}`;
+  const done = warmed.get(ad.runner) ?? new Set<string>();
+  if (done.has(key)) return 0;
+  const t0 = performance.now();
+  const feeds = 'numClasses' in ad.plan ? segmenterFeeds(ad.plan, b, shape.height, shape.width) : denoiserFeeds(ad.plan, b, shape.height, shape.width);
+  await ad.runner.run(feeds, ad.plan.outName);
+  done.add(key);
+  warmed.set(ad.runner, done);
+  return performance.now() - t0;
+}
