@@ -16,6 +16,11 @@ import { certifyFromCounts, clopperPearsonRadiusMap } from '../../server/src/cor
 import { noisyBatch } from '../../server/src/core/rng';
 import { repoRoot } from '../../server/src/paths';
 import type { Feed } from '../../server/src/engines/runner';
+import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
+import { DEFAULT_ORT_OPTIONS, type OnnxLoadOptions, type OrtSessionChoice } from '../../server/src/engines/onnx';
+import { denoiserFeeds, segmenterFeeds, warmUp } from '../../server/src/engines/warmUp';
+import { workingShape } from '../../server/src/engines/workingShape';
+import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
 
 const root = repoRoot();
@@ -183,6 +188,149 @@ async function sizeTable(): Promise<string[]> {
   return out;
 }
 
+const ORT_HEADING = '## ONNX Runtime session options';
+const COLD_HEADING = '## Cold and warm sessions';
+const ORT_SIZE = 256;
+/** samples timed per warm measurement (after the first batch) */
+const ORT_WARM_SAMPLES = 8;
+
+interface OrtSet { name: string; config: string | null }
+interface OrtMeasure { createMs: number; warmUpMs: number; firstMs: number; secondMs: number; perSampleMs: number; cache: string }
+type OrtVariant = 'plain' | 'cache' | 'warmup';
+
+/**
+ * One fresh session per model of the set (its config's segmenter and denoiser at their working shapes for a
+ * 256² image): creation, optionally a warm-up on zeros, the first batch (cold), then warm batches of b samples,
+ * each InferenceSession.run on feeds prepared before timing (denoiser then segmenter, as in a certification).
+ */
+async function ortMeasure(set: OrtSet, choice: OrtSessionChoice, b: number, variant: OrtVariant): Promise<OrtMeasure> {
+  const config = await loadConfig(set.config, {});
+  const onnx: OnnxLoadOptions = { session: choice, cache: variant === 'cache' };
+  const t0 = performance.now();
+  const seg: Segmenter = await loadSegmenter(config.segmenter, { engine: 'onnx', onnx });
+  const den: Denoiser | null = config.denoiser ? await loadDenoiser(config.denoiser, { engine: 'onnx', onnx, convention: config.denoiseConvention }) : null;
+  const createMs = performance.now() - t0;
+  try {
+    const segShape = workingShape(seg.card.input, ORT_SIZE, ORT_SIZE);
+    const denShape = den ? workingShape(den.card.input, ORT_SIZE, ORT_SIZE) : null;
+    const fill = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+    const sa = seg.adapter!;
+    const segFeeds = segmenterFeeds(sa.plan, b, segShape.height, segShape.width, fill(b * sa.plan.inChannels * segShape.height * segShape.width));
+    const da = den?.adapter;
+    const denFeeds = da && denShape ? denoiserFeeds(da.plan, b, denShape.height, denShape.width, fill(b * 3 * denShape.height * denShape.width), 50) : null;
+    const batch = async () => {
+      const t = performance.now();
+      if (da && denFeeds) await da.runner.run(denFeeds, da.plan.outName);
+      await sa.runner.run(segFeeds, sa.plan.outName);
+      return performance.now() - t;
+    };
+    let warmUpMs = 0;
+    if (variant === 'warmup') warmUpMs = (await warmUp(seg, segShape, b)) + (den && denShape ? await warmUp(den, denShape, b) : 0);
+    const firstMs = await batch();
+    const n = Math.max(1, Math.ceil(ORT_WARM_SAMPLES / b));
+    const times: number[] = [];
+    for (let k = 0; k < n; k++) times.push(await batch());
+    return { createMs, warmUpMs, firstMs, secondMs: times[0], perSampleMs: times.reduce((a, x) => a + x, 0) / (n * b), cache: seg.info.session?.optimizedModelCache ?? '?' };
+  } finally {
+    await seg.dispose();
+    await den?.dispose();
+  }
+}
+
+const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown');
+
+/**
+ * --only=ortoptions: the ORT session options swept (intra-op threads 1/2 and ORT's default, graph optimization
+ * basic/all, CPU memory arena on/off, batch 4/8) on the default and polyp models at 256², repeats interleaved
+ * (every configuration once per round); then cold vs warm first batches at the default options: a fresh
+ * session as is, from the optimized-model cache, and after the warm-up. Writes both sections after every round
+ * (a run stopped early leaves the rounds it finished).
+ */
+async function ortOptions(doc: string, reps: number): Promise<void> {
+  const sets: OrtSet[] = [{ name: 'default', config: null }];
+  const polypConfig = path.join(root, 'models/polyp/polyp.certseg.json');
+  if (existsSync(polypConfig)) sets.push({ name: 'polyp', config: polypConfig });
+  const choices: OrtSessionChoice[] = [{ ...DEFAULT_ORT_OPTIONS }];
+  for (const intraOpNumThreads of [1, 2]) for (const graphOptimizationLevel of ['basic', 'all'] as const) for (const enableCpuMemArena of [true, false]) choices.push({ ...DEFAULT_ORT_OPTIONS, intraOpNumThreads, graphOptimizationLevel, enableCpuMemArena });
+  const batches = [4, 8];
+  const key = (set: OrtSet, c: OrtSessionChoice, b: number) => `${set.name}|${c.intraOpNumThreads}|${c.graphOptimizationLevel}|${c.enableCpuMemArena}|${b}`;
+  const sweep = new Map<string, OrtMeasure[]>();
+  const cold = new Map<string, OrtMeasure[]>();
+  const variants: OrtVariant[] = ['plain', 'cache', 'warmup'];
+  const loads: string[] = [loadavg()];
+  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  // the cache variant must hit: one load per set fills the cache first
+  for (const set of sets) await ortMeasure(set, DEFAULT_ORT_OPTIONS, 1, 'cache');
+  const fmt = (x: number) => x.toFixed(x < 10 ? 1 : 0);
+  const write = (rounds: number) => {
+    const out: string[] = [];
+    out.push(ORT_HEADING, '', `Generated by \`node --import tsx test/bench/run.ts --only=ortoptions\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}, onnxruntime-node ${ortPackageVersion()}), ${rounds} interleaved round${rounds === 1 ? '' : 's'} (every configuration once per round, a fresh session each time). Load average (1/5/15 min) at the start and after each round: ${loads.join('; ')}: the 2 cores were shared with other jobs, so single figures move by tens of percent. Each configuration: the config's models at their working shapes for a ${ORT_SIZE}² image (default: segmenter and denoiser at ${ORT_SIZE}²; polyp: segmenter at ${ORT_SIZE}², denoiser at 128²), InferenceSession.run on feeds prepared before timing; "first batch" is the first run of the fresh session (cold), "warm" the median over rounds of ms per sample over the next ${ORT_WARM_SAMPLES} samples. Threads 0 is ORT's default (one per physical core), the current default with level all and the arena on.`, '');
+    out.push('| models | intra-op threads | graph optimization | CPU arena | batch | session create ms | first batch ms | warm ms / sample (median) | warm range over rounds | vs default at this batch |', '|---|---|---|---|---|---|---|---|---|---|');
+    const verdicts: string[] = [];
+    for (const set of sets) {
+      for (const b of batches) {
+        const ref = sweep.get(key(set, DEFAULT_ORT_OPTIONS, b)) ?? [];
+        const refMed = ref.length ? median(ref.map((m) => m.perSampleMs)) : NaN;
+        const refMin = ref.length ? Math.min(...ref.map((m) => m.perSampleMs)) : NaN;
+        for (const c of choices) {
+          const ms = sweep.get(key(set, c, b)) ?? [];
+          if (!ms.length) continue;
+          const per = ms.map((m) => m.perSampleMs);
+          const med = median(per);
+          const lo = Math.min(...per), hi = Math.max(...per);
+          out.push(`| ${set.name} | ${c.intraOpNumThreads} | ${c.graphOptimizationLevel} | ${c.enableCpuMemArena ? 'on' : 'off'} | ${b} | ${fmt(median(ms.map((m) => m.createMs)))} | ${fmt(median(ms.map((m) => m.firstMs)))} | ${fmt(med)} | ${fmt(lo)}–${fmt(hi)} | ${(med / refMed).toFixed(2)} |`);
+          // clearly beyond the noise: 10% faster at the median AND every round faster than the default's fastest
+          if (c !== choices[0] && rounds >= 2 && med < 0.9 * refMed && hi < refMin) verdicts.push(`${set.name}, batch ${b}: threads ${c.intraOpNumThreads}, ${c.graphOptimizationLevel}, arena ${c.enableCpuMemArena ? 'on' : 'off'} (${(med / refMed).toFixed(2)}× the default)`);
+        }
+      }
+      const b4 = sweep.get(key(set, DEFAULT_ORT_OPTIONS, 4)), b8 = sweep.get(key(set, DEFAULT_ORT_OPTIONS, 8));
+      if (b4?.length && b8?.length) out.push(`| ${set.name} | | | | batch 4 / batch 8 at the defaults | | | ${(median(b4.map((m) => m.perSampleMs)) / median(b8.map((m) => m.perSampleMs))).toFixed(2)} | | |`);
+    }
+    out.push('', verdicts.length
+      ? `Beyond the noise (median ≥ 10% faster and every round faster than the default's fastest round): ${verdicts.join('; ')}. The defaults in engines/onnx.ts (DEFAULT_ORT_OPTIONS) change only when such a result holds for both model sets and is reproduced.`
+      : 'No configuration was clearly beyond the noise (median ≥ 10% faster than the default and every round faster than the default\'s fastest round): the sweep is inconclusive on this loaded machine, and the defaults stay (ORT\'s default threads, level all, arena on, sequential; engines/onnx.ts DEFAULT_ORT_OPTIONS). Every report records the options it ran with (provenance.segmenter.session).');
+    out.push('', COLD_HEADING, '', `The first batch of a fresh session (batch 8, default options, ${ORT_SIZE}² as above, ${rounds} interleaved round${rounds === 1 ? '' : 's'}, medians): "plain" is a session optimized at creation, no warm-up (what a run paid before issue 16); "cache" is created from the optimized-model cache (engines/onnx.ts; graph optimizations off at load); "warm-up" runs one batch of zeros at the same shapes first (engines/warmUp.ts, what certifyImage now does before its clean pass), so its first batch is the first real one. "second" is the next batch in the same session: a warm session's cost.`, '');
+    out.push('| models | variant | cache | session create ms | warm-up ms | first batch ms | second batch ms | first / second |', '|---|---|---|---|---|---|---|---|');
+    for (const set of sets) {
+      for (const v of variants) {
+        const ms = cold.get(`${set.name}|${v}`) ?? [];
+        if (!ms.length) continue;
+        const f = median(ms.map((m) => m.firstMs)), s2 = median(ms.map((m) => m.secondMs));
+        out.push(`| ${set.name} | ${v} | ${ms.map((m) => m.cache).join(', ')} | ${fmt(median(ms.map((m) => m.createMs)))} | ${fmt(median(ms.map((m) => m.warmUpMs)))} | ${fmt(f)} | ${fmt(s2)} | ${(f / s2).toFixed(2)} |`);
+      }
+    }
+    writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+    console.log(out.join('\n'));
+  };
+  for (let r = 0; r < reps; r++) {
+    for (const set of sets) {
+      for (const c of choices) {
+        for (const b of batches) {
+          const m = await ortMeasure(set, c, b, 'plain');
+          const k = key(set, c, b);
+          sweep.set(k, [...(sweep.get(k) ?? []), m]);
+          console.log(`round ${r + 1} ${k}: create ${fmt(m.createMs)} first ${fmt(m.firstMs)} warm ${fmt(m.perSampleMs)} ms/sample`);
+        }
+      }
+      for (const v of variants) {
+        const m = await ortMeasure(set, DEFAULT_ORT_OPTIONS, 8, v);
+        cold.set(`${set.name}|${v}`, [...(cold.get(`${set.name}|${v}`) ?? []), m]);
+        console.log(`round ${r + 1} ${set.name} ${v}: create ${fmt(m.createMs)} warm-up ${fmt(m.warmUpMs)} first ${fmt(m.firstMs)} second ${fmt(m.secondMs)} (${m.cache})`);
+      }
+    }
+    loads.push(loadavg());
+    write(r + 1);
+  }
+}
+
+function ortPackageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Replaces each '## ' section of `old` that `fresh` has (by its heading line) and appends the new ones. */
 function spliceSections(old: string, fresh: string): string {
   let out = old.trimEnd() + '\n';
@@ -227,10 +375,15 @@ function statsTiming() {
 }
 
 async function main() {
-  // --only=sizes | --only=overhead: run one part and splice its sections into docs/performance.md (the rest
+  // --only=sizes | --only=overhead | --only=ortoptions [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
   // keeps the figures of its own run)
   const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (process.argv.includes('--sizes-only') ? 'sizes' : null);
   const doc = path.join(root, 'docs/performance.md');
+  if (only === 'ortoptions') {
+    const reps = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 3);
+    await ortOptions(doc, reps);
+    return;
+  }
   if (only === 'sizes') {
     writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', (await sizeTable()).join('\n')));
     return;

@@ -9,9 +9,12 @@ import { makeDenoiser, makeSegmenter, type DenoiseConvention } from './adapt';
 import type { Denoiser, Segmenter } from './engine';
 import type { EngineInfo, EngineName, EnginePreference } from '../../../protocol/results';
 import type { ModelRunner } from './runner';
+import type { OnnxLoadOptions } from './onnx';
 
 export interface LoadOptions {
   engine?: EnginePreference;
+  /** ONNX Runtime session options and the optimized-model cache (engines/onnx.ts); the defaults when absent */
+  onnx?: OnnxLoadOptions;
 }
 export interface DenoiserLoadOptions extends LoadOptions {
   /** One-shot denoising convention for ddpm-eps models; default 'carlini' (notes §4). */
@@ -35,17 +38,17 @@ export function chooseEngine(card: ResolvedCard, pref: EnginePreference = 'auto'
   return card.files[primary] ? primary : (Object.keys(card.files)[0] as EngineName);
 }
 
-async function runnerFor(card: ResolvedCard, engine: EngineName): Promise<ModelRunner> {
+async function runnerFor(card: ResolvedCard, engine: EngineName, onnx?: OnnxLoadOptions): Promise<ModelRunner> {
   const shown = displayPath(card.cardPath);
   const file = card.files[engine]!;
   // engines load lazily: onnxruntime-node and tfjs are heavy and only one is usually needed
-  if (engine === 'onnx') return (await import('./onnx')).loadOnnxRunner(file, shown);
+  if (engine === 'onnx') return (await import('./onnx')).loadOnnxRunner(file, shown, onnx);
   return (await import('./tfjs')).loadTfjsRunner(file, shown, card.format);
 }
 
 export async function loadSegmenter(cardPath: string, opts: LoadOptions = {}): Promise<Segmenter> {
   const card = await loadCard(cardPath, 'segmenter');
-  const runner = await runnerFor(card, chooseEngine(card, opts.engine));
+  const runner = await runnerFor(card, chooseEngine(card, opts.engine), opts.onnx);
   try {
     return makeSegmenter(runner, card);
   } catch (e) {
@@ -56,7 +59,7 @@ export async function loadSegmenter(cardPath: string, opts: LoadOptions = {}): P
 
 export async function loadDenoiser(cardPath: string, opts: DenoiserLoadOptions = {}): Promise<Denoiser> {
   const card = await loadCard(cardPath, 'denoiser');
-  const runner = await runnerFor(card, chooseEngine(card, opts.engine));
+  const runner = await runnerFor(card, chooseEngine(card, opts.engine), opts.onnx);
   try {
     return makeDenoiser(runner, card, opts.convention ?? 'carlini');
   } catch (e) {
