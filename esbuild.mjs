@@ -10,16 +10,36 @@ const common = { bundle: true, sourcemap: !production, minify: production, logLe
 const nativeExternal = ['onnxruntime-node', 'sharp', '@tensorflow/*', '@itk-wasm/*'];
 
 const builds = [
-  { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'],
-    entryPoints: { 'client/extension': 'client/src/extension.ts' }, outdir: 'dist' },
-  { ...common, platform: 'node', format: 'cjs', target: 'node20', external: nativeExternal,
+  {
+    ...common,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['vscode'],
+    entryPoints: { 'client/extension': 'client/src/extension.ts' },
+    outdir: 'dist',
+  },
+  {
+    ...common,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: nativeExternal,
     entryPoints: {
       'server/cli': 'server/src/cli/main.ts',
       'server/server': 'server/src/worker/server.ts',
       'server/runChild': 'server/src/worker/runChild.ts',
-    }, outdir: 'dist' },
-  { ...common, platform: 'browser', format: 'iife', target: 'es2022',
-    entryPoints: { 'webview/preview': 'media/src/preview/main.ts', 'webview/report': 'media/src/report.ts' }, outdir: 'dist' },
+    },
+    outdir: 'dist',
+  },
+  {
+    ...common,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    entryPoints: { 'webview/preview': 'media/src/preview/main.ts', 'webview/report': 'media/src/report.ts' },
+    outdir: 'dist',
+  },
 ];
 
 for (const b of builds) {

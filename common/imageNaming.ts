@@ -20,7 +20,19 @@ export const MEDICAL_EXTENSIONS = ['.dcm', '.dicom', '.nii', '.nii.gz'] as const
  * (PH2's `IMD002_lesion.bmp`, `_mask`, `-mask`, `.mask`, `_seg`, `_segmentation`, `_gt`, `-gt`, `_label`),
  * in any image format (a.jpg ↔ a.png).
  */
-export const MASK_SUFFIXES = ['_mask', '-mask', '.mask', '_lesion', '_seg', '-seg', '_segmentation', '_gt', '-gt', '_label', '_labels'] as const;
+export const MASK_SUFFIXES = [
+  '_mask',
+  '-mask',
+  '.mask',
+  '_lesion',
+  '_seg',
+  '-seg',
+  '_segmentation',
+  '_gt',
+  '-gt',
+  '_label',
+  '_labels',
+] as const;
 export const MASK_DIRS = ['masks', 'mask', 'labels', 'annotations', 'gt', 'ground_truth', 'groundtruth'] as const;
 // DICOM and NIfTI label maps too (read by image/medical.ts readMedicalLabels)
 const MASK_EXTENSIONS = ['.png', '.bmp', '.tif', '.tiff', '.gif', '.jpg', '.jpeg', '.webp', '.nii.gz', '.nii', '.dcm'];
@@ -42,7 +54,10 @@ export function looksLikeMask(base: string): boolean {
  * same name (and suffixed) in a mask folder beside or above it. `join`/`dirname` are passed in so the rule
  * stays free of Node (and testable on any path flavour).
  */
-export function maskCandidates(imagePath: string, p: { join(...s: string[]): string; dirname(s: string): string; basename(s: string): string; extname(s: string): string }): string[] {
+export function maskCandidates(
+  imagePath: string,
+  p: { join(...s: string[]): string; dirname(s: string): string; basename(s: string): string; extname(s: string): string },
+): string[] {
   const dir = p.dirname(imagePath);
   // x.nii.gz has one extension, .nii.gz (extname says .gz)
   const ext = imagePath.toLowerCase().endsWith('.nii.gz') ? imagePath.slice(-7) : p.extname(imagePath);

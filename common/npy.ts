@@ -69,7 +69,8 @@ export function decodeNpy(buf: Uint8Array, name = '.npy data'): NpyContents {
   const sizes: Record<string, number> = { '|u1': 1, '<u2': 2, '<f4': 4, '<i4': 4 };
   const size = sizes[norm];
   if (size === undefined) throw bad(`unsupported dtype '${descr}' (expected uint8, little-endian uint16, float32 or int32)`);
-  if (buf.length - dataStart < count * size) throw bad(`truncated data (${buf.length - dataStart} bytes for ${count} values of ${size} bytes)`);
+  if (buf.length - dataStart < count * size)
+    throw bad(`truncated data (${buf.length - dataStart} bytes for ${count} values of ${size} bytes)`);
   // copy into a fresh, aligned buffer
   const bytes = new Uint8Array(count * size);
   bytes.set(buf.subarray(dataStart, dataStart + count * size));

@@ -91,13 +91,17 @@ export function lineChartSvg(series: Series[], opts: ChartOptions): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
   );
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
-  parts.push(`<text x="${num(W / 2)}" y="26" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${escapeXml(opts.title)}</text>`);
+  parts.push(
+    `<text x="${num(W / 2)}" y="26" text-anchor="middle" font-size="15" font-weight="bold" fill="#222">${escapeXml(opts.title)}</text>`,
+  );
   // grid + ticks
   parts.push('<g stroke="#e5e5e5" stroke-width="1">');
   for (const t of yTicks) parts.push(`<line x1="${m.left}" y1="${cy(t)}" x2="${m.left + pw}" y2="${cy(t)}"/>`);
   for (const t of xTicks) parts.push(`<line x1="${cx(t)}" y1="${m.top}" x2="${cx(t)}" y2="${m.top + ph}"/>`);
   parts.push('</g>');
-  parts.push(`<g stroke="#333" stroke-width="1"><line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}"/><line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}"/></g>`);
+  parts.push(
+    `<g stroke="#333" stroke-width="1"><line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}"/><line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}"/></g>`,
+  );
   parts.push('<g fill="#333">');
   for (const t of yTicks) parts.push(`<text x="${m.left - 8}" y="${num(cy(t) + 4)}" text-anchor="end">${fmt(t)}</text>`);
   for (const t of xTicks) parts.push(`<text x="${cx(t)}" y="${m.top + ph + 18}" text-anchor="middle">${fmt(t)}</text>`);
@@ -132,10 +136,14 @@ export function lineChartSvg(series: Series[], opts: ChartOptions): string {
     const lw = Math.min(pw - 10, 24 + 7 * Math.max(...series.map((s) => s.label.length)));
     const lx = m.left + pw - lw - 8;
     const ly = m.top + 8;
-    parts.push(`<rect x="${num(lx)}" y="${ly}" width="${num(lw)}" height="${series.length * 18 + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#ccc"/>`);
+    parts.push(
+      `<rect x="${num(lx)}" y="${ly}" width="${num(lw)}" height="${series.length * 18 + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#ccc"/>`,
+    );
     series.forEach((s, k) => {
       const y = ly + 16 + k * 18;
-      parts.push(`<line x1="${num(lx + 6)}" y1="${y - 4}" x2="${num(lx + 20)}" y2="${y - 4}" stroke="${PALETTE[k % PALETTE.length]}" stroke-width="3"/>`);
+      parts.push(
+        `<line x1="${num(lx + 6)}" y1="${y - 4}" x2="${num(lx + 20)}" y2="${y - 4}" stroke="${PALETTE[k % PALETTE.length]}" stroke-width="3"/>`,
+      );
       parts.push(`<text x="${num(lx + 24)}" y="${y}" fill="#222">${escapeXml(s.label)}</text>`);
     });
   }

@@ -155,7 +155,9 @@ export interface CertifyImageResultWire {
  */
 export namespace CertifyImageRequest {
   export const method = 'certseg/certifyImage' as const;
-  export const type = new ProtocolRequestType<CertifyImageParams, CertifyImageResultWire, PartialResultWire, void, WorkDoneProgressOptions>(method);
+  export const type = new ProtocolRequestType<CertifyImageParams, CertifyImageResultWire, PartialResultWire, void, WorkDoneProgressOptions>(
+    method,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------

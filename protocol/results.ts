@@ -10,7 +10,10 @@ export type Phase = 'load' | 'clean' | 'selection' | 'estimation' | 'stats' | 'w
 
 export type SliceAxis = 'x' | 'y' | 'z';
 /** One plane of a volume: axis x, y or z, index from 0 (the CLI's `--slice z:40`). */
-export interface SliceSpec { axis: SliceAxis; index: number }
+export interface SliceSpec {
+  axis: SliceAxis;
+  index: number;
+}
 
 /** DICOM/NIfTI: the window that mapped real intensities to the model's [0,1] input. */
 export interface IntensityWindow {
@@ -102,10 +105,15 @@ export interface ImageReport {
   /** the *.certseg.json the run used (absolute), null for the shipped defaults; absent in results written before it was recorded */
   config?: string | null;
   params: {
-    sigma: number; n0: number; n: number; alpha: number; tau: number;
+    sigma: number;
+    n0: number;
+    n: number;
+    alpha: number;
+    tau: number;
     correction: 'holm' | 'bonferroni';
     denoiser: { card: string; convention: 'carlini' | 'miccai'; timestep: number | null } | null;
-    seed: number; batchSize: number;
+    seed: number;
+    batchSize: number;
   };
   classes: { name: string; color: string }[];
   /** σ·Φ⁻¹(τ): one L2 radius for every certified pixel */
@@ -113,7 +121,11 @@ export interface ImageReport {
   abstainRate: number;
   /** robust inference by crop selection: the certified crop (abstainRate and counts refer to it); null = whole frame */
   crop: {
-    y: number; x: number; height: number; width: number; window: number;
+    y: number;
+    x: number;
+    height: number;
+    width: number;
+    window: number;
     notCoveredRate: number;
     /** bound on the probability that a one-pixel shift selects other content (uniform-argmax assumption) */
     onePixelShiftBound: number;
@@ -144,7 +156,10 @@ export interface ImageReport {
     denoiser: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord } | null;
     /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
     sampling?: 'device' | 'host';
-    certsegVersion: string; node: string; platform: string; date: string;
+    certsegVersion: string;
+    node: string;
+    platform: string;
+    date: string;
   };
   files: Record<string, string>;
 }
@@ -163,7 +178,15 @@ export interface DatasetSummary {
   abstainRate: { pooled: number; meanOverImages: number };
   /** pixel-level certified accuracy at radius r (Clopper-Pearson per-pixel radii), pooled */
   accuracyVsRadius: { radius: number; accuracy: number }[];
-  perImage: { id: string; dir: string; abstainRate: number; cleanDice: number | null; certifiedDice: number | null; certifiedPixelAccuracy: number | null; totalMs: number }[];
+  perImage: {
+    id: string;
+    dir: string;
+    abstainRate: number;
+    cleanDice: number | null;
+    certifiedDice: number | null;
+    certifiedPixelAccuracy: number | null;
+    totalMs: number;
+  }[];
   /** a merged run: totalMs sums the shards' times; `shards` says where and how long each ran */
   timings: { totalMs: number; meanPerImageMs: number; shards?: { index: number; host: string; totalMs: number; status: string }[] };
   files: Record<string, string>;

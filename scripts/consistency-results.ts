@@ -20,7 +20,10 @@ import { loadSegmenter } from '../server/src/engines/load';
 import { readImage, readMask } from '../server/src/image/read';
 
 const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => { const i = argv.indexOf(`--${name}`); return i >= 0 ? argv[i + 1] : dflt; };
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
 const LIMIT = Number(opt('limit', '40'));
 const RICS = opt('rics', '8,16,32,64').split(',').map(Number);
 const ENGINE = opt('engine', 'auto') as EnginePreference;
@@ -36,7 +39,11 @@ const pct = (x: number | null | undefined) => (x === null || x === undefined ? '
 const f4 = (x: number | null | undefined) => (x === null || x === undefined ? '–' : x.toFixed(4));
 
 function synthetic(): string[] {
-  const H = 72, W = 72, vh = H - 2, vw = W - 2, N = 150;
+  const H = 72,
+    W = 72,
+    vh = H - 2,
+    vw = W - 2,
+    N = 150;
   const out = [
     `### Generated smooth images (${N} images ${H}×${W}, 8 one-pixel shifts each, ${N * 8} pairs)`,
     '',
@@ -48,7 +55,8 @@ function synthetic(): string[] {
   ];
   for (const M of [4, 8, 16, 32]) {
     const rates = SCORE_KINDS.map((score) => {
-      let ch = 0, tot = 0;
+      let ch = 0,
+        tot = 0;
       for (let s = 0; s < N; s++) {
         const img = smoothRandomImage(H, W, 5000 + s);
         const ref = selectCrop(crop(img, 3, H, W, 1, 1, vh, vw), vh, vw, M, { score });
@@ -82,12 +90,16 @@ async function scoreKindsOnFrames(name: string, items: EvalItem[], Ms: number[])
     const rates = SCORE_KINDS.map((score) => {
       let moved = 0;
       for (const { image, height: H, width: W } of frames) {
-        const vh = H - 2, vw = W - 2;
+        const vh = H - 2,
+          vw = W - 2;
         const ref = selectCrop(crop(image, 3, H, W, 1, 1, vh, vw), vh, vw, M, { score });
-        if (DIRECTIONS.some(([dy, dx]) => {
-          const s = selectCrop(crop(image, 3, H, W, 1 + dy, 1 + dx, vh, vw), vh, vw, M, { score });
-          return ref.y !== dy + s.y || ref.x !== dx + s.x;
-        })) moved++;
+        if (
+          DIRECTIONS.some(([dy, dx]) => {
+            const s = selectCrop(crop(image, 3, H, W, 1 + dy, 1 + dx, vh, vw), vh, vw, M, { score });
+            return ref.y !== dy + s.y || ref.x !== dx + s.x;
+          })
+        )
+          moved++;
       }
       return moved / frames.length;
     });
@@ -106,14 +118,17 @@ async function paddingExperiment(seg: Segmenter, fill: number[], items: EvalItem
   const P = 32;
   const up = (n: number) => Math.ceil(n / P) * P;
   const phasePredictor: ViewPredictor = async (views, b, h, w) => {
-    const Hc = up(h + P - 1), Wc = up(w + P - 1), per = 3 * h * w;
+    const Hc = up(h + P - 1),
+      Wc = up(w + P - 1),
+      per = 3 * h * w;
     const canvas = new Float32Array(b * 3 * Hc * Wc);
     const at: [number, number][] = [];
     for (let i = 0; i < b; i++) {
       const v = views.subarray(i * per, (i + 1) * per);
       // anchor: the hash-score argmax over every 9×9 patch of the view (a crop selection with a 9×9 crop)
       const a = selectCrop(v, h, w, h - 8, { cropH: 9, cropW: 9 });
-      const ty = (((-a.y) % P) + P) % P, tx = (((-a.x) % P) + P) % P;
+      const ty = ((-a.y % P) + P) % P,
+        tx = ((-a.x % P) + P) % P;
       at.push([ty, tx]);
       for (let c = 0; c < 3; c++) {
         const base = (i * 3 + c) * Hc * Wc;
@@ -124,17 +139,23 @@ async function paddingExperiment(seg: Segmenter, fill: number[], items: EvalItem
     const pred = await seg.segment(canvas, b, Hc, Wc);
     const labels = new Uint8Array(b * h * w);
     at.forEach(([ty, tx], i) => {
-      for (let r = 0; r < h; r++) labels.set(pred.subarray(i * Hc * Wc + (ty + r) * Wc + tx, i * Hc * Wc + (ty + r) * Wc + tx + w), i * h * w + r * w);
+      for (let r = 0; r < h; r++)
+        labels.set(pred.subarray(i * Hc * Wc + (ty + r) * Wc + tx, i * Hc * Wc + (ty + r) * Wc + tx + w), i * h * w + r * w);
     });
     return { labels };
   };
   const phase: ShiftReport[] = [];
-  let strideChanged = 0, strideTotal = 0, deepChanged = 0, deepTotal = 0, strideImages = 0;
+  let strideChanged = 0,
+    strideTotal = 0,
+    deepChanged = 0,
+    deepTotal = 0,
+    strideImages = 0;
   for (const it of items) {
     const { image, height: H, width: W } = await it.load();
     phase.push(await measureShiftConsistency(seg, image, H, W, { predictor: phasePredictor }));
     // views of (H−P)×W at rows 0 and P: the second is the first moved by exactly one stride
-    const vh = H - P, views = new Float32Array(2 * 3 * vh * W);
+    const vh = H - P,
+      views = new Float32Array(2 * 3 * vh * W);
     cropInto(image, 3, H, W, 0, 0, vh, W, views, 0);
     cropInto(image, 3, H, W, P, 0, vh, W, views, 3 * vh * W);
     const pr = await seg.segment(views, 2, vh, W);
@@ -143,8 +164,14 @@ async function paddingExperiment(seg: Segmenter, fill: number[], items: EvalItem
       for (let X = 0; X < W; X++) {
         const d = pr[Y * W + X] !== pr[vh * W + (Y - P) * W + X];
         strideTotal++;
-        if (d) { strideChanged++; changedHere++; }
-        if (Math.min(Y - P, vh - 1 - Y, X, W - 1 - X) >= 64) { deepTotal++; if (d) deepChanged++; }
+        if (d) {
+          strideChanged++;
+          changedHere++;
+        }
+        if (Math.min(Y - P, vh - 1 - Y, X, W - 1 - X) >= 64) {
+          deepTotal++;
+          if (d) deepChanged++;
+        }
       }
     }
     if (changedHere) strideImages++;
@@ -167,8 +194,11 @@ async function paddingExperiment(seg: Segmenter, fill: number[], items: EvalItem
 
 /** What the paper's target (under 5% of images changed) costs with crop selection on v×v views. */
 function targetSection(v: number): string[] {
-  const M = ricsWindowFor(0.05), cropSide = v - M + 1;
-  const rows = [8, 16, 32, 64, 128, M].map((m) => `| ${m} | ${pct(ricsAnyShiftRate(m))} | ${v - m + 1}×${v - m + 1} | ${pct(((v - m + 1) / v) ** 2)} |`);
+  const M = ricsWindowFor(0.05),
+    cropSide = v - M + 1;
+  const rows = [8, 16, 32, 64, 128, M].map(
+    (m) => `| ${m} | ${pct(ricsAnyShiftRate(m))} | ${v - m + 1}×${v - m + 1} | ${pct(((v - m + 1) / v) ** 2)} |`,
+  );
   return [
     '### The target: under 5% of images changed at ≤ 1 point of Dice',
     '',
@@ -185,14 +215,20 @@ function targetSection(v: number): string[] {
 async function datasetItems(dir: string, ids: string[]): Promise<EvalItem[]> {
   const imgs = await fs.readdir(path.join(dir, 'images'));
   const byId = new Map(imgs.map((f) => [path.basename(f, path.extname(f)), f]));
-  return ids.filter((id) => byId.has(id)).map((id) => ({
-    id,
-    async load() {
-      const im = await readImage(path.join(dir, 'images', byId.get(id)!));
-      const mask = await readMask(path.join(dir, 'masks', `${id}.png`), { numClasses: 2, expectWidth: im.width, expectHeight: im.height });
-      return { image: im.data, height: im.height, width: im.width, mask };
-    },
-  }));
+  return ids
+    .filter((id) => byId.has(id))
+    .map((id) => ({
+      id,
+      async load() {
+        const im = await readImage(path.join(dir, 'images', byId.get(id)!));
+        const mask = await readMask(path.join(dir, 'masks', `${id}.png`), {
+          numClasses: 2,
+          expectWidth: im.width,
+          expectHeight: im.height,
+        });
+        return { image: im.data, height: im.height, width: im.width, mask };
+      },
+    }));
 }
 
 function table(name: string, ev: ConsistencyEvaluation, seconds: number): string[] {
@@ -204,11 +240,16 @@ function table(name: string, ev: ConsistencyEvaluation, seconds: number): string
   ];
   for (const v of ev.variants) {
     const pairs = v.shift.perDirectionShareChanged.reduce((a, x) => a + x, 0) / v.shift.perDirectionShareChanged.length;
-    out.push(`| ${v.name} | ${pct(v.shift.shareChangedAny)} | ${pct(v.anyShiftRate)} | ${pct(v.shift.shareChangedAboveThreshold)} | ${pct(pairs)} | ${pct(v.shift.meanChangedFraction)} | ${pct(v.shift.selectionChangeRate)} | ${pct(v.bound)} | ${pct(v.exchangeableRate)} | ${pct(v.coverage)} | ${f4(v.diceStrict)} | ${f4(v.diceCovered)} |`);
+    out.push(
+      `| ${v.name} | ${pct(v.shift.shareChangedAny)} | ${pct(v.anyShiftRate)} | ${pct(v.shift.shareChangedAboveThreshold)} | ${pct(pairs)} | ${pct(v.shift.meanChangedFraction)} | ${pct(v.shift.selectionChangeRate)} | ${pct(v.bound)} | ${pct(v.exchangeableRate)} | ${pct(v.coverage)} | ${f4(v.diceStrict)} | ${f4(v.diceCovered)} |`,
+    );
   }
   if (ev.circular) {
-    out.push('', `Circular shifts (${ev.circular.shiftsPerImage} random integer shifts per image): exact ${pct(ev.circular.plainExactShare)} plain, ` +
-      `**${pct(ev.circular.canonicalExactShare)} canonicalised**; changed pixels ${pct(ev.circular.plainChangedFraction)} plain, ${pct(ev.circular.canonicalChangedFraction)} canonicalised.`);
+    out.push(
+      '',
+      `Circular shifts (${ev.circular.shiftsPerImage} random integer shifts per image): exact ${pct(ev.circular.plainExactShare)} plain, ` +
+        `**${pct(ev.circular.canonicalExactShare)} canonicalised**; changed pixels ${pct(ev.circular.plainChangedFraction)} plain, ${pct(ev.circular.canonicalChangedFraction)} canonicalised.`,
+    );
   }
   return out;
 }
@@ -226,29 +267,61 @@ async function main() {
   let note = '';
   if (!existsSync(card)) {
     card = path.join(root, 'models/default/segmenter.card.json');
-    note = 'models/polyp/segmenter.card.json is missing: the shapes-domain default segmenter is used instead, so the Dice values are meaningless for polyps (only the consistency numbers are informative).';
+    note =
+      'models/polyp/segmenter.card.json is missing: the shapes-domain default segmenter is used instead, so the Dice values are meaningless for polyps (only the consistency numbers are informative).';
   }
   if (!existsSync(card) || !existsSync(shared)) {
     lines.push('### Datasets', '', `Not run: ${!existsSync(card) ? 'no segmenter card' : `${shared} is absent`}.`);
   } else {
     const seg = await loadSegmenter(card, { engine: ENGINE });
-    lines.push(`### Datasets`, '', `Segmenter: \`${path.relative(root, card)}\` (${seg.info.engine}/${seg.info.backend}/${seg.info.device}). Crop-selection score: hash. ${note}`, '',
-      `One-pixel shifts: reference = the (h−2)×(w−2) view at (1,1), 8 views at (1±1, 1±1); predictions compared on the common content. Dice: reference view vs ground truth.`, '');
+    lines.push(
+      `### Datasets`,
+      '',
+      `Segmenter: \`${path.relative(root, card)}\` (${seg.info.engine}/${seg.info.backend}/${seg.info.device}). Crop-selection score: hash. ${note}`,
+      '',
+      `One-pixel shifts: reference = the (h−2)×(w−2) view at (1,1), 8 views at (1±1, 1±1); predictions compared on the common content. Dice: reference view vs ground truth.`,
+      '',
+    );
     try {
       const kv = path.join(shared, 'kvasir-seg-256');
-      const kvIds = (await fs.readFile(path.join(kv, 'splits', 'test.txt'), 'utf8')).split('\n').map((s) => s.trim()).filter(Boolean).slice(0, LIMIT);
+      const kvIds = (await fs.readFile(path.join(kv, 'splits', 'test.txt'), 'utf8'))
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .slice(0, LIMIT);
       const cvc = path.join(shared, 'cvc-clinicdb-256');
-      const cvcIds = (await fs.readdir(path.join(cvc, 'images'))).map((f) => path.basename(f, path.extname(f))).sort((a, b) => Number(a) - Number(b)).slice(0, LIMIT);
-      for (const [name, dir, ids] of [[`Kvasir-SEG test split (first ${kvIds.length} ids of splits/test.txt)`, kv, kvIds], [`CVC-ClinicDB (ids ${cvcIds[0]}..${cvcIds[cvcIds.length - 1]})`, cvc, cvcIds]] as const) {
+      const cvcIds = (await fs.readdir(path.join(cvc, 'images')))
+        .map((f) => path.basename(f, path.extname(f)))
+        .sort((a, b) => Number(a) - Number(b))
+        .slice(0, LIMIT);
+      for (const [name, dir, ids] of [
+        [`Kvasir-SEG test split (first ${kvIds.length} ids of splits/test.txt)`, kv, kvIds],
+        [`CVC-ClinicDB (ids ${cvcIds[0]}..${cvcIds[cvcIds.length - 1]})`, cvc, cvcIds],
+      ] as const) {
         const t0 = Date.now();
         const ev = await evaluateConsistency(seg, await datasetItems(dir, [...ids]), {
-          rics: RICS, circular: true, circularShifts: 2,
-          onImage: (i, n, id) => { if (i % 10 === 0) console.error(`${name}: ${i + 1}/${n} ${id}`); },
+          rics: RICS,
+          circular: true,
+          circularShifts: 2,
+          onImage: (i, n, id) => {
+            if (i % 10 === 0) console.error(`${name}: ${i + 1}/${n} ${id}`);
+          },
         });
         lines.push(...table(name, ev, (Date.now() - t0) / 1000), '');
       }
-      const valIds = (await fs.readFile(path.join(kv, 'splits', 'val.txt'), 'utf8')).split('\n').map((s) => s.trim()).filter(Boolean).slice(0, 2 * LIMIT);
-      lines.push(...(await scoreKindsOnFrames(`Kvasir-SEG validation split (first ${valIds.length} ids of splits/val.txt)`, await datasetItems(kv, valIds), [16, 32, 64])), '');
+      const valIds = (await fs.readFile(path.join(kv, 'splits', 'val.txt'), 'utf8'))
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .slice(0, 2 * LIMIT);
+      lines.push(
+        ...(await scoreKindsOnFrames(
+          `Kvasir-SEG validation split (first ${valIds.length} ids of splits/val.txt)`,
+          await datasetItems(kv, valIds),
+          [16, 32, 64],
+        )),
+        '',
+      );
       const fill = (JSON.parse(await fs.readFile(card, 'utf8')) as { input: { mean?: number[] } }).input.mean ?? [0.5, 0.5, 0.5];
       lines.push(...(await paddingExperiment(seg, fill, await datasetItems(kv, kvIds.slice(0, 20)))), '');
       lines.push(...targetSection(254), '');
@@ -260,4 +333,7 @@ async function main() {
   console.log(lines.join('\n'));
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -22,7 +22,8 @@ import { repoRoot } from '../server/src/paths';
 const root = repoRoot();
 const imagePath = path.join(root, 'models/default/sample.png');
 const maskPath = path.join(root, 'models/default/sample-mask.png');
-const SCALE = 2, GAP = 10;
+const SCALE = 2,
+  GAP = 10;
 
 async function main() {
   const image = await readImage(imagePath);
@@ -46,8 +47,16 @@ async function main() {
     certifiedOverlay(image.data, diff.r.certified, w, h, classes),
     diff.r.radiusMap ? radiusHeatmap(diff.r.radiusMap, w, h, maxR) : certifiedOverlay(image.data, diff.r.certified, w, h, classes),
   ];
-  const W = panels.length * w * SCALE + (panels.length - 1) * GAP, H = h * SCALE;
-  const tiles = await Promise.all(panels.map((p) => sharp(Buffer.from(p), { raw: { width: w, height: h, channels: 4 } }).resize(w * SCALE, h * SCALE, { kernel: 'nearest' }).png().toBuffer()));
+  const W = panels.length * w * SCALE + (panels.length - 1) * GAP,
+    H = h * SCALE;
+  const tiles = await Promise.all(
+    panels.map((p) =>
+      sharp(Buffer.from(p), { raw: { width: w, height: h, channels: 4 } })
+        .resize(w * SCALE, h * SCALE, { kernel: 'nearest' })
+        .png()
+        .toBuffer(),
+    ),
+  );
   await sharp({ create: { width: W, height: H, channels: 3, background: '#ffffff' } })
     .composite(tiles.map((input, i) => ({ input, left: i * (w * SCALE + GAP), top: 0 })))
     .png({ compressionLevel: 9 })

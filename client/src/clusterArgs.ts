@@ -26,8 +26,17 @@ export interface ClusterJobChoice {
 
 /** Config overrides as `certseg dataset` flags. */
 const FLAGS: Partial<Record<keyof ConfigOverrides, string>> = {
-  engine: '--engine', sigma: '--sigma', n0: '--n0', n: '--n', tau: '--tau', alpha: '--alpha', correction: '--correction',
-  denoiseConvention: '--convention', batchSize: '--batch-size', memoryBudgetMiB: '--memory-budget', seed: '--seed',
+  engine: '--engine',
+  sigma: '--sigma',
+  n0: '--n0',
+  n: '--n',
+  tau: '--tau',
+  alpha: '--alpha',
+  correction: '--correction',
+  denoiseConvention: '--convention',
+  batchSize: '--batch-size',
+  memoryBudgetMiB: '--memory-budget',
+  seed: '--seed',
 };
 
 /**
@@ -36,7 +45,8 @@ const FLAGS: Partial<Record<keyof ConfigOverrides, string>> = {
  */
 export function podPath(local: string, root: string, mount: string): string {
   const rel = path.relative(root, local);
-  if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`${local} is outside the workspace folder ${root}, which the pods see at ${mount}`);
+  if (rel.startsWith('..') || path.isAbsolute(rel))
+    throw new Error(`${local} is outside the workspace folder ${root}, which the pods see at ${mount}`);
   return rel ? path.posix.join(mount, ...rel.split(path.sep)) : mount;
 }
 
@@ -44,7 +54,19 @@ export function clusterArgs(c: ClusterJobChoice): string[] {
   const k8s = c.kind === 'k8s';
   if (k8s && (!c.root || !c.mount)) throw new Error('a Kubernetes job needs the workspace folder and its mount path in the pods');
   const where = (p: string) => (k8s ? podPath(p, c.root as string, c.mount as string) : p);
-  const args = ['cluster', c.kind, where(c.dataset), '--shards', String(c.shards), '--gpus-per-task', String(c.gpusPerTask), '--out', where(c.out), '--job-dir', c.jobDir];
+  const args = [
+    'cluster',
+    c.kind,
+    where(c.dataset),
+    '--shards',
+    String(c.shards),
+    '--gpus-per-task',
+    String(c.gpusPerTask),
+    '--out',
+    where(c.out),
+    '--job-dir',
+    c.jobDir,
+  ];
   if (c.configPath) args.push('--config', where(c.configPath));
   for (const [key, flag] of Object.entries(FLAGS) as [keyof ConfigOverrides, string][]) {
     const v = c.overrides[key];

@@ -17,17 +17,28 @@ async function pickDataset(): Promise<string | undefined> {
   const roots = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
   const found = await findDatasets(roots);
   const browse = { label: 'Browse…', description: 'another folder', dir: '' };
-  const pick = await vscode.window.showQuickPick([...found.map((dir) => ({ label: path.basename(dir), description: vscode.workspace.asRelativePath(dir), dir })), browse], {
-    title: 'certseg: dataset for the cluster job',
-  });
+  const pick = await vscode.window.showQuickPick(
+    [...found.map((dir) => ({ label: path.basename(dir), description: vscode.workspace.asRelativePath(dir), dir })), browse],
+    {
+      title: 'certseg: dataset for the cluster job',
+    },
+  );
   if (!pick) return undefined;
   if (pick !== browse) return pick.dir;
-  return (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Dataset for the cluster job' }))?.[0]?.fsPath;
+  return (
+    await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Dataset for the cluster job' })
+  )?.[0]?.fsPath;
 }
 
-const positiveInt = (min: number) => (s: string) => (/^\d+$/.test(s.trim()) && Number(s) >= min ? null : min ? 'a positive integer' : 'a non-negative integer');
+const positiveInt = (min: number) => (s: string) =>
+  /^\d+$/.test(s.trim()) && Number(s) >= min ? null : min ? 'a positive integer' : 'a non-negative integer';
 
-export async function writeClusterJob(context: vscode.ExtensionContext, dataset: string | undefined, runDir: (dir: string, config: string | null) => string, log: vscode.LogOutputChannel): Promise<void> {
+export async function writeClusterJob(
+  context: vscode.ExtensionContext,
+  dataset: string | undefined,
+  runDir: (dir: string, config: string | null) => string,
+  log: vscode.LogOutputChannel,
+): Promise<void> {
   if (!vscode.workspace.isTrusted) return refuseUntrusted();
   const dir = dataset ?? (await pickDataset());
   if (!dir) return;
@@ -39,23 +50,48 @@ export async function writeClusterJob(context: vscode.ExtensionContext, dataset:
     { title: `certseg: cluster job for ${path.basename(dir)}` },
   );
   if (!kind) return;
-  const shards = await vscode.window.showInputBox({ title: 'certseg: number of shards (array tasks or pods)', value: '4', validateInput: positiveInt(1) });
+  const shards = await vscode.window.showInputBox({
+    title: 'certseg: number of shards (array tasks or pods)',
+    value: '4',
+    validateInput: positiveInt(1),
+  });
   if (!shards) return;
-  const gpus = await vscode.window.showInputBox({ title: 'certseg: GPUs per shard (0 for CPU nodes)', value: '1', validateInput: positiveInt(0) });
+  const gpus = await vscode.window.showInputBox({
+    title: 'certseg: GPUs per shard (0 for CPU nodes)',
+    value: '1',
+    validateInput: positiveInt(0),
+  });
   if (gpus === undefined) return;
   const configPath = await runConfig(context, (l) => log.info(l));
   if (configPath === undefined) return;
   const root = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(dir))?.uri.fsPath ?? path.dirname(dir);
   const choice: ClusterJobChoice = {
-    kind: kind.scheduler, dataset: dir, configPath, overrides: settingsOverrides(), out: runDir(dir, configPath),
-    jobDir: path.join(root, 'certseg-jobs'), shards: Number(shards), gpusPerTask: Number(gpus),
+    kind: kind.scheduler,
+    dataset: dir,
+    configPath,
+    overrides: settingsOverrides(),
+    out: runDir(dir, configPath),
+    jobDir: path.join(root, 'certseg-jobs'),
+    shards: Number(shards),
+    gpusPerTask: Number(gpus),
   };
   if (kind.scheduler === 'k8s') {
-    choice.image = await vscode.window.showInputBox({ title: 'certseg: container image (built from the Dockerfile)', placeHolder: 'registry.example/certseg:0.1', validateInput: (s) => (s.trim() ? null : 'an image name') });
+    choice.image = await vscode.window.showInputBox({
+      title: 'certseg: container image (built from the Dockerfile)',
+      placeHolder: 'registry.example/certseg:0.1',
+      validateInput: (s) => (s.trim() ? null : 'an image name'),
+    });
     if (!choice.image) return;
-    const mount = await vscode.window.showInputBox({ title: `certseg: where the pods see this workspace folder (${root})`, value: '/data', validateInput: (s) => (s.startsWith('/') ? null : 'an absolute path') });
+    const mount = await vscode.window.showInputBox({
+      title: `certseg: where the pods see this workspace folder (${root})`,
+      value: '/data',
+      validateInput: (s) => (s.startsWith('/') ? null : 'an absolute path'),
+    });
     if (!mount) return;
-    const pvc = await vscode.window.showInputBox({ title: 'certseg: PersistentVolumeClaim holding it (empty: add the volume yourself)', value: '' });
+    const pvc = await vscode.window.showInputBox({
+      title: 'certseg: PersistentVolumeClaim holding it (empty: add the volume yourself)',
+      value: '',
+    });
     if (pvc === undefined) return;
     Object.assign(choice, { root, mount, pvc: pvc.trim() || undefined });
   }
@@ -69,13 +105,25 @@ export async function writeClusterJob(context: vscode.ExtensionContext, dataset:
   const cli = context.asAbsolutePath('dist/server/cli.js');
   log.info(`certseg ${args.join(' ')}`);
   const r = await new Promise<{ ok: boolean; stdout: string; stderr: string }>((resolve) =>
-    execFile(process.execPath, [cli, ...args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 }, (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr })),
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ ok: !err, stdout, stderr }),
+    ),
   );
-  if (!r.ok) return void vscode.window.showErrorMessage(r.stderr.trim().split('\n')[0] || 'certseg: writing the cluster job failed', 'Show Logs').then((a) => a && log.show());
+  if (!r.ok)
+    return void vscode.window
+      .showErrorMessage(r.stderr.trim().split('\n')[0] || 'certseg: writing the cluster job failed', 'Show Logs')
+      .then((a) => a && log.show());
   log.info(r.stdout.trim());
   const { files, submitLine } = parseClusterOutput(r.stdout);
   for (const f of files.reverse()) await vscode.window.showTextDocument(vscode.Uri.file(f), { preview: false });
-  const action = await vscode.window.showInformationMessage(`certseg: wrote the ${kind.label} job for ${path.basename(dir)}; the merged result goes to ${choice.out}.`, 'Submit in Terminal', 'Copy Submit Line');
+  const action = await vscode.window.showInformationMessage(
+    `certseg: wrote the ${kind.label} job for ${path.basename(dir)}; the merged result goes to ${choice.out}.`,
+    'Submit in Terminal',
+    'Copy Submit Line',
+  );
   if (action === 'Copy Submit Line') await vscode.env.clipboard.writeText(submitLine);
   else if (action === 'Submit in Terminal') {
     // a terminal, not a hidden process: sbatch/kubectl answer (or fail) where the user sees it

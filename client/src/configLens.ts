@@ -18,7 +18,11 @@ export class ConfigLenses implements vscode.CodeLensProvider, vscode.Disposable 
     const top = new vscode.Range(0, 0, 0, 0);
     return [
       new vscode.CodeLens(top, { title: '$(play) Certify with this config', command: 'certseg.certifyWithConfig', arguments: [doc.uri] }),
-      new vscode.CodeLens(top, { title: activeConfig(this.context) === doc.uri.fsPath ? '$(check) Active config' : 'Use for runs', command: 'certseg.selectConfig', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, {
+        title: activeConfig(this.context) === doc.uri.fsPath ? '$(check) Active config' : 'Use for runs',
+        command: 'certseg.selectConfig',
+        arguments: [doc.uri],
+      }),
     ];
   }
 

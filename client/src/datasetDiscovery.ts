@@ -43,7 +43,8 @@ export async function findDatasets(roots: string[], maxDepth = 4, budget = 3000)
         continue; // images/ of a dataset are not searched further
       }
       if (depth >= maxDepth) continue;
-      for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name)) next.push({ dir: path.join(dir, e.name), depth: depth + 1 });
+      for (const e of entries)
+        if (e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name)) next.push({ dir: path.join(dir, e.name), depth: depth + 1 });
     }
     queue = next;
   }

@@ -30,8 +30,18 @@ export function runsRootFor(context: vscode.ExtensionContext, datasetDir: string
 }
 
 /** The run folder of a config (and σ override): one folder per setting, so an interrupted run resumes in place. */
-export function runDirFor(context: vscode.ExtensionContext, datasetDir: string, sigma?: number, config: string | null = activeConfig(context)): string {
-  const stem = config ? path.basename(config).replace(/\.certseg\.json$/, '').replace(/[^A-Za-z0-9._-]+/g, '_') : 'default';
+export function runDirFor(
+  context: vscode.ExtensionContext,
+  datasetDir: string,
+  sigma?: number,
+  config: string | null = activeConfig(context),
+): string {
+  const stem = config
+    ? path
+        .basename(config)
+        .replace(/\.certseg\.json$/, '')
+        .replace(/[^A-Za-z0-9._-]+/g, '_')
+    : 'default';
   return path.join(runsRootFor(context, datasetDir), sigma !== undefined ? `${stem}-sigma-${sigma}` : stem);
 }
 
@@ -158,7 +168,10 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
   private async runs(dir: string): Promise<Node[]> {
     const root = runsRootFor(this.ctx.context, dir);
     if (!existsSync(root)) return [];
-    const names = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const names = (await readdir(root, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
     return names.map((name) => ({ kind: 'run', dir, runDir: path.join(root, name) }));
   }
 
@@ -178,7 +191,9 @@ export class DatasetsProvider implements vscode.TreeDataProvider<Node> {
     } else {
       let done = 0;
       try {
-        done = (await readdir(path.join(n.runDir, 'images'), { withFileTypes: true })).filter((e) => e.isDirectory() && existsSync(path.join(n.runDir, 'images', e.name, 'report.json'))).length;
+        done = (await readdir(path.join(n.runDir, 'images'), { withFileTypes: true })).filter(
+          (e) => e.isDirectory() && existsSync(path.join(n.runDir, 'images', e.name, 'report.json')),
+        ).length;
       } catch {
         /* nothing yet */
       }

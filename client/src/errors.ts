@@ -12,7 +12,11 @@ export function workerGone(e: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   const code = (e as { code?: unknown }).code;
   const message = String((e as { message?: unknown }).message ?? '');
-  return code === ErrorCodes.PendingResponseRejected || code === ErrorCodes.ConnectionInactive || /connection got disposed|Connection is (closed|disposed)|Client is not running/i.test(message);
+  return (
+    code === ErrorCodes.PendingResponseRejected ||
+    code === ErrorCodes.ConnectionInactive ||
+    /connection got disposed|Connection is (closed|disposed)|Client is not running/i.test(message)
+  );
 }
 
 /** One line for the user: a worker error's message (CertsegErrorCodes.UserError ones are meant to be shown as is), never the transport's wording. */

@@ -40,7 +40,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<{ work
     await w.start();
   } catch (e) {
     w.log.error(`could not start the certseg worker: ${errorMessage(e)}`);
-    void vscode.window.showErrorMessage(`certseg: the worker did not start: ${errorMessage(e)}`, 'Show Logs').then((a) => a && w.log.show());
+    void vscode.window
+      .showErrorMessage(`certseg: the worker did not start: ${errorMessage(e)}`, 'Show Logs')
+      .then((a) => a && w.log.show());
   }
   return { worker: w };
 }

@@ -13,14 +13,16 @@ export function escapeHtml(value: unknown): string {
 /** The CSP of a certseg webview: only the nonce'd script, images from the webview's own resources or blobs. */
 export function webviewCsp(cspSource: string, nonce: string, style: 'source' | 'nonce'): string {
   const styleSrc = style === 'nonce' ? `'nonce-${nonce}'` : cspSource;
-  return [
-    "default-src 'none'",
-    `img-src ${cspSource} blob:`,
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${styleSrc}`,
-    "form-action 'none'",
-    "base-uri 'none'",
-    "frame-src 'none'",
-    "object-src 'none'",
-  ].join('; ') + ';';
+  return (
+    [
+      "default-src 'none'",
+      `img-src ${cspSource} blob:`,
+      `script-src 'nonce-${nonce}'`,
+      `style-src ${styleSrc}`,
+      "form-action 'none'",
+      "base-uri 'none'",
+      "frame-src 'none'",
+      "object-src 'none'",
+    ].join('; ') + ';'
+  );
 }

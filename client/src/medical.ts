@@ -46,7 +46,8 @@ export function isCertifiableImage(file: string): boolean {
   return IMAGE_EXTENSIONS.includes(path.extname(file).slice(1).toLowerCase()) || isMedicalFile(file);
 }
 
-const sameSlice = (a: SliceSpecWire | null | undefined, b: SliceSpecWire | null | undefined) => (a ?? null) === (b ?? null) || (!!a && !!b && a.axis === b.axis && a.index === b.index);
+const sameSlice = (a: SliceSpecWire | null | undefined, b: SliceSpecWire | null | undefined) =>
+  (a ?? null) === (b ?? null) || (!!a && !!b && a.axis === b.axis && a.index === b.index);
 
 /** One preview's DICOM/NIfTI picture: which plane is shown, fetched from the worker, posted to the page. */
 export class MedicalDisplay {

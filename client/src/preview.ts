@@ -10,7 +10,14 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runWithProgress } from './progress';
 import type { FromWebview, ToWebview, WebviewState } from '../../protocol/webview';
-import { CertifyImageRequest, ConsistencyRequest, type ConsistencyResultWire, RecertifyRequest, type CertifyImageParams, type PartialResultWire } from '../../protocol/messages';
+import {
+  CertifyImageRequest,
+  ConsistencyRequest,
+  type ConsistencyResultWire,
+  RecertifyRequest,
+  type CertifyImageParams,
+  type PartialResultWire,
+} from '../../protocol/messages';
 import { runConfig, settingsOverrides } from './settings';
 import { certifiedFromCounts, findMask, loadStoredResult, resultDirFor, type StoredResult } from './store';
 import { UnreadableResult, validateConsistency } from './validate/stored';
@@ -122,7 +129,10 @@ export class PreviewController implements vscode.Disposable {
     const ext = path.extname(this.imagePath).toLowerCase();
     if (ext === '.tif' || ext === '.tiff' || this.medical || !existsSync(this.imagePath)) return null;
     const st = statSync(this.imagePath);
-    return this.panel.webview.asWebviewUri(vscode.Uri.file(this.imagePath)).with({ query: `version=${st.mtimeMs}-${st.size}` }).toString();
+    return this.panel.webview
+      .asWebviewUri(vscode.Uri.file(this.imagePath))
+      .with({ query: `version=${st.mtimeMs}-${st.size}` })
+      .toString();
   }
 
   post(m: ToWebview): void {
@@ -138,7 +148,14 @@ export class PreviewController implements vscode.Disposable {
     switch (m.type) {
       case 'ready': {
         this.ready = true;
-        void this.panel.webview.postMessage({ type: 'init', imageUrl: this.imageUrl(), imageName: path.basename(this.imagePath), imagePath: this.imagePath, running: !!this.cts, canRun: vscode.workspace.isTrusted } satisfies ToWebview);
+        void this.panel.webview.postMessage({
+          type: 'init',
+          imageUrl: this.imageUrl(),
+          imageName: path.basename(this.imagePath),
+          imagePath: this.imagePath,
+          running: !!this.cts,
+          canRun: vscode.workspace.isTrusted,
+        } satisfies ToWebview);
         const queued = this.pending;
         this.pending = [];
         if (!this.cts && !queued.some((q) => q.type === 'result')) await this.showStored();
@@ -146,7 +163,11 @@ export class PreviewController implements vscode.Disposable {
         // DICOM/NIfTI: the plane of the stored result (volumes), else the image or the middle slice
         void this.medical?.show(this.stored?.report.image.intensity?.slice ?? null);
         // "Open With… Segmentation Preview" accepts any file (for extensionless DICOM): say what it cannot read
-        if (!isCertifiableImage(this.imagePath)) this.post({ type: 'error', message: `${path.basename(this.imagePath)} is not an image certseg reads (PNG, JPEG, BMP, TIFF, DICOM, NIfTI).` });
+        if (!isCertifiableImage(this.imagePath))
+          this.post({
+            type: 'error',
+            message: `${path.basename(this.imagePath)} is not an image certseg reads (PNG, JPEG, BMP, TIFF, DICOM, NIfTI).`,
+          });
         break;
       }
       case 'slice': {
@@ -199,7 +220,14 @@ export class PreviewController implements vscode.Disposable {
     this.worker.log.info(`stored result for ${path.basename(this.imagePath)}: ${stored ? stored.dir : 'none'}`);
     if (!stored) return false;
     this.stored = stored;
-    this.post({ type: 'result', fromCache: true, resultDir: stored.dir, report: stored.report, classes: classesOf(stored.report.classes), ...arraysOf(stored) });
+    this.post({
+      type: 'result',
+      fromCache: true,
+      resultDir: stored.dir,
+      report: stored.report,
+      classes: classesOf(stored.report.classes),
+      ...arraysOf(stored),
+    });
     if (this.ready) void this.medical?.follow(stored.report);
     return true;
   }
@@ -210,7 +238,12 @@ export class PreviewController implements vscode.Disposable {
     if (!stored) return this.post({ type: 'error', message: 'Certify the image first: re-certification re-uses its stored votes.' });
     try {
       const client = await this.worker.ensureStarted();
-      const report = await client.sendRequest(RecertifyRequest.type, { dir: stored.dir, tau: m.tau, alpha: m.alpha, correction: m.correction });
+      const report = await client.sendRequest(RecertifyRequest.type, {
+        dir: stored.dir,
+        tau: m.tau,
+        alpha: m.alpha,
+        correction: m.correction,
+      });
       this.post({ type: 'recertified', report, certified: certifiedFromCounts(stored.selected, stored.counts, report.minCertifiedCount) });
     } catch (e) {
       this.post({ type: 'error', message: errorMessage(e) });
@@ -239,10 +272,16 @@ export class PreviewController implements vscode.Disposable {
       const client = await this.worker.ensureStarted();
       await runWithProgress(
         client,
-        { title: `certseg: certifying ${name}`, cancellation: cts, onProgress: (percent, message) => this.post({ type: 'progress', percent, message }) },
+        {
+          title: `certseg: certifying ${name}`,
+          cancellation: cts,
+          onProgress: (percent, message) => this.post({ type: 'progress', percent, message }),
+        },
         async (workDoneToken, token) => {
           const partialResultToken = randomUUID();
-          const partials = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) => this.post(partialMessage(p, Date.now() - t0)));
+          const partials = client.onProgress(CertifyImageRequest.type, partialResultToken, (p: PartialResultWire) =>
+            this.post(partialMessage(p, Date.now() - t0)),
+          );
           const params: CertifyImageParams = {
             imagePath: this.imagePath,
             slice: this.medical?.certifySlice ?? null,
@@ -253,13 +292,24 @@ export class PreviewController implements vscode.Disposable {
             workDoneToken,
             partialResultToken,
           };
-          this.worker.log.info(`certify ${this.imagePath}${maskPath ? ` (mask ${maskPath})` : ''} with ${configPath ?? 'the shipped defaults'}`);
+          this.worker.log.info(
+            `certify ${this.imagePath}${maskPath ? ` (mask ${maskPath})` : ''} with ${configPath ?? 'the shipped defaults'}`,
+          );
           try {
             const r = await client.sendRequest(CertifyImageRequest.type, params, token);
             const result = storedFromWire(r, this.resultDir);
             this.stored = result;
-            this.post({ type: 'result', fromCache: false, resultDir: result.dir, report: r.report, classes: classesOf(r.report.classes), ...arraysOf(result) });
-            this.worker.log.info(`certified ${name} in ${Date.now() - t0} ms: ${(100 * (1 - r.report.abstainRate)).toFixed(1)}% certified at radius ${r.report.radius.toFixed(3)}`);
+            this.post({
+              type: 'result',
+              fromCache: false,
+              resultDir: result.dir,
+              report: r.report,
+              classes: classesOf(r.report.classes),
+              ...arraysOf(result),
+            });
+            this.worker.log.info(
+              `certified ${name} in ${Date.now() - t0} ms: ${(100 * (1 - r.report.abstainRate)).toFixed(1)}% certified at radius ${r.report.radius.toFixed(3)}`,
+            );
           } finally {
             partials.dispose();
           }
@@ -278,7 +328,9 @@ export class PreviewController implements vscode.Disposable {
         await this.showStored();
         if (workerGone(e)) {
           // the worker restarts by itself: running again is the useful action
-          void vscode.window.showErrorMessage(`certseg: the worker stopped while certifying ${name}; nothing was certified.`, 'Retry').then((a) => a && this.certify(opts));
+          void vscode.window
+            .showErrorMessage(`certseg: the worker stopped while certifying ${name}; nothing was certified.`, 'Retry')
+            .then((a) => a && this.certify(opts));
         } else void vscode.window.showErrorMessage(`certseg: ${msg}`, 'Show Logs').then((a) => a && this.worker.log.show());
       }
     } finally {
@@ -300,7 +352,7 @@ export class PreviewController implements vscode.Disposable {
 
   /** Runs certseg/consistency for this image (cancellable notification); shows the flip maps and numbers; stores the result. */
   async checkConsistency(opts: { configPath?: string | null } = {}): Promise<ConsistencyResultWire | null> {
-    if (!vscode.workspace.isTrusted) return void refuseUntrusted(), null;
+    if (!vscode.workspace.isTrusted) return (void refuseUntrusted(), null);
     if (this.consistencyCts) {
       this.panel.reveal(undefined, true);
       return null;
@@ -314,14 +366,29 @@ export class PreviewController implements vscode.Disposable {
     const t0 = Date.now();
     try {
       const client = await this.worker.ensureStarted();
-      const r = await runWithProgress(client, { title: `certseg: translation consistency of ${name}`, cancellation: cts }, (workDoneToken, token) =>
-        client.sendRequest(ConsistencyRequest.type, { imagePath: this.imagePath, slice: this.medical?.certifySlice ?? null, configPath, overrides: settingsOverrides(), workDoneToken }, token),
+      const r = await runWithProgress(
+        client,
+        { title: `certseg: translation consistency of ${name}`, cancellation: cts },
+        (workDoneToken, token) =>
+          client.sendRequest(
+            ConsistencyRequest.type,
+            {
+              imagePath: this.imagePath,
+              slice: this.medical?.certifySlice ?? null,
+              configPath,
+              overrides: settingsOverrides(),
+              workDoneToken,
+            },
+            token,
+          ),
       );
       this.post(consistencyMessage(r));
       this.post({ type: 'consistencyRunning', running: false });
       this.worker.log.info(
         `consistency ${name} in ${Date.now() - t0} ms: plain ${(100 * r.plain.changedAnyFraction).toFixed(2)}% of pixels changed by some shift, worst (${r.plain.worst.dy},${r.plain.worst.dx}) ${(100 * r.plain.worst.fraction).toFixed(2)}%` +
-          (r.cropSelection ? `; M=${r.cropSelection.M}: ${(100 * r.cropSelection.changedAnyFraction).toFixed(2)}%, worst ${(100 * r.cropSelection.worst.fraction).toFixed(2)}%` : ''),
+          (r.cropSelection
+            ? `; M=${r.cropSelection.M}: ${(100 * r.cropSelection.changedAnyFraction).toFixed(2)}%, worst ${(100 * r.cropSelection.worst.fraction).toFixed(2)}%`
+            : ''),
       );
       try {
         await mkdir(path.dirname(this.consistencyFile), { recursive: true });
@@ -356,12 +423,13 @@ export class PreviewController implements vscode.Disposable {
 }
 
 export function refuseUntrusted(): void {
-  void vscode.window.showWarningMessage(
-    'certseg: certification is disabled in Restricted Mode, because it loads the model files a workspace points to. Trust this workspace to run it; previews of stored results still work.',
-    'Manage Workspace Trust',
-  ).then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
+  void vscode.window
+    .showWarningMessage(
+      'certseg: certification is disabled in Restricted Mode, because it loads the model files a workspace points to. Trust this workspace to run it; previews of stored results still work.',
+      'Manage Workspace Trust',
+    )
+    .then((a) => a && vscode.commands.executeCommand('workbench.trust.manage'));
 }
-
 
 /** Revives preview panels after a reload from their saved state (the arrays come back from .certseg/). */
 export class PreviewSerializer implements vscode.WebviewPanelSerializer<WebviewState> {
@@ -385,7 +453,9 @@ export class SegmentationPreviewProvider implements vscode.CustomReadonlyEditorP
   resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
     const c = new PreviewController(this.ctx, panel, document.uri.fsPath);
     // Re-render when the stored result changes (a run from elsewhere, the CLI).
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(c.resultDir)), `${path.basename(c.resultDir)}/report.json`));
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(path.dirname(c.resultDir)), `${path.basename(c.resultDir)}/report.json`),
+    );
     const refresh = () => void c.showStored();
     watcher.onDidChange(refresh);
     watcher.onDidCreate(refresh);

@@ -5,7 +5,13 @@
  */
 import * as path from 'node:path';
 import type { ClassInfo, ConsistencyView, ToWebview } from '../../protocol/webview';
-import { decodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../protocol/messages';
+import {
+  decodeArray,
+  type CertifyImageResultWire,
+  type ConsistencyResultWire,
+  type PartialResultWire,
+  type ShiftMeasurementWire,
+} from '../../protocol/messages';
 import type { StoredResult } from './store';
 
 /** A partial result streamed while a run goes on, `elapsedMs` after it was sent. */
@@ -50,7 +56,15 @@ export function consistencyMessage(r: ConsistencyResultWire): Extract<ToWebview,
     width: r.width,
     height: r.height,
     plain: measurement(r.plain),
-    cropSelection: r.cropSelection ? { ...measurement(r.cropSelection), M: r.cropSelection.M, bound: r.cropSelection.bound, exchangeable: r.cropSelection.exchangeable, anyShift: r.cropSelection.anyShift } : null,
+    cropSelection: r.cropSelection
+      ? {
+          ...measurement(r.cropSelection),
+          M: r.cropSelection.M,
+          bound: r.cropSelection.bound,
+          exchangeable: r.cropSelection.exchangeable,
+          anyShift: r.cropSelection.anyShift,
+        }
+      : null,
     segmenter: `${path.basename(r.segmenter.card)} on ${r.segmenter.engine} (${r.segmenter.backend}, ${r.segmenter.device})`,
   };
   return { type: 'consistency', ...view };
@@ -58,7 +72,16 @@ export function consistencyMessage(r: ConsistencyResultWire): Extract<ToWebview,
 
 /** The arrays of a stored result, as the page's `result` message carries them. */
 export function arraysOf(r: StoredResult) {
-  return { width: r.width, height: r.height, clean: r.clean, selected: r.selected, counts: r.counts, certified: r.certified, radiusMap: r.radiusMap, mask: r.mask };
+  return {
+    width: r.width,
+    height: r.height,
+    clean: r.clean,
+    selected: r.selected,
+    counts: r.counts,
+    certified: r.certified,
+    radiusMap: r.radiusMap,
+    mask: r.mask,
+  };
 }
 
 export function classesOf(c: { name: string; color: string }[] | undefined): ClassInfo[] {

@@ -23,17 +23,20 @@ export async function runWithProgress<R>(
   opts: ProgressRun,
   run: (workDoneToken: string, token: vscode.CancellationToken) => Promise<R>,
 ): Promise<R> {
-  return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: opts.title, cancellable: true }, async (progress, token) => {
-    const sub = token.onCancellationRequested(() => opts.cancellation.cancel());
-    const workDoneToken = randomUUID();
-    const forwarded = forwardProgress(client, workDoneToken, progress, opts.onProgress);
-    try {
-      return await run(workDoneToken, opts.cancellation.token);
-    } finally {
-      sub.dispose();
-      forwarded.dispose();
-    }
-  });
+  return await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: opts.title, cancellable: true },
+    async (progress, token) => {
+      const sub = token.onCancellationRequested(() => opts.cancellation.cancel());
+      const workDoneToken = randomUUID();
+      const forwarded = forwardProgress(client, workDoneToken, progress, opts.onProgress);
+      try {
+        return await run(workDoneToken, opts.cancellation.token);
+      } finally {
+        sub.dispose();
+        forwarded.dispose();
+      }
+    },
+  );
 }
 
 /**

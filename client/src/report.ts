@@ -36,7 +36,10 @@ export async function readRun(runDir: string): Promise<ReportRun | null> {
 export async function siblingRuns(runsRoot: string): Promise<ReportRun[]> {
   let names: string[] = [];
   try {
-    names = (await readdir(runsRoot, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    names = (await readdir(runsRoot, { withFileTypes: true }))
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   } catch {
     return [];
   }
@@ -84,7 +87,12 @@ export async function showReport(ctx: Ctx, runDir: string, existing?: vscode.Web
   const render = async () => {
     const r = (await readRun(runDir).catch(() => null)) ?? run;
     const plotFile = path.join(runDir, r.summary.files?.plot ?? 'accuracy-vs-radius.svg');
-    const plotUrl = existsSync(plotFile) ? p.webview.asWebviewUri(vscode.Uri.file(plotFile)).with({ query: `v=${statSync(plotFile).mtimeMs}` }).toString() : null;
+    const plotUrl = existsSync(plotFile)
+      ? p.webview
+          .asWebviewUri(vscode.Uri.file(plotFile))
+          .with({ query: `v=${statSync(plotFile).mtimeMs}` })
+          .toString()
+      : null;
     p.webview.html = reportHtml({
       nonce: randomBytes(16).toString('base64'),
       cspSource: p.webview.cspSource,
@@ -114,7 +122,8 @@ export async function showReport(ctx: Ctx, runDir: string, existing?: vscode.Web
         const known = (await siblingRuns(path.dirname(runDir))).some((r) => r.runDir === m.runDir);
         if (!known) return worker.log.warn('report: refused to open a run that is not beside this one');
         await showReport(ctx, m.runDir);
-      } else await vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'summary.json')), { viewColumn: vscode.ViewColumn.Beside });
+      } else
+        await vscode.window.showTextDocument(vscode.Uri.file(path.join(runDir, 'summary.json')), { viewColumn: vscode.ViewColumn.Beside });
     }),
   ];
   p.onDidDispose(() => {
@@ -134,7 +143,9 @@ export async function openSampleResult(ctx: Ctx, resultDir: string): Promise<voi
     return;
   }
   // the image a stored report names is opened only inside the workspace (or beside the result)
-  const inWorkspace = (vscode.workspace.workspaceFolders ?? []).some((f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, report.image.path));
+  const inWorkspace = (vscode.workspace.workspaceFolders ?? []).some(
+    (f) => f.uri.scheme === 'file' && isInside(f.uri.fsPath, report.image.path),
+  );
   if (!inWorkspace && !isInside(path.dirname(path.dirname(resultDir)), report.image.path)) {
     void vscode.window.showWarningMessage(`certseg: the result in ${resultDir} names an image outside the workspace; not opened.`);
     return;

@@ -69,23 +69,45 @@ export function diceVsSigmaSvg(runs: ReportRun[]): string | null {
       { label: 'certified foreground Dice (mean over images)', points: pts((s) => s.certified?.meanOverImages.meanDice) },
       { label: 'clean foreground Dice (pooled)', points: pts((s) => s.clean?.pooled.meanDice) },
     ],
-    { title: `Certified foreground Dice vs. σ (${bySigma.length} runs)`, xLabel: 'σ', yLabel: 'foreground Dice', yMin: 0, yMax: 1, markers: true, width: 560, height: 340 },
+    {
+      title: `Certified foreground Dice vs. σ (${bySigma.length} runs)`,
+      xLabel: 'σ',
+      yLabel: 'foreground Dice',
+      yMin: 0,
+      yMax: 1,
+      markers: true,
+      width: 560,
+      height: 340,
+    },
   );
 }
 
 function metricRows(s: DatasetSummary): string {
   type Block = NonNullable<DatasetSummary['certified']>['pooled'];
   const rows: [string, string, (m: Block) => string][] = [
-    ['foreground Dice', 'mean over the foreground classes present in the ground truth (the foreground class in a binary task)', (m) => num(m.meanDice)],
+    [
+      'foreground Dice',
+      'mean over the foreground classes present in the ground truth (the foreground class in a binary task)',
+      (m) => num(m.meanDice),
+    ],
     ['foreground IoU', 'mean IoU over the foreground classes present in the ground truth', (m) => num(m.meanIoU)],
   ];
   // per-class Dice beside the foreground Dice (class ids as in the model card)
   const classes = (s.certified ?? s.clean)?.pooled.dice.length ?? 0;
-  for (let c = 0; c < classes; c++) rows.push([`Dice, class ${c}${c === 0 ? ' (background)' : ''}`, 'undefined (–) where the class is absent from the ground truth', (m) => num(m.dice[c])]);
+  for (let c = 0; c < classes; c++)
+    rows.push([
+      `Dice, class ${c}${c === 0 ? ' (background)' : ''}`,
+      'undefined (–) where the class is absent from the ground truth',
+      (m) => num(m.dice[c]),
+    ]);
   rows.push(['pixel accuracy', 'correct certified pixels / all pixels (abstained = wrong)', (m) => pct(m.pixelAccuracy)]);
-  const cell = (b: DatasetSummary['clean'], k: 'pooled' | 'meanOverImages', f: (m: Block) => string) => `<td>${b ? esc(f(b[k])) : '–'}</td>`;
+  const cell = (b: DatasetSummary['clean'], k: 'pooled' | 'meanOverImages', f: (m: Block) => string) =>
+    `<td>${b ? esc(f(b[k])) : '–'}</td>`;
   const body = rows
-    .map(([name, title, f]) => `<tr><th scope="row" title="${esc(title)}">${esc(name)}</th>${cell(s.certified, 'pooled', f)}${cell(s.certified, 'meanOverImages', f)}${cell(s.clean, 'pooled', f)}${cell(s.clean, 'meanOverImages', f)}</tr>`)
+    .map(
+      ([name, title, f]) =>
+        `<tr><th scope="row" title="${esc(title)}">${esc(name)}</th>${cell(s.certified, 'pooled', f)}${cell(s.certified, 'meanOverImages', f)}${cell(s.clean, 'pooled', f)}${cell(s.clean, 'meanOverImages', f)}</tr>`,
+    )
     .join('');
   const abstain = `<tr><th scope="row">abstain rate</th><td>${pct(s.abstainRate.pooled)}</td><td>${pct(s.abstainRate.meanOverImages)}</td><td>–</td><td>–</td></tr>`;
   return `<table id="metrics" class="metrics"><thead><tr><th></th><th>certified, pooled</th><th>certified, mean over images</th><th>clean, pooled</th><th>clean, mean over images</th></tr></thead><tbody>${body}${abstain}</tbody></table>`;
@@ -95,7 +117,11 @@ function perImageTable(s: DatasetSummary): string {
   const cols: { key: string; label: string; title: string }[] = [
     { key: 'id', label: 'image', title: 'id in the dataset' },
     { key: 'abstainRate', label: 'abstain', title: 'share of pixels where the certificate abstains' },
-    { key: 'certifiedDice', label: 'certified foreground Dice', title: 'foreground Dice of the certified map (abstained = wrong); its mean over images is the summary\'s' },
+    {
+      key: 'certifiedDice',
+      label: 'certified foreground Dice',
+      title: "foreground Dice of the certified map (abstained = wrong); its mean over images is the summary's",
+    },
     { key: 'cleanDice', label: 'clean foreground Dice', title: 'foreground Dice of the clean prediction' },
     { key: 'certifiedPixelAccuracy', label: 'certified pixel acc.', title: 'correct certified pixels / all pixels' },
     { key: 'totalMs', label: 'time', title: 'seconds for this image' },
@@ -122,13 +148,19 @@ export function reportHtml(page: ReportPage): string {
   const s = run.summary;
   const csp = webviewCsp(cspSource, nonce, 'nonce');
   const p = s.params;
-  const params = p ? `σ = ${val(p.sigma)}, n0 = ${val(p.n0)}, n = ${val(p.n)}, α = ${val(p.alpha)}, τ = ${val(p.tau)}, ${p.correction === 'holm' ? 'holm' : 'bonferroni'}${p.denoiser ? ', denoised' : ', no denoiser'}` : 'no images';
+  const params = p
+    ? `σ = ${val(p.sigma)}, n0 = ${val(p.n0)}, n = ${val(p.n)}, α = ${val(p.alpha)}, τ = ${val(p.tau)}, ${p.correction === 'holm' ? 'holm' : 'bonferroni'}${p.denoiser ? ', denoised' : ', no denoiser'}`
+    : 'no images';
   const sigmaSvg = diceVsSigmaSvg(page.siblings);
-  const runs = page.siblings.length > 1
-    ? `<nav id="runs">${page.siblings
-        .map((r) => `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${val(r.summary.params.sigma)})` : ''}</button>`)
-        .join('')}</nav>`
-    : '';
+  const runs =
+    page.siblings.length > 1
+      ? `<nav id="runs">${page.siblings
+          .map(
+            (r) =>
+              `<button class="run${r.runDir === run.runDir ? ' current' : ''}" data-run="${esc(r.runDir)}" title="${esc(r.runDir)}">${esc(r.label)}${r.summary.params ? ` (σ ${val(r.summary.params.sigma)})` : ''}</button>`,
+          )
+          .join('')}</nav>`
+      : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

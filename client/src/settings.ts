@@ -46,15 +46,15 @@ export async function setActiveConfig(context: vscode.ExtensionContext, path: st
 export async function runConfig(context: vscode.ExtensionContext, log?: (line: string) => void): Promise<string | null | undefined> {
   const set = activeConfig(context);
   if (set) return set;
-  const found = (await vscode.workspace.findFiles('**/*.certseg.json', '**/{node_modules,.certseg,.git}/**', 50)).filter((u) => u.scheme === 'file');
+  const found = (await vscode.workspace.findFiles('**/*.certseg.json', '**/{node_modules,.certseg,.git}/**', 50)).filter(
+    (u) => u.scheme === 'file',
+  );
   if (found.length === 0) return null;
   if (found.length === 1) {
     log?.(`using the workspace's only config ${found[0].fsPath}`);
     return found[0].fsPath;
   }
-  const items = found
-    .map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u }))
-    .sort((a, b) => a.label.localeCompare(b.label));
+  const items = found.map((u) => ({ label: vscode.workspace.asRelativePath(u), uri: u })).sort((a, b) => a.label.localeCompare(b.label));
   const pick = await vscode.window.showQuickPick([...items, { label: 'Shipped defaults (no config)', uri: null }], {
     title: 'certseg: this workspace has several configs; which one should runs use? (remembered; change it with "Select Config for Runs")',
   });

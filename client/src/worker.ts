@@ -77,7 +77,10 @@ export class Worker extends Disposable {
       // (`certseg card check`): only in a trusted workspace (Restricted Mode loads nothing a workspace file
       // points to). Granting trust restarts the worker with them.
       documentSelector: vscode.workspace.isTrusted
-        ? ['**/*.certseg.json', '**/*.card.json'].flatMap((pattern) => [{ scheme: 'file', language: 'json', pattern }, { scheme: 'file', pattern }])
+        ? ['**/*.certseg.json', '**/*.card.json'].flatMap((pattern) => [
+            { scheme: 'file', language: 'json', pattern },
+            { scheme: 'file', pattern },
+          ])
         : [],
       outputChannel: this.log,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
@@ -91,11 +94,15 @@ export class Worker extends Disposable {
           const lostRun = this.queue.running;
           this.queue = { running: null, queued: [] };
           if (this.crashes.mayRestart) {
-            this.log.warn(`certseg worker stopped unexpectedly; restarting (${crashes}/${MAX_RESTARTS} in 3 minutes)${lostRun ? `; the run of ${lostRun.label} was lost` : ''}`);
+            this.log.warn(
+              `certseg worker stopped unexpectedly; restarting (${crashes}/${MAX_RESTARTS} in 3 minutes)${lostRun ? `; the run of ${lostRun.label} was lost` : ''}`,
+            );
             if (!lostRun) {
-              void vscode.window.showWarningMessage('certseg: the worker stopped unexpectedly and was restarted.', 'Show Logs').then((a) => {
-                if (a) this.log.show();
-              });
+              void vscode.window
+                .showWarningMessage('certseg: the worker stopped unexpectedly and was restarted.', 'Show Logs')
+                .then((a) => {
+                  if (a) this.log.show();
+                });
             }
             // the status bar shows the engine again once the new worker answers (onDidChangeState → Running)
             this.render('restarting');
@@ -104,7 +111,11 @@ export class Worker extends Disposable {
           this.stoppedForGood = true;
           this.render();
           void vscode.window
-            .showErrorMessage(`certseg: the worker crashed ${crashes} times in 3 minutes and was not restarted.`, 'Restart Worker', 'Show Logs')
+            .showErrorMessage(
+              `certseg: the worker crashed ${crashes} times in 3 minutes and was not restarted.`,
+              'Restart Worker',
+              'Show Logs',
+            )
             .then((a) => {
               if (a === 'Restart Worker') void vscode.commands.executeCommand('certseg.restartWorker');
               else if (a === 'Show Logs') this.log.show();
@@ -172,7 +183,12 @@ export class Worker extends Disposable {
   }
 
   private render(override?: 'restarting') {
-    const v = statusView({ engine: this.engine, queue: this.queue, restarting: override === 'restarting', stopped: this.stoppedForGood || this.client?.state === State.Stopped });
+    const v = statusView({
+      engine: this.engine,
+      queue: this.queue,
+      restarting: override === 'restarting',
+      stopped: this.stoppedForGood || this.client?.state === State.Stopped,
+    });
     this.status.text = v.text;
     this.status.tooltip = v.tooltip;
     this.status.backgroundColor = v.background ? new vscode.ThemeColor(`statusBarItem.${v.background}Background`) : undefined;

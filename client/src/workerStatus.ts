@@ -11,7 +11,10 @@ export const RESTART_WINDOW_MS = 3 * 60_000;
 export class CrashWindow {
   private times: number[] = [];
 
-  constructor(readonly max = MAX_RESTARTS, readonly windowMs = RESTART_WINDOW_MS) {}
+  constructor(
+    readonly max = MAX_RESTARTS,
+    readonly windowMs = RESTART_WINDOW_MS,
+  ) {}
 
   /** Counts a crash at `now`; the number of crashes in the window, this one included. */
   record(now: number): number {
@@ -41,11 +44,22 @@ export interface StatusView {
 }
 
 /** The status-bar item: restarting, stopped, running a queue, or idle with the engine. */
-export function statusView(s: { engine: EngineInfoResult | null; queue: QueueStatusParams; restarting?: boolean; stopped: boolean }): StatusView {
+export function statusView(s: {
+  engine: EngineInfoResult | null;
+  queue: QueueStatusParams;
+  restarting?: boolean;
+  stopped: boolean;
+}): StatusView {
   const p = s.engine?.preferred;
   const eng = p ? `${p.engine}/${p.device}` : '';
-  if (s.restarting) return { text: '$(sync~spin) certseg: restarting', tooltip: 'The certseg worker stopped unexpectedly and is restarting.', background: 'warning' };
-  if (s.stopped) return { text: '$(error) certseg: stopped', tooltip: 'The certseg worker is not running. Click for actions.', background: 'error' };
+  if (s.restarting)
+    return {
+      text: '$(sync~spin) certseg: restarting',
+      tooltip: 'The certseg worker stopped unexpectedly and is restarting.',
+      background: 'warning',
+    };
+  if (s.stopped)
+    return { text: '$(error) certseg: stopped', tooltip: 'The certseg worker is not running. Click for actions.', background: 'error' };
   const r = s.queue.running;
   if (r) {
     const q = s.queue.queued.length;
@@ -54,5 +68,8 @@ export function statusView(s: { engine: EngineInfoResult | null; queue: QueueSta
       tooltip: `Running: ${r.label}${q ? `\nQueued: ${s.queue.queued.map((x) => x.label).join(', ')}` : ''}${eng ? `\nEngine: ${eng}` : ''}`,
     };
   }
-  return { text: `$(shield) certseg${eng ? `: ${eng}` : ''}`, tooltip: p ? `Engine: ${p.engine} ${p.version}, backend ${p.backend}, device ${p.device}` : 'certseg worker' };
+  return {
+    text: `$(shield) certseg${eng ? `: ${eng}` : ''}`,
+    tooltip: p ? `Engine: ${p.engine} ${p.version}, backend ${p.backend}, device ${p.device}` : 'certseg worker',
+  };
 }

@@ -6,7 +6,9 @@
  */
 import type { FromReport, ReportState } from '../../protocol/webview';
 
-const api = (globalThis as unknown as { acquireVsCodeApi(): { postMessage(m: FromReport): void; setState(s: ReportState): void } }).acquireVsCodeApi();
+const api = (
+  globalThis as unknown as { acquireVsCodeApi(): { postMessage(m: FromReport): void; setState(s: ReportState): void } }
+).acquireVsCodeApi();
 const state: ReportState = { runDir: document.body.dataset.runDir ?? '' };
 api.setState(state);
 const table = document.getElementById('per-image') as HTMLTableElement | null;
@@ -21,7 +23,8 @@ if (table) {
       const key = (r: HTMLTableRowElement) => r.cells[col].getAttribute('data-v') ?? '';
       const numeric = rows.every((r) => key(r) === '' || !Number.isNaN(Number(key(r))));
       rows.sort((a, b) => {
-        const x = key(a), y = key(b);
+        const x = key(a),
+          y = key(b);
         if (x === '' || y === '') return x === y ? 0 : x === '' ? 1 : -1; // empty (no mask) last
         const c = numeric ? Number(x) - Number(y) : x.localeCompare(y, undefined, { numeric: true });
         return asc ? c : -c;
@@ -31,7 +34,8 @@ if (table) {
     th.addEventListener('click', sort);
     th.addEventListener('keydown', (e) => (e.key === 'Enter' || e.key === ' ') && sort());
   });
-  const open = (tr: HTMLTableRowElement) => api.postMessage({ type: 'openSample', dir: tr.getAttribute('data-dir') ?? '', id: tr.getAttribute('data-id') ?? '' });
+  const open = (tr: HTMLTableRowElement) =>
+    api.postMessage({ type: 'openSample', dir: tr.getAttribute('data-dir') ?? '', id: tr.getAttribute('data-id') ?? '' });
   tbody.addEventListener('click', (e) => {
     const tr = (e.target as HTMLElement).closest('tr');
     if (tr) open(tr);
@@ -41,5 +45,7 @@ if (table) {
     if (tr && e.key === 'Enter') open(tr);
   });
 }
-document.querySelectorAll('#runs button').forEach((b) => b.addEventListener('click', () => api.postMessage({ type: 'openRun', runDir: b.getAttribute('data-run') ?? '' })));
+document
+  .querySelectorAll('#runs button')
+  .forEach((b) => b.addEventListener('click', () => api.postMessage({ type: 'openRun', runDir: b.getAttribute('data-run') ?? '' })));
 document.getElementById('open-summary')?.addEventListener('click', () => api.postMessage({ type: 'openSummary' }));

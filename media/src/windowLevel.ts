@@ -25,7 +25,14 @@ export const HU_PRESETS: { id: string; label: string; win: Win }[] = [
 ];
 
 /** RGBA bytes of a plane through a window (pure: tested against the formula). */
-export function windowedRgba(values: Float32Array, channels: 1 | 3, width: number, height: number, win: Win, invert: boolean): Uint8ClampedArray<ArrayBuffer> {
+export function windowedRgba(
+  values: Float32Array,
+  channels: 1 | 3,
+  width: number,
+  height: number,
+  win: Win,
+  invert: boolean,
+): Uint8ClampedArray<ArrayBuffer> {
   const n = width * height;
   const out = new Uint8ClampedArray(new ArrayBuffer(4 * n));
   const lo = win.center - win.width / 2;
@@ -53,7 +60,11 @@ export function dragWindow(start: Win, dx: number, dy: number, range: { min: num
   return { center: start.center + dy * k, width: Math.max(span / 1000, start.width + dx * k) };
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) e.setAttribute(k, v);
   for (const c of children) e.append(c);
@@ -81,11 +92,20 @@ export function createWindowLevel(deps: { img: HTMLImageElement; stage: HTMLElem
   let rendering = false;
   let dirty = false;
 
-  const preset = el('select', { id: 'wl-preset', title: 'Window presets (display only: certification uses the file window, else the percentile window)' });
+  const preset = el('select', {
+    id: 'wl-preset',
+    title: 'Window presets (display only: certification uses the file window, else the percentile window)',
+  });
   const centerIn = el('input', { type: 'number', id: 'wl-center', title: 'Window level (center)', step: 'any' });
   const widthIn = el('input', { type: 'number', id: 'wl-width', title: 'Window width', step: 'any', min: '0' });
   const dragToggle = el('input', { type: 'checkbox', id: 'wl-drag' });
-  const sliceAxis = el('select', { id: 'slice-axis', title: 'Slice axis' }, el('option', { value: 'z' }, 'z'), el('option', { value: 'y' }, 'y'), el('option', { value: 'x' }, 'x'));
+  const sliceAxis = el(
+    'select',
+    { id: 'slice-axis', title: 'Slice axis' },
+    el('option', { value: 'z' }, 'z'),
+    el('option', { value: 'y' }, 'y'),
+    el('option', { value: 'x' }, 'x'),
+  );
   const slider = el('input', { type: 'range', id: 'slice', min: '0', max: '0', step: '1', title: 'Slice of the volume' });
   const sliceLabel = el('span', { id: 'slice-label', class: 'muted' });
   const sliceBox = el('span', { class: 'hidden', id: 'slice-box' }, el('label', {}, 'Slice', sliceAxis, slider), sliceLabel);
@@ -96,17 +116,30 @@ export function createWindowLevel(deps: { img: HTMLImageElement; stage: HTMLElem
     el('label', { title: 'Display only: certification keeps the window in report.image.intensity' }, 'Window', preset),
     el('label', {}, 'L', centerIn),
     el('label', {}, 'W', widthIn),
-    el('label', { title: 'Drag on the image: right = wider, down = higher level (or hold Shift while dragging)' }, dragToggle, 'Drag adjusts window'),
+    el(
+      'label',
+      { title: 'Drag on the image: right = wider, down = higher level (or hold Shift while dragging)' },
+      dragToggle,
+      'Drag adjusts window',
+    ),
     sliceBox,
     info,
   );
 
   function presets(m: MedicalImageView): { id: string; label: string; win: Win }[] {
     const out = [
-      { id: 'file', label: `${m.window.source === 'dicom' ? 'File window' : 'Percentile window'} (certification)`, win: { center: m.window.center, width: m.window.width } },
+      {
+        id: 'file',
+        label: `${m.window.source === 'dicom' ? 'File window' : 'Percentile window'} (certification)`,
+        win: { center: m.window.center, width: m.window.width },
+      },
     ];
     if (m.window.source === 'dicom') out.push({ id: 'percentile', label: 'Percentile 0.5–99.5%', win: m.percentile });
-    out.push({ id: 'full', label: 'Full range', win: { center: (m.range.min + m.range.max) / 2, width: Math.max(m.range.max - m.range.min, 1e-6) } });
+    out.push({
+      id: 'full',
+      label: 'Full range',
+      win: { center: (m.range.min + m.range.max) / 2, width: Math.max(m.range.max - m.range.min, 1e-6) },
+    });
     return [...out, ...HU_PRESETS];
   }
 
@@ -117,7 +150,11 @@ export function createWindowLevel(deps: { img: HTMLImageElement; stage: HTMLElem
     const c = document.createElement('canvas');
     c.width = cur.width;
     c.height = cur.height;
-    c.getContext('2d')!.putImageData(new ImageData(windowedRgba(cur.values, cur.channels, cur.width, cur.height, win, cur.invert), cur.width, cur.height), 0, 0);
+    c.getContext('2d')!.putImageData(
+      new ImageData(windowedRgba(cur.values, cur.channels, cur.width, cur.height, win, cur.invert), cur.width, cur.height),
+      0,
+      0,
+    );
     // a blob: URL (allowed by the page's CSP img-src) feeds the same <img> layer a PNG would
     c.toBlob((blob) => {
       rendering = false;
@@ -147,7 +184,9 @@ export function createWindowLevel(deps: { img: HTMLImageElement; stage: HTMLElem
   function renderSliceLabel() {
     if (!cur?.slice) return;
     const other = resultSlice && (resultSlice.axis !== cur.slice.axis || resultSlice.index !== cur.slice.index);
-    sliceLabel.textContent = `${cur.slice.axis}:${cur.slice.index} of ${slider.max}` + (other ? ` — the result shown is of slice ${resultSlice!.axis}:${resultSlice!.index}` : '');
+    sliceLabel.textContent =
+      `${cur.slice.axis}:${cur.slice.index} of ${slider.max}` +
+      (other ? ` — the result shown is of slice ${resultSlice!.axis}:${resultSlice!.index}` : '');
   }
 
   preset.addEventListener('change', () => {

@@ -84,7 +84,8 @@ test('protocol/ and common/ use no Node built-in and no DOM-only module', () => 
   const problems: string[] = [];
   for (const dir of ['protocol', 'common']) {
     for (const f of tsFiles(dir)) {
-      for (const spec of specifiers(f)) if (spec.startsWith('node:') || spec === 'fs' || spec === 'path') problems.push(`${rel(f)} imports ${spec}`);
+      for (const spec of specifiers(f))
+        if (spec.startsWith('node:') || spec === 'fs' || spec === 'path') problems.push(`${rel(f)} imports ${spec}`);
     }
   }
   assert.deepEqual(problems, []);
@@ -94,7 +95,14 @@ test('protocol/ and common/ use no Node built-in and no DOM-only module', () => 
 function importCycles(dirs: string[]): string[][] {
   const files = dirs.flatMap(tsFiles);
   const graph = new Map<string, string[]>();
-  for (const f of files) graph.set(f, [...new Set(specifiers(f).map((s) => resolveRelative(f, s)).filter((t): t is string => t !== null))]);
+  for (const f of files)
+    graph.set(f, [
+      ...new Set(
+        specifiers(f)
+          .map((s) => resolveRelative(f, s))
+          .filter((t): t is string => t !== null),
+      ),
+    ]);
   // Tarjan's strongly connected components
   let index = 0;
   const idx = new Map<string, number>();
@@ -155,5 +163,9 @@ function importCycles(dirs: string[]): string[][] {
 
 test('no import cycles among client/src, server/src, media/src, protocol, common, tools', () => {
   const cycles = importCycles(['client/src', 'server/src', 'media/src', 'protocol', 'common', 'tools']);
-  assert.deepEqual(cycles.map((c) => c.join(' → ')), [], `import cycles:\n${cycles.map((c) => c.join(' → ')).join('\n')}`);
+  assert.deepEqual(
+    cycles.map((c) => c.join(' → ')),
+    [],
+    `import cycles:\n${cycles.map((c) => c.join(' → ')).join('\n')}`,
+  );
 });

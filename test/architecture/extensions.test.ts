@@ -12,7 +12,9 @@ import { IMAGE_EXTENSIONS, MEDICAL_EXTENSIONS, PREVIEW_IMAGE_EXTENSIONS } from '
 const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
 const previewSet = [...PREVIEW_IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS];
 // every extension some list knows, plus near misses that must be refused
-const candidates = [...new Set([...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS, '.gz', '.json', '.txt', '.jpgx', '.npy', '.svg', '.certseg.json'])];
+const candidates = [
+  ...new Set([...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS, '.gz', '.json', '.txt', '.jpgx', '.npy', '.svg', '.certseg.json']),
+];
 
 function strings(node: unknown, key: string, out: string[] = []): string[] {
   if (Array.isArray(node)) for (const v of node) strings(v, key, out);
@@ -56,7 +58,10 @@ test("package.json's editor selectors list exactly the extensions of common/imag
     return sorted(lower.map((e) => '.' + e));
   };
   const found = patterns.map(exts);
-  assert.ok(found.some((f) => JSON.stringify(f) === JSON.stringify(sorted(previewSet))), `the preview selector lists ${sorted(previewSet).join(' ')}`);
+  assert.ok(
+    found.some((f) => JSON.stringify(f) === JSON.stringify(sorted(previewSet))),
+    `the preview selector lists ${sorted(previewSet).join(' ')}`,
+  );
   for (const f of found) {
     assert.ok(
       JSON.stringify(f) === JSON.stringify(sorted(previewSet)) || JSON.stringify(f) === JSON.stringify(sorted(MEDICAL_EXTENSIONS)),

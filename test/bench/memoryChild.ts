@@ -20,7 +20,16 @@ async function main() {
     secondMs = performance.now() - t1;
   }
   await disposeModels();
-  process.stdout.write(JSON.stringify({ n: Number(n), maxRssKiB: process.resourceUsage().maxRSS, totalMs: r.report.timings.total, firstMs, secondMs, working: r.report.working }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      n: Number(n),
+      maxRssKiB: process.resourceUsage().maxRSS,
+      totalMs: r.report.timings.total,
+      firstMs,
+      secondMs,
+      working: r.report.working,
+    }) + '\n',
+  );
 }
 main().catch((e) => {
   process.stderr.write(String(e?.message ?? e) + '\n');

@@ -41,15 +41,28 @@ test('the installed bin (npm pack, npm install -g into a fresh prefix) certifies
   try {
     const pack = run('npm', ['pack', '--pack-destination', tmp, '--json'], root, 300_000);
     assert.equal(pack.code, 0, pack.stderr);
-    const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0] as { filename: string; files: { path: string }[]; size: number };
+    const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0] as {
+      filename: string;
+      files: { path: string }[];
+      size: number;
+    };
     const files = info.files.map((f) => f.path);
     t.diagnostic(`npm pack: ${files.length} files, ${(info.size / 2 ** 20).toFixed(1)} MiB`);
-    for (const f of ['bin/certseg.js', 'dist/server/cli.js', 'server/schemas/config.schema.json', 'models/default/segmenter.onnx']) assert.ok(files.includes(f), `${f} is not in the package`);
-    assert.ok(!files.some((f) => f.startsWith('test/') || f.startsWith('client/') || f.endsWith('.map')), 'tests, client or source maps are packed');
+    for (const f of ['bin/certseg.js', 'dist/server/cli.js', 'server/schemas/config.schema.json', 'models/default/segmenter.onnx'])
+      assert.ok(files.includes(f), `${f} is not in the package`);
+    assert.ok(
+      !files.some((f) => f.startsWith('test/') || f.startsWith('client/') || f.endsWith('.map')),
+      'tests, client or source maps are packed',
+    );
 
     const prefix = path.join(tmp, 'prefix');
     const started = Date.now();
-    const inst = run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, info.filename)], tmp, 600_000);
+    const inst = run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', path.join(tmp, info.filename)],
+      tmp,
+      600_000,
+    );
     assert.equal(inst.code, 0, inst.stderr);
     t.diagnostic(`npm install -g: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const bin = path.join(prefix, 'bin', 'certseg');
@@ -63,7 +76,10 @@ test('the installed bin (npm pack, npm install -g into a fresh prefix) certifies
     const r = run(bin, ['certify', sample, '--mask', sampleMask, '--out', 'result', ...quick], cwd);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /results in result/);
-    assert.deepEqual(readdirSync(path.join(cwd, 'result')).filter((f) => f === 'report.json'), ['report.json']);
+    assert.deepEqual(
+      readdirSync(path.join(cwd, 'result')).filter((f) => f === 'report.json'),
+      ['report.json'],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -60,15 +60,27 @@ test('card check on the shipped polyp card: tensors, shapes, class histogram, ti
 });
 
 test('card check: contradictions with the model are one line naming the field, exit 2', () => {
-  oneLineError(certseg(['card', 'check', variant('badname', (c) => (c.input.name = 'pixels'))]), /the model has no input named "pixels" \(it has image\)/);
   oneLineError(
-    certseg(['card', 'check', variant('threeclasses', (c) => {
-      c.output.channels = 3;
-      c.classes.push({ name: 'extra', color: '#00ff00' });
-    }), '--engine', 'onnx']),
+    certseg(['card', 'check', variant('badname', (c) => (c.input.name = 'pixels'))]),
+    /the model has no input named "pixels" \(it has image\)/,
+  );
+  oneLineError(
+    certseg([
+      'card',
+      'check',
+      variant('threeclasses', (c) => {
+        c.output.channels = 3;
+        c.classes.push({ name: 'extra', color: '#00ff00' });
+      }),
+      '--engine',
+      'onnx',
+    ]),
     /segmenter output has 2 channels \(shape \[1,2,256,256\]\), the card says 3/,
   );
-  oneLineError(certseg(['card', 'check', variant('sigmoid2', (c) => (c.output.kind = 'sigmoid'))]), /output\.kind sigmoid needs output\.channels 1 and 2 classes/);
+  oneLineError(
+    certseg(['card', 'check', variant('sigmoid2', (c) => (c.output.kind = 'sigmoid'))]),
+    /output\.kind sigmoid needs output\.channels 1 and 2 classes/,
+  );
   oneLineError(certseg(['card', 'check', path.join(tmp, 'none.card.json')]), /^certseg: model card not found/);
   oneLineError(certseg(['card', 'check']), /^certseg: expected one CARD, got 0/);
   oneLineError(certseg(['card', 'list', polyp]), /card needs a subcommand: certseg card check CARD \(got "list"\)/);

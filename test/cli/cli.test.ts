@@ -29,7 +29,10 @@ function certseg(args: string[], opts: { cwd?: string } = {}) {
 function assertCleanError(r: { code: number | null; stderr: string }, pattern: RegExp) {
   assert.notEqual(r.code, 0, 'must exit non-zero');
   // progress lines may come first; the error is exactly one line, the last
-  const errors = r.stderr.trim().split('\n').filter((l) => l.startsWith('certseg: '));
+  const errors = r.stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('certseg: '));
   assert.equal(errors.length, 1, r.stderr);
   assert.match(errors[0], pattern);
   assert.ok(r.stderr.trim().endsWith(errors[0]));
@@ -55,7 +58,8 @@ test('certify writes a valid report, overlays and numpy arrays', () => {
   assert.ok(report.clean && report.certified);
   assert.ok(report.clean.pixelAccuracy > 0.8, `clean accuracy ${report.clean.pixelAccuracy}`);
   assert.ok(report.certified.pixelAccuracy <= report.clean.pixelAccuracy + 0.05);
-  for (const f of ['prediction.png', 'certified.png', 'radius.png', 'errors.png', 'selected.npy', 'counts.npy']) assert.ok(existsSync(path.join(out, f)), f);
+  for (const f of ['prediction.png', 'certified.png', 'radius.png', 'errors.png', 'selected.npy', 'counts.npy'])
+    assert.ok(existsSync(path.join(out, f)), f);
   const npy = readFileSync(path.join(out, 'counts.npy'));
   assert.equal(npy.subarray(1, 6).toString('latin1'), 'NUMPY');
   // Same seed → same counts.
@@ -82,8 +86,12 @@ test('dataset mode: images/ + masks/, summary and accuracy-vs-radius plot, resum
   for (const d of ['images', 'masks']) spawnSync('mkdir', ['-p', path.join(ds, d)]);
   copyFileSync(sample, path.join(ds, 'images', 'a.png'));
   copyFileSync(sampleMask, path.join(ds, 'masks', 'a.png'));
-  await sharp(sample).flop().toFile(path.join(ds, 'images', 'b.png'));
-  await sharp(sampleMask).flop().toFile(path.join(ds, 'masks', 'b.png'));
+  await sharp(sample)
+    .flop()
+    .toFile(path.join(ds, 'images', 'b.png'));
+  await sharp(sampleMask)
+    .flop()
+    .toFile(path.join(ds, 'masks', 'b.png'));
   const out = path.join(tmp, 'ds-out');
   const r = certseg(['dataset', ds, '--out', out, ...small]);
   assert.equal(r.code, 0, r.stderr);
@@ -101,7 +109,9 @@ test('bad inputs: one clear line, non-zero exit, nothing half-written', async ()
   const corrupt = path.join(tmp, 'corrupt.png');
   writeFileSync(corrupt, Buffer.from('\x89PNG\r\n\x1a\nthis is not a png'));
   const wrongMask = path.join(tmp, 'small-mask.png');
-  await sharp({ create: { width: 17, height: 9, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(wrongMask);
+  await sharp({ create: { width: 17, height: 9, channels: 3, background: { r: 0, g: 0, b: 0 } } })
+    .png()
+    .toFile(wrongMask);
   const badCfg = path.join(tmp, 'bad.certseg.json');
   writeFileSync(badCfg, JSON.stringify({ sigmaa: 0.25 }));
   const missingModelCfg = path.join(tmp, 'missing.certseg.json');
@@ -109,25 +119,40 @@ test('bad inputs: one clear line, non-zero exit, nothing half-written', async ()
   // A segmenter card that contradicts its model (4 output channels in the file, 5 classes on the card).
   const segCard = JSON.parse(readFileSync(path.join(root, 'models/default/segmenter.card.json'), 'utf8'));
   const mismatched = path.join(tmp, 'mismatched.card.json');
-  writeFileSync(mismatched, JSON.stringify({
-    ...segCard, file: path.join(root, 'models/default', segCard.file),
-    output: { ...segCard.output, channels: 5 }, classes: [...segCard.classes, { name: 'extra', color: '#ffffff' }],
-  }));
+  writeFileSync(
+    mismatched,
+    JSON.stringify({
+      ...segCard,
+      file: path.join(root, 'models/default', segCard.file),
+      output: { ...segCard.output, channels: 5 },
+      classes: [...segCard.classes, { name: 'extra', color: '#ffffff' }],
+    }),
+  );
   // A denoiser whose outputs are NaN (y = NaN·x), and a real denoiser behind a schedule σ = 0.25 lies outside.
   writeFileSync(path.join(tmp, 'nan.onnx'), scaleModel(NaN));
   const nanCard = path.join(tmp, 'nan.card.json');
-  writeFileSync(nanCard, JSON.stringify({
-    cardVersion: 1, name: 'nan', role: 'denoiser', file: 'nan.onnx',
-    input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1] },
-    output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3 },
-    denoiser: { kind: 'direct', sigma: 0.25 },
-  }));
+  writeFileSync(
+    nanCard,
+    JSON.stringify({
+      cardVersion: 1,
+      name: 'nan',
+      role: 'denoiser',
+      file: 'nan.onnx',
+      input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1] },
+      output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3 },
+      denoiser: { kind: 'direct', sigma: 0.25 },
+    }),
+  );
   const denCard = JSON.parse(readFileSync(path.join(root, 'models/default/denoiser.card.json'), 'utf8'));
   const shortSchedule = path.join(tmp, 'short.card.json');
-  writeFileSync(shortSchedule, JSON.stringify({
-    ...denCard, file: path.join(root, 'models/default', denCard.file),
-    denoiser: { ...denCard.denoiser, schedule: { type: 'alphasCumprod', values: [0.999, 0.99, 0.95, 0.9] }, T: 4 },
-  }));
+  writeFileSync(
+    shortSchedule,
+    JSON.stringify({
+      ...denCard,
+      file: path.join(root, 'models/default', denCard.file),
+      denoiser: { ...denCard.denoiser, schedule: { type: 'alphasCumprod', values: [0.999, 0.99, 0.95, 0.9] }, T: 4 },
+    }),
+  );
   const cases: [string[], RegExp][] = [
     [['certify', sample, '--segmenter', mismatched, '--no-denoiser'], /channel|class|shape|output/i],
     [['certify', sample, '--denoiser', nanCard], /NaN/],
@@ -148,5 +173,8 @@ test('bad inputs: one clear line, non-zero exit, nothing half-written', async ()
     assertCleanError(r, pattern);
     assert.ok(!existsSync(out), `${args.join(' ')} left ${out} behind`);
   }
-  assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.partial-')), []);
+  assert.deepEqual(
+    readdirSync(tmp).filter((f) => f.includes('.partial-')),
+    [],
+  );
 });

@@ -43,15 +43,24 @@ before(() => {
   writeFileSync(path.join(tmp, 'afile'), 'not a folder');
 });
 
-test('certify: unwritable, under a file, a file, and a folder of the user\'s files are refused before the run', (t) => {
-  assertRefused(t, ['certify', sample, '--out', '/proc/certseg-out'], /^certseg: cannot write results to \/proc\/certseg-out: \/proc is not writable/);
+test("certify: unwritable, under a file, a file, and a folder of the user's files are refused before the run", (t) => {
+  assertRefused(
+    t,
+    ['certify', sample, '--out', '/proc/certseg-out'],
+    /^certseg: cannot write results to \/proc\/certseg-out: \/proc is not writable/,
+  );
   assertRefused(t, ['certify', sample, '--out', path.join(tmp, 'afile', 'sub')], /afile is a file, not a folder/);
   assertRefused(t, ['certify', sample, '--out', path.join(tmp, 'afile')], /: it is a file, not a folder/);
   const mine = path.join(tmp, 'mine');
   mkdirSync(mine);
   writeFileSync(path.join(mine, 'thesis.tex'), 'precious');
-  assertRefused(t, ['certify', sample, '--out', '.'], /cannot write results to \.: the folder is not empty and is not a certseg image result \(it holds thesis\.tex\)/, mine);
-  assert.deepEqual(readdirSync(mine), ['thesis.tex'], 'the user\'s folder is untouched');
+  assertRefused(
+    t,
+    ['certify', sample, '--out', '.'],
+    /cannot write results to \.: the folder is not empty and is not a certseg image result \(it holds thesis\.tex\)/,
+    mine,
+  );
+  assert.deepEqual(readdirSync(mine), ['thesis.tex'], "the user's folder is untouched");
 });
 
 test('certify into an existing result or an empty folder works', () => {
@@ -66,7 +75,8 @@ test('certify into an existing result or an empty folder works', () => {
 
 test('dataset, recertify and consistency check their output the same way', (t) => {
   const ds = path.join(root, '..', 'shared', 'datasets', 'ph2-256');
-  if (existsSync(ds)) assertRefused(t, ['dataset', ds, '--out', '/proc/x', '--limit', '1'], /cannot write results to \/proc\/x: \/proc is not writable/);
+  if (existsSync(ds))
+    assertRefused(t, ['dataset', ds, '--out', '/proc/x', '--limit', '1'], /cannot write results to \/proc\/x: \/proc is not writable/);
   else t.diagnostic('../shared is absent: the dataset case is not checked');
   assertRefused(t, ['dataset', path.join(tmp, 'result'), '--out', path.join(tmp, 'afile', 'd')], /afile is a file, not a folder/);
   assertRefused(t, ['recertify', result, '--tau', '0.6', '--out', '/proc/y'], /cannot write results to \/proc\/y/);

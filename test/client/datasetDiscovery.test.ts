@@ -38,7 +38,16 @@ test('findDatasets: breadth first under the roots, sorted; not inside a dataset,
   symlinkSync(path.join(tmp, 'real-images'), path.join(tmp, 'c', 'linked', 'images'));
   mk('d', '1', '2', '3', '4', 'deep', 'images');
   mk('d', '1', '2', '3', '4', 'deep', 'masks');
-  assert.deepEqual(await findDatasets([tmp]), [path.join(tmp, 'a', 'polyps'), path.join(tmp, 'b', 'listed'), path.join(tmp, 'c', 'linked')]);
-  assert.deepEqual(await findDatasets([tmp], 6), [path.join(tmp, 'a', 'polyps'), path.join(tmp, 'b', 'listed'), path.join(tmp, 'c', 'linked'), path.join(tmp, 'd', '1', '2', '3', '4', 'deep')]);
+  assert.deepEqual(await findDatasets([tmp]), [
+    path.join(tmp, 'a', 'polyps'),
+    path.join(tmp, 'b', 'listed'),
+    path.join(tmp, 'c', 'linked'),
+  ]);
+  assert.deepEqual(await findDatasets([tmp], 6), [
+    path.join(tmp, 'a', 'polyps'),
+    path.join(tmp, 'b', 'listed'),
+    path.join(tmp, 'c', 'linked'),
+    path.join(tmp, 'd', '1', '2', '3', '4', 'deep'),
+  ]);
   assert.deepEqual(await findDatasets([path.join(tmp, 'missing')]), []);
 });

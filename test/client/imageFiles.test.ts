@@ -12,5 +12,12 @@ test('masks by suffix or folder are not images to certify', () => {
 
 test('images in path order, numbers in numeric order', () => {
   const files = ['/w/img10.png', '/w/masks/img1.png', '/w/img2.png', '/w/a/img1.png'];
-  assert.deepEqual(imagesInPathOrder(files, (f) => f, (f) => f.slice(3)), ['/w/a/img1.png', '/w/img2.png', '/w/img10.png']);
+  assert.deepEqual(
+    imagesInPathOrder(
+      files,
+      (f) => f,
+      (f) => f.slice(3),
+    ),
+    ['/w/a/img1.png', '/w/img2.png', '/w/img10.png'],
+  );
 });

@@ -25,12 +25,22 @@ test('CrashWindow: restarts while at most 4 crashes fall in 3 minutes; old ones 
 
 test('statusView: idle with and without an engine, running with a queue, restarting, stopped', () => {
   assert.deepEqual(statusView({ engine: null, queue: idle, stopped: false }), { text: '$(shield) certseg', tooltip: 'certseg worker' });
-  assert.deepEqual(statusView({ engine, queue: idle, stopped: false }), { text: '$(shield) certseg: onnx/cpu', tooltip: 'Engine: onnx 1.2, backend cpu, device cpu' });
+  assert.deepEqual(statusView({ engine, queue: idle, stopped: false }), {
+    text: '$(shield) certseg: onnx/cpu',
+    tooltip: 'Engine: onnx 1.2, backend cpu, device cpu',
+  });
   const queue = { running: { kind: 'certifyImage', label: 'a.png' }, queued: [{ kind: 'certifyDataset', label: 'ds' }] } as never;
-  assert.deepEqual(statusView({ engine, queue, stopped: false }), { text: '$(sync~spin) certseg: certifying (+1 queued)', tooltip: 'Running: a.png\nQueued: ds\nEngine: onnx/cpu' });
+  assert.deepEqual(statusView({ engine, queue, stopped: false }), {
+    text: '$(sync~spin) certseg: certifying (+1 queued)',
+    tooltip: 'Running: a.png\nQueued: ds\nEngine: onnx/cpu',
+  });
   const re = statusView({ engine, queue: { running: { kind: 'recertify', label: 'b.png' }, queued: [] } as never, stopped: false });
   assert.equal(re.text, '$(sync~spin) certseg: re-certifying');
   assert.equal(re.tooltip, 'Running: b.png\nEngine: onnx/cpu');
   assert.equal(statusView({ engine, queue, restarting: true, stopped: true }).background, 'warning');
-  assert.deepEqual(statusView({ engine, queue, stopped: true }), { text: '$(error) certseg: stopped', tooltip: 'The certseg worker is not running. Click for actions.', background: 'error' });
+  assert.deepEqual(statusView({ engine, queue, stopped: true }), {
+    text: '$(error) certseg: stopped',
+    tooltip: 'The certseg worker is not running. Click for actions.',
+    background: 'error',
+  });
 });

@@ -12,7 +12,17 @@ export const root = path.resolve(__dirname, '../..');
 export const cli = path.join(root, 'dist/server/cli.js');
 const kvasir = path.resolve(root, '../shared/datasets/kvasir-seg-256');
 export const SKIP_NO_KVASIR = existsSync(path.join(kvasir, 'splits/test.txt')) ? false : `needs ${kvasir} (../shared is absent)`;
-export const SMALL = ['--config', path.join(root, 'models/polyp/polyp.certseg.json'), '--no-denoiser', '--n0', '4', '--n', '64', '--seed', '7'];
+export const SMALL = [
+  '--config',
+  path.join(root, 'models/polyp/polyp.certseg.json'),
+  '--no-denoiser',
+  '--n0',
+  '4',
+  '--n',
+  '64',
+  '--seed',
+  '7',
+];
 
 /** The first `count` test-split images of Kvasir-SEG with their masks, as DIR/images + DIR/masks. */
 export function makeDataset(dir: string, count = 6): string[] {
@@ -25,7 +35,11 @@ export function makeDataset(dir: string, count = 6): string[] {
   return ids;
 }
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** The CLI in a child process (async, so that several run at once). */
 export function certseg(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<Run> {

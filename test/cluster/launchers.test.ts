@@ -25,12 +25,17 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'certseg-launchers-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 before(() => assert.ok(existsSync(cli), 'run `npm run build` first'));
 
-interface Container { command: string[]; resources: { requests: Record<string, string>; limits: Record<string, string> } }
+interface Container {
+  command: string[];
+  resources: { requests: Record<string, string>; limits: Record<string, string> };
+}
 const container = (job: Record<string, any>): Container => job.spec.template.spec.containers[0];
 
 /** The manifests `certseg cluster k8s` wrote, parsed and validated against the Job schema. */
 function readJobs(jobDir: string): { shards: Record<string, any>; merge: Record<string, any> } {
-  const files = readdirSync(jobDir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(jobDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   assert.equal(files.length, 2, files.join());
   const [merge, shards] = files.map((f) => parse(readFileSync(path.join(jobDir, f), 'utf8')) as Record<string, any>);
   for (const m of [shards, merge]) {
@@ -41,13 +46,45 @@ function readJobs(jobDir: string): { shards: Record<string, any>; merge: Record<
 }
 
 test('the Job schema check is real: it rejects a broken manifest', () => {
-  assert.throws(() => new Job({ metadata: { name: 'x' }, spec: { completionMode: 'Sometimes', template: { spec: { containers: [{ name: 'c' }] } } } } as never).validate(), /completionMode/);
-  assert.throws(() => new Job({ metadata: { name: 'x' }, spec: { parallelism: '3', template: { spec: { containers: [{ name: 'c' }] } } } } as never).validate(), /parallelism must be integer/);
+  assert.throws(
+    () =>
+      new Job({
+        metadata: { name: 'x' },
+        spec: { completionMode: 'Sometimes', template: { spec: { containers: [{ name: 'c' }] } } },
+      } as never).validate(),
+    /completionMode/,
+  );
+  assert.throws(
+    () =>
+      new Job({
+        metadata: { name: 'x' },
+        spec: { parallelism: '3', template: { spec: { containers: [{ name: 'c' }] } } },
+      } as never).validate(),
+    /parallelism must be integer/,
+  );
 });
 
 test('k8s: an Indexed Job (one pod per shard, GPU requests) and a merge Job, valid against the Job schema', async () => {
   const jobDir = path.join(tmp, 'k8s-gpu');
-  const r = await certseg(['cluster', 'k8s', '/data/kvasir', '--shards', '4', '--image', 'registry.example/certseg:0.1', '--out', '/data/out', '--pvc', 'certseg-data', '--gpus-per-task', '2', '--job-dir', jobDir, '--n', '500']);
+  const r = await certseg([
+    'cluster',
+    'k8s',
+    '/data/kvasir',
+    '--shards',
+    '4',
+    '--image',
+    'registry.example/certseg:0.1',
+    '--out',
+    '/data/out',
+    '--pvc',
+    'certseg-data',
+    '--gpus-per-task',
+    '2',
+    '--job-dir',
+    jobDir,
+    '--n',
+    '500',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /kubectl apply -f .*shards\.yaml && kubectl wait --for=condition=complete .* && kubectl apply -f .*merge\.yaml/);
   const { shards, merge } = readJobs(jobDir);
@@ -66,53 +103,115 @@ test('k8s: an Indexed Job (one pod per shard, GPU requests) and a merge Job, val
 
 test('k8s: --gpus-per-task 0 requests no GPU', async () => {
   const jobDir = path.join(tmp, 'k8s-cpu');
-  const r = await certseg(['cluster', 'k8s', '/data/ds', '--shards', '2', '--image', 'certseg:cpu', '--out', '/data/out', '--gpus-per-task', '0', '--job-dir', jobDir]);
+  const r = await certseg([
+    'cluster',
+    'k8s',
+    '/data/ds',
+    '--shards',
+    '2',
+    '--image',
+    'certseg:cpu',
+    '--out',
+    '/data/out',
+    '--gpus-per-task',
+    '0',
+    '--job-dir',
+    jobDir,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const { shards } = readJobs(jobDir);
   assert.equal(container(shards).resources.requests['nvidia.com/gpu'], undefined);
   assert.equal(shards.spec.template.spec.volumes, undefined, 'no volume without --pvc');
 });
 
-test('k8s index→shard: each pod command with JOB_COMPLETION_INDEX certifies its share; the merge Job joins them', { skip: SKIP_NO_KVASIR }, async () => {
-  const ds = path.join(tmp, 'ds');
-  const ids = makeDataset(ds, 6);
-  const out = path.join(tmp, 'k8s-out');
-  const jobDir = path.join(tmp, 'k8s-run');
-  // Absolute paths of this machine stand for the pods' volume paths.
-  const w = await certseg(['cluster', 'k8s', ds, '--shards', '3', '--image', 'certseg:test', '--out', out, '--gpus-per-task', '0', '--job-dir', jobDir, ...SMALL]);
-  assert.equal(w.code, 0, w.stderr);
-  const { shards, merge } = readJobs(jobDir);
-  const podCommand = container(shards).command;
-  assert.equal(podCommand[0], 'certseg');
-  // Kubernetes sets JOB_COMPLETION_INDEX to 0…completions-1, one per pod: run the pods' command that way.
-  for (let k = 0; k < shards.spec.completions; k++) {
-    const r = await certseg(podCommand.slice(1), { JOB_COMPLETION_INDEX: String(k) });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`certifying shard ${k}/3 \\(from the Kubernetes Indexed Job\\)`));
-    const s = JSON.parse(readFileSync(path.join(out, `shard-${k}-of-3.json`), 'utf8')) as ShardSummary;
-    assert.deepEqual(s.perImage.map((p) => p.id), shardItems(ids, { index: k, count: 3, source: 'kubernetes' }), `pod ${k} certified images ${k}, ${k + 3}`);
-  }
-  const m = await certseg(container(merge).command.slice(1));
-  assert.equal(m.code, 0, m.stderr);
-  const summary = readSummary(path.join(out, 'summary.json'));
-  assert.deepEqual(summary.perImage.map((p) => p.id), ids, 'all six images, in dataset order');
-  assert.equal(summary.partial, undefined);
-});
+test(
+  'k8s index→shard: each pod command with JOB_COMPLETION_INDEX certifies its share; the merge Job joins them',
+  { skip: SKIP_NO_KVASIR },
+  async () => {
+    const ds = path.join(tmp, 'ds');
+    const ids = makeDataset(ds, 6);
+    const out = path.join(tmp, 'k8s-out');
+    const jobDir = path.join(tmp, 'k8s-run');
+    // Absolute paths of this machine stand for the pods' volume paths.
+    const w = await certseg([
+      'cluster',
+      'k8s',
+      ds,
+      '--shards',
+      '3',
+      '--image',
+      'certseg:test',
+      '--out',
+      out,
+      '--gpus-per-task',
+      '0',
+      '--job-dir',
+      jobDir,
+      ...SMALL,
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    const { shards, merge } = readJobs(jobDir);
+    const podCommand = container(shards).command;
+    assert.equal(podCommand[0], 'certseg');
+    // Kubernetes sets JOB_COMPLETION_INDEX to 0…completions-1, one per pod: run the pods' command that way.
+    for (let k = 0; k < shards.spec.completions; k++) {
+      const r = await certseg(podCommand.slice(1), { JOB_COMPLETION_INDEX: String(k) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`certifying shard ${k}/3 \\(from the Kubernetes Indexed Job\\)`));
+      const s = JSON.parse(readFileSync(path.join(out, `shard-${k}-of-3.json`), 'utf8')) as ShardSummary;
+      assert.deepEqual(
+        s.perImage.map((p) => p.id),
+        shardItems(ids, { index: k, count: 3, source: 'kubernetes' }),
+        `pod ${k} certified images ${k}, ${k + 3}`,
+      );
+    }
+    const m = await certseg(container(merge).command.slice(1));
+    assert.equal(m.code, 0, m.stderr);
+    const summary = readSummary(path.join(out, 'summary.json'));
+    assert.deepEqual(
+      summary.perImage.map((p) => p.id),
+      ids,
+      'all six images, in dataset order',
+    );
+    assert.equal(summary.partial, undefined);
+  },
+);
 
 test('slurm: an sbatch array over the shards and a merge script for --dependency=afterok', async () => {
   const jobDir = path.join(tmp, 'slurm');
   const ds = path.join(root, 'models/default');
   const out = path.join(tmp, 'slurm-out');
-  const r = await certseg(['cluster', 'slurm', ds, '--shards', '3', '--partition', 'gpu', '--time', '01:30:00', '--gpus-per-task', '1', '--out', out, '--job-dir', jobDir, '--no-denoiser']);
+  const r = await certseg([
+    'cluster',
+    'slurm',
+    ds,
+    '--shards',
+    '3',
+    '--partition',
+    'gpu',
+    '--time',
+    '01:30:00',
+    '--gpus-per-task',
+    '1',
+    '--out',
+    out,
+    '--job-dir',
+    jobDir,
+    '--no-denoiser',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const array = readFileSync(path.join(jobDir, 'certseg-default.sbatch'), 'utf8');
   const mergeScript = readFileSync(path.join(jobDir, 'certseg-default-merge.sbatch'), 'utf8');
-  for (const line of ['#SBATCH --array=0-2', '#SBATCH --gpus-per-task=1', '#SBATCH --partition=gpu', '#SBATCH --time=01:30:00']) assert.ok(array.includes(line), line);
+  for (const line of ['#SBATCH --array=0-2', '#SBATCH --gpus-per-task=1', '#SBATCH --partition=gpu', '#SBATCH --time=01:30:00'])
+    assert.ok(array.includes(line), line);
   assert.match(array, new RegExp(`\\$CERTSEG dataset ${ds} --out ${out} --shards 3 --resume --no-denoiser\\n`));
   assert.match(mergeScript, new RegExp(`\\$CERTSEG merge ${out} --out ${out}\\n`));
   assert.ok(!mergeScript.includes('--array'), 'the merge is one job');
   // the printed line submits the merge dependent on the whole array
-  assert.match(r.stdout, /jid=\$\(sbatch --parsable \S+certseg-default\.sbatch\) && sbatch --dependency=afterok:\$\{jid%%;\*\} \S+certseg-default-merge\.sbatch/);
+  assert.match(
+    r.stdout,
+    /jid=\$\(sbatch --parsable \S+certseg-default\.sbatch\) && sbatch --dependency=afterok:\$\{jid%%;\*\} \S+certseg-default-merge\.sbatch/,
+  );
   assert.ok(existsSync(path.join(jobDir, 'logs')), 'the logs folder exists (sbatch does not create it)');
 });
 
@@ -148,7 +247,20 @@ test('bad input: one line, exit 2, nothing written', async () => {
 test('slurm --submit without a reachable Slurm: one line saying what was (not) submitted', async () => {
   const ds = path.join(root, 'models/default');
   const jobDir = path.join(tmp, 'submit');
-  const args = ['cluster', 'slurm', ds, '--shards', '2', '--gpus-per-task', '0', '--out', path.join(tmp, 'submit-out'), '--job-dir', jobDir, '--submit'];
+  const args = [
+    'cluster',
+    'slurm',
+    ds,
+    '--shards',
+    '2',
+    '--gpus-per-task',
+    '0',
+    '--out',
+    path.join(tmp, 'submit-out'),
+    '--job-dir',
+    jobDir,
+    '--submit',
+  ];
   // no sbatch on PATH (not a login node)
   const none = await certseg(args, { PATH: '/nonexistent' });
   assert.equal(none.code, 2, none.stderr);
@@ -158,7 +270,10 @@ test('slurm --submit without a reachable Slurm: one line saying what was (not) s
   if (!existsSync('/usr/bin/sbatch')) return;
   const conf = path.join(tmp, 'nowhere.conf');
   const host = hostname().split('.')[0];
-  writeFileSync(conf, `ClusterName=nowhere\nSlurmctldHost=${host}\nSlurmctldPort=1\nNodeName=${host}\nPartitionName=p Nodes=${host} Default=YES\n`);
+  writeFileSync(
+    conf,
+    `ClusterName=nowhere\nSlurmctldHost=${host}\nSlurmctldPort=1\nNodeName=${host}\nPartitionName=p Nodes=${host} Default=YES\n`,
+  );
   const down = await certseg(args, { SLURM_CONF: conf });
   assert.equal(down.code, 2, down.stderr);
   const lines = down.stderr.trim().split('\n');

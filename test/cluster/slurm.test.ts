@@ -18,11 +18,21 @@ import * as path from 'node:path';
 import { validateSummary } from '../../client/src/validate/stored';
 import { SKIP_NO_KVASIR, SMALL, certseg, cli, makeDataset, readSummary, withoutTimings } from './helpers';
 
-const BINARIES = ['/usr/sbin/slurmctld', '/usr/sbin/slurmd', '/usr/sbin/munged', '/usr/bin/sbatch', '/usr/bin/squeue', '/usr/bin/sinfo', '/usr/bin/munge'];
+const BINARIES = [
+  '/usr/sbin/slurmctld',
+  '/usr/sbin/slurmd',
+  '/usr/sbin/munged',
+  '/usr/bin/sbatch',
+  '/usr/bin/squeue',
+  '/usr/bin/sinfo',
+  '/usr/bin/munge',
+];
 const missing = BINARIES.filter((b) => !existsSync(b));
 const SKIP: string | false =
   SKIP_NO_KVASIR ||
-  (missing.length ? `Slurm is not installed (${missing.join(', ')} missing; apt-get install slurmctld slurmd slurm-client munge)` : false) ||
+  (missing.length
+    ? `Slurm is not installed (${missing.join(', ')} missing; apt-get install slurmctld slurmd slurm-client munge)`
+    : false) ||
   (process.getuid?.() !== 0 ? 'the single-node Slurm cluster runs its daemons as root; run as root' : false);
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'certseg-slurm-'));
@@ -68,39 +78,46 @@ async function startCluster(): Promise<string | null> {
     if (m.status !== 0) return `munged did not start: ${(m.stderr || m.stdout).trim().split('\n')[0]}`;
     const pid = await until(5000, () => pidIn('/run/munge/munged.pid'));
     if (pid) started.push({ name: 'munged', pid });
-    if ((await until(5000, () => (sh('/bin/sh', ['-c', 'munge -n | unmunge']).status === 0 ? true : null))) === null) return 'munge does not answer (munge -n | unmunge fails)';
+    if ((await until(5000, () => (sh('/bin/sh', ['-c', 'munge -n | unmunge']).status === 0 ? true : null))) === null)
+      return 'munge does not answer (munge -n | unmunge fails)';
   }
   const host = hostname().split('.')[0];
   const cpus = Number(sh('nproc', []).stdout.trim()) || 1;
   // Ports from the PID: two runs on one machine (other checkouts) do not collide.
   const port = 20000 + (process.pid % 10000) * 2;
   for (const d of ['state', 'spool']) mkdirSync(path.join(tmp, d));
-  writeFileSync(conf, [
-    'ClusterName=certsegtest',
-    `SlurmctldHost=${host}`,
-    'AuthType=auth/munge',
-    'SlurmUser=root',
-    'SlurmdUser=root',
-    `StateSaveLocation=${tmp}/state`,
-    `SlurmdSpoolDir=${tmp}/spool`,
-    `SlurmctldPidFile=${tmp}/slurmctld.pid`,
-    `SlurmdPidFile=${tmp}/slurmd.pid`,
-    `SlurmctldLogFile=${tmp}/ctld.log`,
-    `SlurmdLogFile=${tmp}/d.log`,
-    `SlurmctldPort=${port}`,
-    `SlurmdPort=${port + 1}`,
-    'ProctrackType=proctrack/linuxproc',
-    'TaskPlugin=task/none',
-    'JobCompType=jobcomp/none',
-    'SelectType=select/cons_tres',
-    'SelectTypeParameters=CR_Core',
-    'ReturnToService=2',
-    // memory is not scheduled (CR_Core); a low figure keeps the node from being drained as "low memory"
-    `NodeName=${host} CPUs=${cpus} RealMemory=1000 State=UNKNOWN`,
-    `PartitionName=main Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
-    '',
-  ].join('\n'));
-  for (const [name, bin] of [['slurmctld', '/usr/sbin/slurmctld'], ['slurmd', '/usr/sbin/slurmd']] as const) {
+  writeFileSync(
+    conf,
+    [
+      'ClusterName=certsegtest',
+      `SlurmctldHost=${host}`,
+      'AuthType=auth/munge',
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      `StateSaveLocation=${tmp}/state`,
+      `SlurmdSpoolDir=${tmp}/spool`,
+      `SlurmctldPidFile=${tmp}/slurmctld.pid`,
+      `SlurmdPidFile=${tmp}/slurmd.pid`,
+      `SlurmctldLogFile=${tmp}/ctld.log`,
+      `SlurmdLogFile=${tmp}/d.log`,
+      `SlurmctldPort=${port}`,
+      `SlurmdPort=${port + 1}`,
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'JobCompType=jobcomp/none',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'ReturnToService=2',
+      // memory is not scheduled (CR_Core); a low figure keeps the node from being drained as "low memory"
+      `NodeName=${host} CPUs=${cpus} RealMemory=1000 State=UNKNOWN`,
+      `PartitionName=main Nodes=${host} Default=YES MaxTime=INFINITE State=UP`,
+      '',
+    ].join('\n'),
+  );
+  for (const [name, bin] of [
+    ['slurmctld', '/usr/sbin/slurmctld'],
+    ['slurmd', '/usr/sbin/slurmd'],
+  ] as const) {
     const r = sh(bin, ['-f', conf]); // both daemonize
     if (r.status !== 0) return `${name} did not start: ${(r.stderr || r.stdout).trim().split('\n')[0] || `exit ${r.status}`}`;
     const pid = await until(10_000, () => pidIn(path.join(tmp, `${name}.pid`)));
@@ -108,7 +125,8 @@ async function startCluster(): Promise<string | null> {
     started.push({ name, pid });
   }
   const idle = await until(30_000, () => (/idle/.test(sh('sinfo', ['-h', '-o', '%T']).stdout) ? true : null));
-  if (!idle) return `the node did not become idle within 30 s (sinfo: ${sh('sinfo', ['-h']).stdout.trim()}; slurmd log: ${tail(path.join(tmp, 'd.log'))})`;
+  if (!idle)
+    return `the node did not become idle within 30 s (sinfo: ${sh('sinfo', ['-h']).stdout.trim()}; slurmd log: ${tail(path.join(tmp, 'd.log'))})`;
   return null;
 }
 
@@ -134,40 +152,78 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-test('Slurm: the generated array script (3 shards, 6 images) and its dependent merge equal a one-process run', { skip: SKIP, timeout: 240_000 }, async (t) => {
-  if (noCluster) return t.skip(`Slurm could not start: ${noCluster}`);
-  const ds = path.join(tmp, 'ds');
-  const ids = makeDataset(ds, 6);
-  const out = path.join(tmp, 'out');
-  const jobDir = path.join(tmp, 'jobs');
+test(
+  'Slurm: the generated array script (3 shards, 6 images) and its dependent merge equal a one-process run',
+  { skip: SKIP, timeout: 240_000 },
+  async (t) => {
+    if (noCluster) return t.skip(`Slurm could not start: ${noCluster}`);
+    const ds = path.join(tmp, 'ds');
+    const ids = makeDataset(ds, 6);
+    const out = path.join(tmp, 'out');
+    const jobDir = path.join(tmp, 'jobs');
 
-  const w = await certseg(['cluster', 'slurm', ds, '--shards', '3', '--gpus-per-task', '0', '--time', '00:10:00', '--out', out, '--job-dir', jobDir, '--submit', ...SMALL], { SLURM_CONF: conf });
-  assert.equal(w.code, 0, w.stderr);
-  const sub = /submitted: shards as job array (\d+), merge as job (\d+)/.exec(w.stdout);
-  assert.ok(sub, w.stdout);
-  const [arrayId, mergeId] = [sub[1], sub[2]];
+    const w = await certseg(
+      [
+        'cluster',
+        'slurm',
+        ds,
+        '--shards',
+        '3',
+        '--gpus-per-task',
+        '0',
+        '--time',
+        '00:10:00',
+        '--out',
+        out,
+        '--job-dir',
+        jobDir,
+        '--submit',
+        ...SMALL,
+      ],
+      { SLURM_CONF: conf },
+    );
+    assert.equal(w.code, 0, w.stderr);
+    const sub = /submitted: shards as job array (\d+), merge as job (\d+)/.exec(w.stdout);
+    assert.ok(sub, w.stdout);
+    const [arrayId, mergeId] = [sub[1], sub[2]];
 
-  // The merge job waits for the whole array (afterok), then leaves the queue: bounded wait.
-  const queued = (id: string) => sh('squeue', ['-h', '-j', id, '-o', '%T']).stdout.trim();
-  const gone = await until(180_000, () => (queued(arrayId) === '' && queued(mergeId) === '' ? true : null));
-  const logs = () => (existsSync(path.join(jobDir, 'logs')) ? readdirSync(path.join(jobDir, 'logs')).map((f) => `${f}: ${tail(path.join(jobDir, 'logs', f))}`).join('\n') : '(no logs)');
-  assert.ok(gone, `the jobs did not finish within 180 s (array: ${queued(arrayId)}, merge: ${queued(mergeId)})\n${logs()}`);
-  assert.ok(existsSync(path.join(out, 'summary.json')), `the merge job wrote no summary.json\n${logs()}`);
+    // The merge job waits for the whole array (afterok), then leaves the queue: bounded wait.
+    const queued = (id: string) => sh('squeue', ['-h', '-j', id, '-o', '%T']).stdout.trim();
+    const gone = await until(180_000, () => (queued(arrayId) === '' && queued(mergeId) === '' ? true : null));
+    const logs = () =>
+      existsSync(path.join(jobDir, 'logs'))
+        ? readdirSync(path.join(jobDir, 'logs'))
+            .map((f) => `${f}: ${tail(path.join(jobDir, 'logs', f))}`)
+            .join('\n')
+        : '(no logs)';
+    assert.ok(gone, `the jobs did not finish within 180 s (array: ${queued(arrayId)}, merge: ${queued(mergeId)})\n${logs()}`);
+    assert.ok(existsSync(path.join(out, 'summary.json')), `the merge job wrote no summary.json\n${logs()}`);
 
-  // Each array task took its shard from Slurm's environment (no --shard on the command line).
-  const taskLogs = readdirSync(path.join(jobDir, 'logs')).filter((f) => f.startsWith(`certseg-ds-${arrayId}_`)).sort();
-  assert.equal(taskLogs.length, 3, taskLogs.join());
-  taskLogs.forEach((f, k) => assert.match(readFileSync(path.join(jobDir, 'logs', f), 'utf8'), new RegExp(`certifying shard ${k}/3 \\(from the Slurm job array\\)`)));
+    // Each array task took its shard from Slurm's environment (no --shard on the command line).
+    const taskLogs = readdirSync(path.join(jobDir, 'logs'))
+      .filter((f) => f.startsWith(`certseg-ds-${arrayId}_`))
+      .sort();
+    assert.equal(taskLogs.length, 3, taskLogs.join());
+    taskLogs.forEach((f, k) =>
+      assert.match(
+        readFileSync(path.join(jobDir, 'logs', f), 'utf8'),
+        new RegExp(`certifying shard ${k}/3 \\(from the Slurm job array\\)`),
+      ),
+    );
 
-  const one = path.join(tmp, 'one');
-  const r = await certseg(['dataset', ds, '--out', one, ...SMALL]);
-  assert.equal(r.code, 0, r.stderr);
-  const merged = readSummary(path.join(out, 'summary.json'));
-  assert.deepEqual(merged.perImage.map((p) => p.id), ids);
-  assert.equal(merged.partial, undefined);
-  assert.deepEqual(withoutTimings(merged), withoutTimings(readSummary(path.join(one, 'summary.json'))));
-  assert.equal(merged.timings.shards?.length, 3, 'the merged timings list the three shards');
-  // the Datasets view reads it like any run (the extension's stored-result validation)
-  const file = path.join(out, 'summary.json');
-  assert.equal(validateSummary(readFileSync(file, 'utf8'), file).images, 6);
-});
+    const one = path.join(tmp, 'one');
+    const r = await certseg(['dataset', ds, '--out', one, ...SMALL]);
+    assert.equal(r.code, 0, r.stderr);
+    const merged = readSummary(path.join(out, 'summary.json'));
+    assert.deepEqual(
+      merged.perImage.map((p) => p.id),
+      ids,
+    );
+    assert.equal(merged.partial, undefined);
+    assert.deepEqual(withoutTimings(merged), withoutTimings(readSummary(path.join(one, 'summary.json'))));
+    assert.equal(merged.timings.shards?.length, 3, 'the merged timings list the three shards');
+    // the Datasets view reads it like any run (the extension's stored-result validation)
+    const file = path.join(out, 'summary.json');
+    assert.equal(validateSummary(readFileSync(file, 'utf8'), file).images, 6);
+  },
+);

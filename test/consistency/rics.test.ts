@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { selectCrop, scoreWindow, ricsSegment, ricsBound, ricsOnePixelBound, ricsAnyShiftRate, ricsWindowFor, SCORE_KINDS } from '../../server/src/consistency/rics';
+import {
+  selectCrop,
+  scoreWindow,
+  ricsSegment,
+  ricsBound,
+  ricsOnePixelBound,
+  ricsAnyShiftRate,
+  ricsWindowFor,
+  SCORE_KINDS,
+} from '../../server/src/consistency/rics';
 import { crop, NOT_COVERED } from '../../server/src/consistency/common';
 import { DIRECTIONS } from '../../server/src/consistency/shift';
 import { randomImage, smoothRandomImage, stride2Segmenter } from '../../server/src/consistency/synthetic';
@@ -24,7 +33,8 @@ test('selectCrop: geometry, default crop size, window inside the frame', () => {
 
 test('covariance: the score of the same content is the same in shifted views', () => {
   const img = smoothRandomImage(48, 48, 2);
-  const M = 8, v = 40;
+  const M = 8,
+    v = 40;
   for (const score of SCORE_KINDS) {
     const a = scoreWindow(crop(img, 3, 48, 48, 2, 3, v, v), v, v, M, { score });
     const b = scoreWindow(crop(img, 3, 48, 48, 3, 5, v, v), v, v, M, { score });
@@ -40,19 +50,31 @@ test('selection changes exactly when the union argmax lies outside the intersect
     const img = smoothRandomImage(40, 40, 200 + s, { noise: 0.5 });
     const [dy, dx] = DIRECTIONS[s % 8];
     const v = 36;
-    const A = crop(img, 3, 40, 40, 2, 2, v, v), B = crop(img, 3, 40, 40, 2 + dy, 2 + dx, v, v);
-    const sa = selectCrop(A, v, v, M), sb = selectCrop(B, v, v, M);
+    const A = crop(img, 3, 40, 40, 2, 2, v, v),
+      B = crop(img, 3, 40, 40, 2 + dy, 2 + dx, v, v);
+    const sa = selectCrop(A, v, v, M),
+      sb = selectCrop(B, v, v, M);
     const changed = 2 + sa.y !== 2 + dy + sb.y || 2 + sa.x !== 2 + dx + sb.x;
     // union scores in absolute content coordinates
-    const wa = scoreWindow(A, v, v, M), wb = scoreWindow(B, v, v, M);
+    const wa = scoreWindow(A, v, v, M),
+      wb = scoreWindow(B, v, v, M);
     const pts = new Map<string, number>();
-    for (let i = 0; i < M; i++) for (let j = 0; j < M; j++) {
-      pts.set(`${2 + i},${2 + j}`, wa[i * M + j]);
-      pts.set(`${2 + dy + i},${2 + dx + j}`, wb[i * M + j]);
-    }
-    let best = '', bv = -Infinity;
-    for (const [k, val] of [...pts].sort((p, q) => { const [a1, a2] = p[0].split(',').map(Number), [b1, b2] = q[0].split(',').map(Number); return a1 - b1 || a2 - b2; })) {
-      if (val > bv) { bv = val; best = k; }
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < M; j++) {
+        pts.set(`${2 + i},${2 + j}`, wa[i * M + j]);
+        pts.set(`${2 + dy + i},${2 + dx + j}`, wb[i * M + j]);
+      }
+    let best = '',
+      bv = -Infinity;
+    for (const [k, val] of [...pts].sort((p, q) => {
+      const [a1, a2] = p[0].split(',').map(Number),
+        [b1, b2] = q[0].split(',').map(Number);
+      return a1 - b1 || a2 - b2;
+    })) {
+      if (val > bv) {
+        bv = val;
+        best = k;
+      }
     }
     const [uy, ux] = best.split(',').map(Number);
     const inA = uy >= 2 && uy < 2 + M && ux >= 2 && ux < 2 + M;
@@ -62,10 +84,14 @@ test('selection changes exactly when the union argmax lies outside the intersect
 });
 
 test('measured selection-change rate of crop selection stays within its bound (generated images, many shifts)', () => {
-  const H = 56, W = 56, vh = H - 2, vw = W - 2;
+  const H = 56,
+    W = 56,
+    vh = H - 2,
+    vw = W - 2;
   const N = 120;
   for (const M of [4, 8]) {
-    let changed = 0, total = 0;
+    let changed = 0,
+      total = 0;
     for (let s = 0; s < N; s++) {
       const img = smoothRandomImage(H, W, 1000 + s);
       const ref = selectCrop(crop(img, 3, H, W, 1, 1, vh, vw), vh, vw, M);
@@ -80,13 +106,17 @@ test('measured selection-change rate of crop selection stays within its bound (g
     // 3 binomial standard errors of slack (pairs from one image are correlated: use the image count)
     const slack = 3 * Math.sqrt((bound * (1 - bound)) / N);
     assert.ok(rate <= bound + slack, `M=${M}: measured ${rate.toFixed(3)} > bound ${bound.toFixed(3)}`);
-    assert.ok(Math.abs(rate - exchangeable) < 3 * Math.sqrt((exchangeable * (1 - exchangeable)) / N), `M=${M}: measured ${rate.toFixed(3)} far from exchangeable ${exchangeable.toFixed(3)}`);
+    assert.ok(
+      Math.abs(rate - exchangeable) < 3 * Math.sqrt((exchangeable * (1 - exchangeable)) / N),
+      `M=${M}: measured ${rate.toFixed(3)} far from exchangeable ${exchangeable.toFixed(3)}`,
+    );
   }
 });
 
 /** Does some one-pixel shift of the (1,1) reference view change the selected content? (frame coordinates) */
 function anyShiftChanges(img: Float32Array, H: number, W: number, M: number): boolean {
-  const vh = H - 2, vw = W - 2;
+  const vh = H - 2,
+    vw = W - 2;
   const ref = selectCrop(crop(img, 3, H, W, 1, 1, vh, vw), vh, vw, M);
   return DIRECTIONS.some(([dy, dx]) => {
     const s = selectCrop(crop(img, 3, H, W, 1 + dy, 1 + dx, vh, vw), vh, vw, M);
@@ -94,8 +124,10 @@ function anyShiftChanges(img: Float32Array, H: number, W: number, M: number): bo
   });
 }
 
-test('any of the 8 shifts changes the selection exactly when the argmax of the 9 windows\' union lies outside their intersection', () => {
-  const H = 36, W = 36, M = 6;
+test("any of the 8 shifts changes the selection exactly when the argmax of the 9 windows' union lies outside their intersection", () => {
+  const H = 36,
+    W = 36,
+    M = 6;
   let changes = 0;
   for (let s = 0; s < 60; s++) {
     const img = smoothRandomImage(H, W, 700 + s, { noise: 0.5 });
@@ -103,7 +135,8 @@ test('any of the 8 shifts changes the selection exactly when the argmax of the 9
     const E = scoreWindow(img, H, W, M + 2, { cropH: H - 2 - M + 1, cropW: W - 2 - M + 1 });
     let best = 0;
     for (let i = 1; i < E.length; i++) if (E[i] > E[best]) best = i;
-    const uy = Math.floor(best / (M + 2)), ux = best % (M + 2);
+    const uy = Math.floor(best / (M + 2)),
+      ux = best % (M + 2);
     // the intersection C of the windows [1+dy, 1+dy+M): frame origins 2..M−1
     const inCore = uy >= 2 && uy < M && ux >= 2 && ux < M;
     const changed = anyShiftChanges(img, H, W, M);
@@ -125,11 +158,14 @@ test('any-shift rate: exact formula, and i.i.d. scores match it (random-noise im
     assert.ok(ricsAnyShiftRate(M) <= t && (M === 1 || ricsAnyShiftRate(M - 1) > t), `target ${t}`);
   }
   // hash scores of i.i.d. noise patches are exchangeable: the measured share of images matches the formula
-  const H = 30, W = 30, N = 300;
+  const H = 30,
+    W = 30,
+    N = 300;
   for (const M of [4, 8]) {
     let changed = 0;
     for (let s = 0; s < N; s++) if (anyShiftChanges(randomImage(3, H, W, 9000 + s), H, W, M)) changed++;
-    const p = ricsAnyShiftRate(M), rate = changed / N;
+    const p = ricsAnyShiftRate(M),
+      rate = changed / N;
     assert.ok(Math.abs(rate - p) < 3 * Math.sqrt((p * (1 - p)) / N), `M=${M}: measured ${rate.toFixed(3)}, formula ${p.toFixed(3)}`);
   }
 });
@@ -143,7 +179,9 @@ test('ricsBound formulas', () => {
 });
 
 test('ricsSegment: prediction placed at the crop, NOT_COVERED elsewhere, crop identical to direct segmentation', async () => {
-  const H = 30, W = 34, M = 5;
+  const H = 30,
+    W = 34,
+    M = 5;
   const imgs = new Float32Array(2 * 3 * H * W);
   imgs.set(smoothRandomImage(H, W, 5, { noise: 0.5 }), 0);
   imgs.set(smoothRandomImage(H, W, 6, { noise: 0.5 }), 3 * H * W);
@@ -151,21 +189,33 @@ test('ricsSegment: prediction placed at the crop, NOT_COVERED elsewhere, crop id
   const r = await ricsSegment(seg, imgs, 2, H, W, M);
   for (let b = 0; b < 2; b++) {
     const s = r.selections[b];
-    const direct = await seg.segment(crop(imgs.subarray(b * 3 * H * W, (b + 1) * 3 * H * W), 3, H, W, s.y, s.x, s.cropH, s.cropW), 1, s.cropH, s.cropW);
+    const direct = await seg.segment(
+      crop(imgs.subarray(b * 3 * H * W, (b + 1) * 3 * H * W), 3, H, W, s.y, s.x, s.cropH, s.cropW),
+      1,
+      s.cropH,
+      s.cropW,
+    );
     let uncovered = 0;
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const v = r.labels[b * H * W + y * W + x];
-      const inside = y >= s.y && y < s.y + s.cropH && x >= s.x && x < s.x + s.cropW;
-      if (inside) assert.equal(v, direct[(y - s.y) * s.cropW + (x - s.x)]);
-      else { assert.equal(v, NOT_COVERED); uncovered++; }
-    }
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const v = r.labels[b * H * W + y * W + x];
+        const inside = y >= s.y && y < s.y + s.cropH && x >= s.x && x < s.x + s.cropW;
+        if (inside) assert.equal(v, direct[(y - s.y) * s.cropW + (x - s.x)]);
+        else {
+          assert.equal(v, NOT_COVERED);
+          uncovered++;
+        }
+      }
     assert.equal(uncovered, H * W - s.cropH * s.cropW);
   }
 });
 
 test('bad inputs: image smaller than crop + window, bad M, bad score', () => {
   const img = smoothRandomImage(10, 10, 1);
-  assert.throws(() => selectCrop(img, 10, 10, 4, { cropH: 8 }), (e: unknown) => e instanceof CertsegError && /too small/.test(e.message));
+  assert.throws(
+    () => selectCrop(img, 10, 10, 4, { cropH: 8 }),
+    (e: unknown) => e instanceof CertsegError && /too small/.test(e.message),
+  );
   assert.throws(() => selectCrop(img, 10, 10, 11), CertsegError);
   assert.throws(() => selectCrop(img, 10, 10, 0), CertsegError);
   assert.throws(() => selectCrop(img, 10, 10, 2.5), CertsegError);

@@ -5,7 +5,8 @@ import { smoothRandomImage, thresholdSegmenter, boxFilterSegmenter, stride2Segme
 import { NOT_COVERED, type SegmentFn } from '../../server/src/consistency/common';
 import { CertsegError } from '../../server/src/core/errors';
 
-const H = 40, W = 48;
+const H = 40,
+  W = 48;
 
 test('pointwise threshold segmenter: exactly 0 flips on the overlap for all 8 one-pixel shifts', async () => {
   for (let s = 0; s < 5; s++) {
@@ -27,7 +28,13 @@ test('pointwise threshold segmenter: exactly 0 flips on the overlap for all 8 on
 
 test('alignment is on content: a segmenter that labels by absolute position in the view flips', async () => {
   // label = x parity in view coordinates: every horizontal shift flips every compared pixel
-  const parity: SegmentFn = { segment: async (_i, b, h, w) => { const o = new Uint8Array(b * h * w); for (let i = 0; i < o.length; i++) o[i] = (i % w) % 2; return o; } };
+  const parity: SegmentFn = {
+    segment: async (_i, b, h, w) => {
+      const o = new Uint8Array(b * h * w);
+      for (let i = 0; i < o.length; i++) o[i] = (i % w) % 2;
+      return o;
+    },
+  };
   const r = await measureShiftConsistency(parity, smoothRandomImage(H, W, 1), H, W);
   for (const d of r.directions) assert.equal(d.fraction, d.dx === 0 ? 0 : 1);
   assert.equal(r.worst.fraction, 1);
@@ -39,14 +46,16 @@ test('alignment is on content: a segmenter that labels by absolute position in t
 test('local box filter: flips (if any) only within the clamped border band', async () => {
   const img = smoothRandomImage(H, W, 3, { noise: 0.3 });
   const r = await measureShiftConsistency(boxFilterSegmenter(1, 0.45), img, H, W);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-    if (y >= 3 && y < H - 3 && x >= 3 && x < W - 3) assert.equal(r.flipMap[y * W + x], 0, `(${y},${x})`);
-  }
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++) {
+      if (y >= 3 && y < H - 3 && x >= 3 && x < W - 3) assert.equal(r.flipMap[y * W + x], 0, `(${y},${x})`);
+    }
 });
 
 test('stride-2 segmenter: one-pixel shifts change pixels', async () => {
   const reports = [];
-  for (let s = 0; s < 6; s++) reports.push(await measureShiftConsistency(stride2Segmenter(0.45), smoothRandomImage(H, W, 10 + s, { noise: 0.4 }), H, W));
+  for (let s = 0; s < 6; s++)
+    reports.push(await measureShiftConsistency(stride2Segmenter(0.45), smoothRandomImage(H, W, 10 + s, { noise: 0.4 }), H, W));
   const sum = summarizeShift(reports);
   assert.equal(sum.images, 6);
   assert.ok(sum.shareChangedAny > 0.5, JSON.stringify(sum));
@@ -55,7 +64,10 @@ test('stride-2 segmenter: one-pixel shifts change pixels', async () => {
   // every changed pixel is counted in the flip map
   for (const r of reports) {
     const total = r.directions.reduce((a, d) => a + d.changed, 0);
-    assert.equal(r.flipMap.reduce((a, v) => a + v, 0), total);
+    assert.equal(
+      r.flipMap.reduce((a, v) => a + v, 0),
+      total,
+    );
   }
 });
 

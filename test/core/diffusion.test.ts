@@ -6,7 +6,12 @@ import { CertsegError } from '../../server/src/core/errors';
 const linear = alphasCumprod({ type: 'linear', betaStart: 1e-4, betaEnd: 0.02 }, 1000);
 
 test('Carlini timestep: test vectors from the notes (linear 1e-4..0.02, T=1000)', () => {
-  const vectors: [number, number, number][] = [[0.12, 70, 0.944944], [0.25, 145, 0.797975], [0.5, 259, 0.497614], [1.0, 396, 0.199923]];
+  const vectors: [number, number, number][] = [
+    [0.12, 70, 0.944944],
+    [0.25, 145, 0.797975],
+    [0.5, 259, 0.497614],
+    [1.0, 396, 0.199923],
+  ];
   for (const [sigma, t, abar] of vectors) {
     const got = carliniTimestep(linear, sigma);
     assert.equal(got, t, `σ=${sigma}`);
@@ -15,9 +20,18 @@ test('Carlini timestep: test vectors from the notes (linear 1e-4..0.02, T=1000)'
 });
 
 test('timesteps throw a config error when σ is outside the schedule', () => {
-  assert.throws(() => carliniTimestep(linear, 100), (e) => e instanceof CertsegError && e.code === 'config' && /beyond the schedule/.test(e.message));
-  assert.throws(() => miccaiTimestep(linear, 1000), (e) => e instanceof CertsegError && e.code === 'config');
-  assert.throws(() => carliniTimestep(linear, 0), (e) => e instanceof CertsegError && e.code === 'config');
+  assert.throws(
+    () => carliniTimestep(linear, 100),
+    (e) => e instanceof CertsegError && e.code === 'config' && /beyond the schedule/.test(e.message),
+  );
+  assert.throws(
+    () => miccaiTimestep(linear, 1000),
+    (e) => e instanceof CertsegError && e.code === 'config',
+  );
+  assert.throws(
+    () => carliniTimestep(linear, 0),
+    (e) => e instanceof CertsegError && e.code === 'config',
+  );
 });
 
 test('MICCAI timestep: argmin |ᾱ − 1/(1+σ²)|', () => {
@@ -47,7 +61,9 @@ test('predictX0 inverts the forward process when ε̂ is the true noise; learned
   const xt = x0.map((v, i) => Math.sqrt(a) * v + Math.sqrt(1 - a) * eps[i]);
   const got = predictX0(xt, eps, a, 1, 1, 4);
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(got[i] - x0[i]) < 1e-6);
-  const eps2 = new Float32Array(8); eps2.set(eps); eps2.fill(99, 4);
+  const eps2 = new Float32Array(8);
+  eps2.set(eps);
+  eps2.fill(99, 4);
   const got2 = predictX0(xt, eps2, a, 1, 1, 4, 2);
   for (let i = 0; i < 4; i++) assert.ok(Math.abs(got2[i] - x0[i]) < 1e-6);
 });

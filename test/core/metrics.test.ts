@@ -48,10 +48,19 @@ test('zero denominators: all ignored, empty image', () => {
 });
 
 test('invalid labels are reported', () => {
-  assert.throws(() => confusionMatrix(Uint8Array.of(0), Uint8Array.of(5), 2), (e: unknown) => e instanceof CertsegError && e.code === 'input');
-  assert.throws(() => confusionMatrix(Uint8Array.of(3), Uint8Array.of(0), 2), (e: unknown) => e instanceof CertsegError && e.code === 'model');
+  assert.throws(
+    () => confusionMatrix(Uint8Array.of(0), Uint8Array.of(5), 2),
+    (e: unknown) => e instanceof CertsegError && e.code === 'input',
+  );
+  assert.throws(
+    () => confusionMatrix(Uint8Array.of(3), Uint8Array.of(0), 2),
+    (e: unknown) => e instanceof CertsegError && e.code === 'model',
+  );
   assert.throws(() => confusionMatrix(Uint8Array.of(0), Uint8Array.of(0, 1), 2), CertsegError);
-  assert.throws(() => addConfusion(confusionMatrix(Uint8Array.of(0), Uint8Array.of(0), 2), confusionMatrix(Uint8Array.of(0), Uint8Array.of(0), 3)), RangeError);
+  assert.throws(
+    () => addConfusion(confusionMatrix(Uint8Array.of(0), Uint8Array.of(0), 2), confusionMatrix(Uint8Array.of(0), Uint8Array.of(0), 3)),
+    RangeError,
+  );
 });
 
 /** Metrics straight from the definitions, one pixel at a time. */

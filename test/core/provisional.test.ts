@@ -65,7 +65,10 @@ function binom(rand: () => number, m: number, q: number): number {
 
 test('"will be certified" ⇒ certified and "can no longer be certified" ⇒ abstains, on random runs with the real Holm and Bonferroni decisions', () => {
   const rand = mulberry32(20261204);
-  let will = 0, cannot = 0, undecided = 0, trials = 0;
+  let will = 0,
+    cannot = 0,
+    undecided = 0,
+    trials = 0;
   for (const n of [20, 64, 100]) {
     for (const tau of [0.6, 0.75, 0.9]) {
       for (const alpha of [0.001, 0.05]) {
@@ -86,10 +89,7 @@ test('"will be certified" ⇒ certified and "can no longer be certified" ⇒ abs
             const final = new Uint16Array(K);
             for (let i = 0; i < K; i++) {
               const extra =
-                policy === 0 ? rest
-                : policy === 1 ? 0
-                : policy === 2 ? binom(rand, rest, q[i])
-                : states[i] === WILL_CERTIFY ? 0 : rest;
+                policy === 0 ? rest : policy === 1 ? 0 : policy === 2 ? binom(rand, rest, q[i]) : states[i] === WILL_CERTIFY ? 0 : rest;
               final[i] = counts[i] + extra;
             }
             const r = certifyFromCounts(new Uint8Array(K).fill(1), final, n, tau, alpha, correction);

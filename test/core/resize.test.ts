@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { noiseStdFactor, resizeLabelsNearest, resizeNCHW, resizeWeights1D } from '../../server/src/core/resize';
 
 test('weights: rows sum to 1; area-downsample by 2 averages pairs; identity is exact', () => {
-  for (const [s, d] of [[8, 4], [7, 3], [5, 11], [256, 100], [4, 4]]) {
+  for (const [s, d] of [
+    [8, 4],
+    [7, 3],
+    [5, 11],
+    [256, 100],
+    [4, 4],
+  ]) {
     const { weight, taps } = resizeWeights1D(s, d);
     for (let j = 0; j < d; j++) {
       let sum = 0;
@@ -37,12 +43,18 @@ test('noiseStdFactor: identity 1, area /2 per axis 0.5, matches empirical std of
   assert.ok(Math.abs(noiseStdFactor(256, 256, 128, 128) - 0.5) < 1e-7);
   // empirical: resize N(0,1) noise 96×80 → 41×57 and compare std
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-  const h = 96, w = 80, oh = 41, ow = 57, reps = 40;
+  const rnd = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  const h = 96,
+    w = 80,
+    oh = 41,
+    ow = 57,
+    reps = 40;
   const noise = new Float32Array(reps * h * w);
   for (let i = 0; i < noise.length; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(rnd() + 1e-12)), th = 2 * Math.PI * rnd();
-    noise[i] = r * Math.cos(th); noise[i + 1] = r * Math.sin(th);
+    const r = Math.sqrt(-2 * Math.log(rnd() + 1e-12)),
+      th = 2 * Math.PI * rnd();
+    noise[i] = r * Math.cos(th);
+    noise[i + 1] = r * Math.sin(th);
   }
   const out = resizeNCHW(noise, reps, 1, h, w, oh, ow);
   const std = Math.sqrt(out.reduce((s, v) => s + v * v, 0) / out.length);

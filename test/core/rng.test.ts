@@ -26,7 +26,10 @@ test('same seed gives the same noise, whatever the batch size; another seed does
   const all = new Float32Array(6 * len);
   noisyBatch(image, 0.5, 7, 10, 6, all, scratch);
   const pieces = new Float32Array(6 * len);
-  for (const [start, count] of [[0, 4], [4, 2]]) {
+  for (const [start, count] of [
+    [0, 4],
+    [4, 2],
+  ]) {
     const part = new Float32Array(count * len);
     noisyBatch(image, 0.5, 7, 10 + start, count, part, scratch);
     pieces.set(part, start * len);
@@ -41,7 +44,9 @@ test('noise is N(0, σ²): mean, variance, and tail frequency within Monte-Carlo
   const n = 200_000;
   const a = new Float32Array(n);
   fillGaussian(a, 0.3, 1, 0);
-  let s = 0, s2 = 0, beyond2 = 0;
+  let s = 0,
+    s2 = 0,
+    beyond2 = 0;
   for (const v of a) {
     s += v;
     s2 += v * v;
@@ -49,7 +54,7 @@ test('noise is N(0, σ²): mean, variance, and tail frequency within Monte-Carlo
   }
   const mean = s / n;
   const variance = s2 / n - mean * mean;
-  assert.ok(Math.abs(mean) < 5 * 0.3 / Math.sqrt(n), `mean ${mean}`);
+  assert.ok(Math.abs(mean) < (5 * 0.3) / Math.sqrt(n), `mean ${mean}`);
   assert.ok(Math.abs(variance / 0.09 - 1) < 5 * Math.sqrt(2 / n), `variance ${variance}`);
   const p = 0.04550026389635842; // P[|Z| > 2]
   assert.ok(Math.abs(beyond2 / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `tail ${beyond2 / n}`);
@@ -64,8 +69,12 @@ test('noise: Kolmogorov–Smirnov against Φ, and 3σ / 4σ tails (several strea
     all.set(a, j * per);
   }
   const n = all.length;
-  let b3 = 0, b4 = 0;
-  for (const v of all) { if (Math.abs(v) > 3) b3++; if (Math.abs(v) > 4) b4++; }
+  let b3 = 0,
+    b4 = 0;
+  for (const v of all) {
+    if (Math.abs(v) > 3) b3++;
+    if (Math.abs(v) > 4) b4++;
+  }
   all.sort();
   let d = 0;
   for (let i = 0; i < n; i++) {
@@ -74,7 +83,10 @@ test('noise: Kolmogorov–Smirnov against Φ, and 3σ / 4σ tails (several strea
   }
   // P[D > 1.95/√n] ≈ 0.001 for a correct generator
   assert.ok(d < 1.95 / Math.sqrt(n), `KS D = ${d} (limit ${1.95 / Math.sqrt(n)})`);
-  for (const [count, p, what] of [[b3, 0.0026997960632601866, '3σ'], [b4, 6.334248366623996e-5, '4σ']] as const) {
+  for (const [count, p, what] of [
+    [b3, 0.0026997960632601866, '3σ'],
+    [b4, 6.334248366623996e-5, '4σ'],
+  ] as const) {
     assert.ok(Math.abs(count / n - p) < 5 * Math.sqrt((p * (1 - p)) / n), `${what} tail ${count / n} vs ${p}`);
   }
 });
@@ -85,13 +97,17 @@ test('noise: values are exactly the polar method applied to the own xoshiro stre
   const rng = new Xoshiro128(3, 12);
   const expect: number[] = [];
   while (expect.length < out.length) {
-    const u = (rng.nextU32() + 0.5) / 2 ** 31 - 1, v = (rng.nextU32() + 0.5) / 2 ** 31 - 1;
+    const u = (rng.nextU32() + 0.5) / 2 ** 31 - 1,
+      v = (rng.nextU32() + 0.5) / 2 ** 31 - 1;
     const s = u * u + v * v;
     if (s >= 1) continue; // rejected pair: both values discarded
     const f = 0.7 * Math.sqrt((-2 * Math.log(s)) / s);
     expect.push(u * f, v * f);
   }
-  assert.deepEqual(Array.from(out), expect.slice(0, out.length).map((x) => Math.fround(x)));
+  assert.deepEqual(
+    Array.from(out),
+    expect.slice(0, out.length).map((x) => Math.fround(x)),
+  );
 });
 
 test('xoshiro128** streams are distinct for neighbouring stream ids', () => {

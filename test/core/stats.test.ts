@@ -37,7 +37,7 @@ function ratioToNumber(num: bigint, den: bigint): number {
   const q = shift >= 0 ? (num << BigInt(shift)) / den : num / (den << BigInt(-shift));
   // q·2^−shift, applied in two steps so neither factor overflows/underflows early.
   const half = Math.trunc(shift / 2);
-  return (Number(q) * 2 ** -half) * 2 ** -(shift - half);
+  return Number(q) * 2 ** -half * 2 ** -(shift - half);
 }
 
 /** Exact P[Bin(n, a/d) ≥ k] for all k as doubles. */

@@ -13,14 +13,17 @@ let vs: VSCode;
 
 before(async () => {
   if (skip) return;
-  vs = await startVSCode((ws) => {
-    const polyp = join(ROOT, 'models', 'polyp');
-    const card = JSON.parse(readFileSync(join(polyp, 'segmenter.card.json'), 'utf8')) as Record<string, any>;
-    card.file = join(polyp, card.file);
-    card.alternates = { tfjs: join(polyp, card.alternates.tfjs) };
-    card.input.name = 'pixels';
-    writeFileSync(join(ws, 'mine.card.json'), JSON.stringify(card, null, 2));
-  }, { 'security.workspace.trust.enabled': false });
+  vs = await startVSCode(
+    (ws) => {
+      const polyp = join(ROOT, 'models', 'polyp');
+      const card = JSON.parse(readFileSync(join(polyp, 'segmenter.card.json'), 'utf8')) as Record<string, any>;
+      card.file = join(polyp, card.file);
+      card.alternates = { tfjs: join(polyp, card.alternates.tfjs) };
+      card.input.name = 'pixels';
+      writeFileSync(join(ws, 'mine.card.json'), JSON.stringify(card, null, 2));
+    },
+    { 'security.workspace.trust.enabled': false },
+  );
 });
 
 after(async () => {
@@ -32,7 +35,10 @@ test('a *.card.json whose input name the model does not have: one error, from th
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mine.card.json' }).first().click();
   await until('mine.card.json open', async () => (await page.locator('.tab.active', { hasText: 'mine.card.json' }).count()) > 0, 60_000);
   const counts = async () => {
-    const t = await page.locator('#status\\.problems').innerText().catch(() => '');
+    const t = await page
+      .locator('#status\\.problems')
+      .innerText()
+      .catch(() => '');
     const n = t.match(/\d+/g)?.map(Number) ?? [];
     return n.length >= 2 ? n[0] + n[1] : null;
   };
@@ -47,9 +53,13 @@ test('a *.card.json whose input name the model does not have: one error, from th
   assert.equal(await counts(), 1, 'reported once');
   await vs.runCommand('View: Focus Problems (Errors, Warnings, Infos)');
   const panel = page.locator('.markers-panel');
-  const text = await until('the problems list', async () => {
-    const s = await panel.innerText().catch(() => '');
-    return /no input named/.test(s) ? s : null;
-  }, 30_000);
+  const text = await until(
+    'the problems list',
+    async () => {
+      const s = await panel.innerText().catch(() => '');
+      return /no input named/.test(s) ? s : null;
+    },
+    30_000,
+  );
   assert.match(text, /the model has no input named "pixels" \(it has image\)/);
 });

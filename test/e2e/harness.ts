@@ -70,21 +70,45 @@ export interface VSCode {
  */
 export async function startVSCode(prepare: (ws: string) => void, settings: Record<string, unknown>): Promise<VSCode> {
   const tmp = mkdtempSync(join(tmpdir(), 'certseg-e2e-'));
-  const ws = join(tmp, 'ws'), ud = join(tmp, 'ud'), ext = join(tmp, 'ext');
+  const ws = join(tmp, 'ws'),
+    ud = join(tmp, 'ud'),
+    ext = join(tmp, 'ext');
   for (const d of [ws, join(ud, 'User'), ext]) mkdirSync(d, { recursive: true });
   prepare(ws);
-  writeFileSync(join(ud, 'User', 'settings.json'), JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', ...settings }));
+  writeFileSync(
+    join(ud, 'User', 'settings.json'),
+    JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', ...settings }),
+  );
   const vsix = process.env.CERTSEG_E2E_VSIX;
   if (vsix) {
-    const r = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', vsix], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', ext, '--user-data-dir', ud, '--install-extension', vsix], {
+      encoding: 'utf8',
+    });
     assert.equal(r.status, 0, `installing ${vsix} failed: ${r.stderr}`);
   } else {
     symlinkSync(ROOT, join(ext, 'certseg.certseg-0.1.0'));
   }
   const port = await freePort();
-  const server = spawn(process.execPath, [CODE_SERVER, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check', '--extensions-dir', ext, '--user-data-dir', ud, ws], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const server = spawn(
+    process.execPath,
+    [
+      CODE_SERVER,
+      '--auth',
+      'none',
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--extensions-dir',
+      ext,
+      '--user-data-dir',
+      ud,
+      ws,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const serverLog: string[] = [];
   server.stdout!.on('data', (d: Buffer) => serverLog.push(d.toString()));
   server.stderr!.on('data', (d: Buffer) => serverLog.push(d.toString()));
@@ -98,7 +122,15 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
     await until('code-server to listen', async () => serverLog.join('').includes('HTTP server listening'), 60_000);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
@@ -125,15 +157,21 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
       }
     };
     return {
-      page, workspace: ws, close,
+      page,
+      workspace: ws,
+      close,
       logs: () => execFileSync('bash', ['-c', `cat $(find ${join(ud, 'logs')} -name '*.log') 2>/dev/null || true`]).toString(),
       workerPids() {
-        const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args=']).toString().trim().split('\n').map((l) => {
-          const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
-          return { pid: m[1], ppid: m[2], args: m[3] };
-        });
+        const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='])
+          .toString()
+          .trim()
+          .split('\n')
+          .map((l) => {
+            const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!;
+            return { pid: m[1], ppid: m[2], args: m[3] };
+          });
         const mine = new Set([String(server.pid)]);
-        for (let grew = true; grew; ) {
+        for (let grew = true; grew;) {
           grew = false;
           for (const r of rows) {
             if (mine.has(r.ppid) && !mine.has(r.pid)) {

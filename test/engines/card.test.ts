@@ -12,10 +12,16 @@ import { noShared, selfieCard, SELFIE_ONNX, tempDir, writeCard } from './helpers
 const dir = tempDir();
 writeFileSync(path.join(dir, 'm.onnx'), convModel(new Float32Array(2 * 27), new Float32Array(2), 2));
 const good = {
-  cardVersion: 1, name: 'm', role: 'segmenter', file: 'm.onnx',
+  cardVersion: 1,
+  name: 'm',
+  role: 'segmenter',
+  file: 'm.onnx',
   input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1] },
   output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 2, kind: 'logits' },
-  classes: [{ name: 'bg', color: '#000000' }, { name: 'fg', color: '#ffffff' }],
+  classes: [
+    { name: 'bg', color: '#000000' },
+    { name: 'fg', color: '#ffffff' },
+  ],
 };
 
 async function failsWith(card: unknown, pattern: RegExp, code: string): Promise<void> {
@@ -45,30 +51,66 @@ test('bad cards give one-line config errors naming the problem', async () => {
   await failsWith({ ...good, output: { ...good.output, kind: undefined } }, /output: missing required property "kind"/, 'config');
   await failsWith({ ...good, colour: 'x' }, /card has unknown property "colour"/, 'config');
   await failsWith({ ...good, classes: [{ name: 'a', color: 'red' }, good.classes[1]] }, /classes\[0\]\.color must be a colour/, 'config');
-  await failsWith({ ...good, output: { ...good.output, channels: 3 } }, /output\.channels \(3\) must equal the number of classes \(2\)/, 'config');
-  await failsWith({ ...good, role: 'denoiser', classes: undefined, output: { ...good.output, kind: undefined, channels: 3 } }, /missing required property "denoiser"/, 'config');
-  await failsWith({ ...good, role: 'denoiser', classes: undefined, output: { ...good.output, kind: undefined, channels: 3 }, denoiser: { kind: 'ddpm-eps' } },
-    /denoiser: missing required property "schedule" \(ddpm-eps denoisers need it\)/, 'config');
+  await failsWith(
+    { ...good, output: { ...good.output, channels: 3 } },
+    /output\.channels \(3\) must equal the number of classes \(2\)/,
+    'config',
+  );
+  await failsWith(
+    { ...good, role: 'denoiser', classes: undefined, output: { ...good.output, kind: undefined, channels: 3 } },
+    /missing required property "denoiser"/,
+    'config',
+  );
+  await failsWith(
+    {
+      ...good,
+      role: 'denoiser',
+      classes: undefined,
+      output: { ...good.output, kind: undefined, channels: 3 },
+      denoiser: { kind: 'ddpm-eps' },
+    },
+    /denoiser: missing required property "schedule" \(ddpm-eps denoisers need it\)/,
+    'config',
+  );
   await failsWith({ ...good, file: 'm.pt' }, /file must be a \.onnx file or a TF\.js model \.json/, 'config');
 });
 
 test('missing model file is a model error naming the file; wrong role is refused', async () => {
   await failsWith({ ...good, file: 'gone.onnx' }, new RegExp(`model file not found: .*gone\\.onnx`), 'model');
   await assert.rejects(loadCard(writeCard(dir, 'good', good), 'denoiser'), /this is a segmenter card, expected a denoiser/);
-  await assert.rejects(loadSegmenter(writeCard(dir, 'good', good), { engine: 'tfjs' }), /engine tfjs was requested but the card has no TF\.js model\.json file/);
+  await assert.rejects(
+    loadSegmenter(writeCard(dir, 'good', good), { engine: 'tfjs' }),
+    /engine tfjs was requested but the card has no TF\.js model\.json file/,
+  );
 });
 
 test('cards that contradict the real selfie model are refused at load', { skip: noShared }, async () => {
   const nchw = selfieCard({ input: { ...(selfieCard().input as object), layout: 'NCHW' } });
-  await assert.rejects(loadSegmenter(writeCard(dir, 'selfie-nchw', nchw)), (e: unknown) =>
-    e instanceof CertsegError && e.code === 'model' && /input "input_1:0" has shape \[1,256,256,3\], which contradicts the card \(NCHW: input\.channels 3 expected at axis 1, model has 256\)/.test(e.message));
+  await assert.rejects(
+    loadSegmenter(writeCard(dir, 'selfie-nchw', nchw)),
+    (e: unknown) =>
+      e instanceof CertsegError &&
+      e.code === 'model' &&
+      /input "input_1:0" has shape \[1,256,256,3\], which contradicts the card \(NCHW: input\.channels 3 expected at axis 1, model has 256\)/.test(
+        e.message,
+      ),
+  );
   const three = selfieCard({
     output: { layout: 'NHWC', height: 256, width: 256, batch: 1, channels: 3, kind: 'logits' },
-    classes: [{ name: 'a', color: '#000000' }, { name: 'b', color: '#111111' }, { name: 'c', color: '#222222' }],
+    classes: [
+      { name: 'a', color: '#000000' },
+      { name: 'b', color: '#111111' },
+      { name: 'c', color: '#222222' },
+    ],
   });
   for (const engine of ['onnx', 'tfjs'] as const) {
-    await assert.rejects(loadSegmenter(writeCard(dir, 'selfie-3', three), { engine }), (e: unknown) =>
-      e instanceof CertsegError && e.code === 'model' && /output .* contradicts the card \(NHWC: output\.channels 3 expected at axis 3, model has 1\)/.test(e.message));
+    await assert.rejects(
+      loadSegmenter(writeCard(dir, 'selfie-3', three), { engine }),
+      (e: unknown) =>
+        e instanceof CertsegError &&
+        e.code === 'model' &&
+        /output .* contradicts the card \(NHWC: output\.channels 3 expected at axis 3, model has 1\)/.test(e.message),
+    );
   }
   const anySize = selfieCard({ input: { ...(selfieCard().input as object), height: null, width: null } });
   await assert.rejects(loadSegmenter(writeCard(dir, 'selfie-any', anySize)), /input\.height is null \(any\) but the model fixes it to 256/);

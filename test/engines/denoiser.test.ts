@@ -20,17 +20,27 @@ function ddpmCard(file: string, o: { size?: number | null; layout?: 'NCHW' | 'NH
   const s = o.size ?? null;
   const layout = o.layout ?? 'NCHW';
   return {
-    cardVersion: 1, name: 'eps', role: 'denoiser', file,
+    cardVersion: 1,
+    name: 'eps',
+    role: 'denoiser',
+    file,
     input: { name: 'x', layout, height: s, width: s, batch: null, channels: 3, range: [-1, 1] },
     output: { layout, height: s, width: s, batch: null, channels: o.lv ? 6 : 3 },
-    denoiser: { kind: 'ddpm-eps', schedule, T: 1000, learnedVariance: o.lv ?? false,
-      timestep: { input: 't', dtype: o.dtype ?? 'int64', ...(o.scale ? { scale: o.scale } : {}) } },
+    denoiser: {
+      kind: 'ddpm-eps',
+      schedule,
+      T: 1000,
+      learnedVariance: o.lv ?? false,
+      timestep: { input: 't', dtype: o.dtype ?? 'int64', ...(o.scale ? { scale: o.scale } : {}) },
+    },
   };
 }
 
 /** Expected output for ε̂ = c·x_t + d·t·scale, Carlini or MICCAI. */
 function expected(noisy: Float32Array, t: number, c: number, dt: number, conv: 'carlini' | 'miccai'): Float64Array {
-  const a = abar[t], sa = Math.sqrt(a), sn = Math.sqrt(1 - a);
+  const a = abar[t],
+    sa = Math.sqrt(a),
+    sn = Math.sqrt(1 - a);
   return Float64Array.from(noisy, (v) => {
     const xt = sa * (conv === 'carlini' ? 2 * v - 1 : v);
     const x0 = (xt - sn * (c * xt + dt)) / sa;
@@ -46,7 +56,8 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 test('ddpm-eps, Carlini and MICCAI conventions: x̂0 matches the closed form; timestep reaches the model', async () => {
   const dir = tempDir();
-  const c = 0.3, d = 1e-3;
+  const c = 0.3,
+    d = 1e-3;
   writeFileSync(path.join(dir, 'eps.onnx'), epsModel({ c, d }));
   const card = writeCard(dir, 'eps', ddpmCard('eps.onnx'));
   const [b, h, w, sigma] = [2, 9, 7, 0.25];
@@ -66,7 +77,10 @@ test('ddpm-eps, Carlini and MICCAI conventions: x̂0 matches the closed form; ti
 
 test('ddpm-eps: learned variance (6 channels), NHWC, scalar float timestep with scale', async () => {
   const dir = tempDir();
-  writeFileSync(path.join(dir, 'lv.onnx'), epsModel({ c: 0.5, d: 0.01, learnedVariance: true, layout: 'NHWC', tType: DT.FLOAT, tScalar: true }));
+  writeFileSync(
+    path.join(dir, 'lv.onnx'),
+    epsModel({ c: 0.5, d: 0.01, learnedVariance: true, layout: 'NHWC', tType: DT.FLOAT, tScalar: true }),
+  );
   const card = writeCard(dir, 'lv', ddpmCard('lv.onnx', { layout: 'NHWC', dtype: 'float32', scale: 0.001, lv: true }));
   const den = await loadDenoiser(card);
   const [b, h, w, sigma] = [3, 5, 6, 0.5];
@@ -98,7 +112,10 @@ test('direct denoiser: card range round trip; σ outside the schedule is a confi
   const dir = tempDir();
   writeFileSync(path.join(dir, 'half.onnx'), scaleModel(0.5));
   const card = writeCard(dir, 'half', {
-    cardVersion: 1, name: 'half', role: 'denoiser', file: 'half.onnx',
+    cardVersion: 1,
+    name: 'half',
+    role: 'denoiser',
+    file: 'half.onnx',
     input: { layout: 'NCHW', height: null, width: null, batch: 1, channels: 3, range: [0, 255] },
     output: { layout: 'NCHW', height: null, width: null, batch: 1, channels: 3 },
     denoiser: { kind: 'direct', sigma: 0.25 },
@@ -107,12 +124,20 @@ test('direct denoiser: card range round trip; σ outside the schedule is a confi
   assert.equal(den.timestepFor(0.25, 8, 8), null);
   const noisy = seededUniform(2 * 3 * 8 * 8, 1);
   const out = await den.denoise(noisy, 2, 8, 8, 0.25); // batch 2 through a fixed-batch-1 model
-  assert.ok(maxDiff(out, noisy.map((v) => 0.5 * v)) < 1e-6);
+  assert.ok(
+    maxDiff(
+      out,
+      noisy.map((v) => 0.5 * v),
+    ) < 1e-6,
+  );
   await den.dispose();
 
   writeFileSync(path.join(dir, 'eps.onnx'), epsModel({ c: 0, d: 0 }));
   const ddpm = await loadDenoiser(writeCard(dir, 'eps', ddpmCard('eps.onnx')));
-  await assert.rejects(ddpm.denoise(new Float32Array(3 * 4), 1, 2, 2, 100), (e) => e instanceof CertsegError && e.code === 'config' && /beyond the schedule/.test(e.message));
+  await assert.rejects(
+    ddpm.denoise(new Float32Array(3 * 4), 1, 2, 2, 100),
+    (e) => e instanceof CertsegError && e.code === 'config' && /beyond the schedule/.test(e.message),
+  );
   await assert.rejects(ddpm.denoise(new Float32Array(5), 1, 2, 2, 0.25), (e) => e instanceof CertsegError && e.code === 'input');
   await ddpm.dispose();
 });

@@ -45,13 +45,18 @@ function greyCard(file: string): Record<string, unknown> {
     file,
     input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 1, range: [0, 1] },
     output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 2, kind: 'logits' },
-    classes: [{ name: 'background', color: '#000000' }, { name: 'bright', color: '#ffffff' }],
+    classes: [
+      { name: 'background', color: '#000000' },
+      { name: 'bright', color: '#ffffff' },
+    ],
   };
 }
 
 test('a 1-channel segmenter gets the luma of the image, as [N,1,H,W] or [N,H,W]', async () => {
   const dir = tempDir();
-  const h = 5, w = 7, hw = h * w;
+  const h = 5,
+    w = 7,
+    hw = h * w;
   const rgb = seededUniform(3 * hw, 5);
   const grey = new Float32Array(3 * hw);
   for (let i = 0; i < hw; i++) grey[i] = grey[hw + i] = grey[2 * hw + i] = rgb[i]; // R = G = B
@@ -75,17 +80,30 @@ test('cards: input.channels is 3 or 1 for a segmenter, 3 for a denoiser', async 
   const dir = tempDir();
   writeFileSync(path.join(dir, 'g.onnx'), greyThresholdModel(false));
   const bad = async (card: Record<string, unknown>, re: RegExp) =>
-    assert.rejects(loadSegmenter(writeCard(dir, 'bad', card)), (e: unknown) => e instanceof CertsegError && e.code === 'config' && re.test(e.message));
+    assert.rejects(
+      loadSegmenter(writeCard(dir, 'bad', card)),
+      (e: unknown) => e instanceof CertsegError && e.code === 'config' && re.test(e.message),
+    );
   const c = greyCard('g.onnx');
   await bad({ ...c, input: { ...(c.input as object), channels: 2 } }, /input\.channels must be 3 \(RGB\) or 1 \(grey\), got 2/);
   const den = {
-    cardVersion: 1, name: 'grey-denoiser', role: 'denoiser', file: 'g.onnx', denoiser: { kind: 'direct', sigma: 0.25 },
+    cardVersion: 1,
+    name: 'grey-denoiser',
+    role: 'denoiser',
+    file: 'g.onnx',
+    denoiser: { kind: 'direct', sigma: 0.25 },
     input: { layout: 'NCHW', height: null, width: null, batch: null, channels: 1, range: [0, 1] },
     output: { layout: 'NCHW', height: null, width: null, batch: null, channels: 1 },
   };
-  await assert.rejects(loadCard(writeCard(dir, 'den', den)), (e: unknown) => e instanceof CertsegError && /input\.channels must be 3 \(RGB\) for a denoiser, got 1/.test(e.message));
+  await assert.rejects(
+    loadCard(writeCard(dir, 'den', den)),
+    (e: unknown) => e instanceof CertsegError && /input\.channels must be 3 \(RGB\) for a denoiser, got 1/.test(e.message),
+  );
   // the model's declared 1 channel contradicts a card that says 3
-  await assert.rejects(loadSegmenter(writeCard(dir, 'three', { ...c, input: { ...(c.input as object), channels: 3 } })), /input\.channels 3 expected at axis 1, model has 1/);
+  await assert.rejects(
+    loadSegmenter(writeCard(dir, 'three', { ...c, input: { ...(c.input as object), channels: 3 } })),
+    /input\.channels 3 expected at axis 1, model has 1/,
+  );
 });
 
 const CXR = path.join(SHARED, 'datasets/cxr-lungs-256/images/cxr000.png');
@@ -99,7 +117,9 @@ test('certify a grey image with a 1-channel model: certified pixels agree with t
   if (!existsSync(CXR)) {
     // no ../shared: a generated grey gradient
     image = path.join(dir, 'grey.png');
-    await sharp(Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => (i % 64) * 4)), { raw: { width: 64, height: 64, channels: 1 } }).png().toFile(image);
+    await sharp(Buffer.from(Array.from({ length: 64 * 64 }, (_, i) => (i % 64) * 4)), { raw: { width: 64, height: 64, channels: 1 } })
+      .png()
+      .toFile(image);
   }
   const config = await loadConfig(null, { segmenter: card, denoiser: null, n0: 8, n: 100, sigma: 0.12, seed: 1, radiusMap: false });
   const r = await certifyImage({ imagePath: image, config });

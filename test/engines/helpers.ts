@@ -10,9 +10,10 @@ export const SELFIE_TFJS = path.join(SELFIE, 'tfjs/selfie.json');
 export const KVASIR_IMAGES = path.join(SHARED, 'datasets/kvasir-seg-256/images');
 
 /** node:test skip reason when the shared models are absent, else false. */
-export const noShared: string | false = existsSync(SELFIE_ONNX) && existsSync(SELFIE_TFJS)
-  ? false
-  : `skipped: ${SELFIE} not found (needs the read-only ../shared folder next to the repository)`;
+export const noShared: string | false =
+  existsSync(SELFIE_ONNX) && existsSync(SELFIE_TFJS)
+    ? false
+    : `skipped: ${SELFIE} not found (needs the read-only ../shared folder next to the repository)`;
 
 export function tempDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'certseg-engines-'));
@@ -28,7 +29,10 @@ export function selfieCard(overrides: Record<string, unknown> = {}): Record<stri
     alternates: { tfjs: SELFIE_TFJS },
     input: { name: 'input_1:0', layout: 'NHWC', height: 256, width: 256, batch: 1, channels: 3, range: [0, 1] },
     output: { layout: 'NHWC', height: 256, width: 256, batch: 1, channels: 1, kind: 'sigmoid' },
-    classes: [{ name: 'background', color: '#000000' }, { name: 'person', color: '#ff0000' }],
+    classes: [
+      { name: 'background', color: '#000000' },
+      { name: 'person', color: '#ff0000' },
+    ],
     license: 'Apache-2.0',
     ...overrides,
   };

@@ -20,7 +20,11 @@ const key = (field: number, wire: number) => varint((field << 3) | wire);
 const vint = (field: number, n: number | bigint): Bytes => [...key(field, 0), ...varint(n)];
 const bytes = (field: number, b: Bytes | Uint8Array): Bytes => [...key(field, 2), ...varint(b.length), ...b];
 const str = (field: number, s: string): Bytes => bytes(field, [...Buffer.from(s, 'utf8')]);
-const f32 = (field: number, x: number): Bytes => { const b = Buffer.alloc(4); b.writeFloatLE(x); return [...key(field, 5), ...b]; };
+const f32 = (field: number, x: number): Bytes => {
+  const b = Buffer.alloc(4);
+  b.writeFloatLE(x);
+  return [...key(field, 5), ...b];
+};
 
 export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
 export type Dim = number | string;
@@ -47,22 +51,35 @@ function attribute(a: Attr): Bytes {
 
 export function node(op: string, inputs: string[], outputs: string[], attrs: Attr[] = []): Bytes {
   return [
-    ...inputs.flatMap((s) => str(1, s)), ...outputs.flatMap((s) => str(2, s)),
-    ...str(3, `${op}_${outputs[0]}`), ...str(4, op), ...attrs.flatMap((a) => bytes(5, attribute(a))),
+    ...inputs.flatMap((s) => str(1, s)),
+    ...outputs.flatMap((s) => str(2, s)),
+    ...str(3, `${op}_${outputs[0]}`),
+    ...str(4, op),
+    ...attrs.flatMap((a) => bytes(5, attribute(a))),
   ];
 }
 
 export function model(g: { nodes: Bytes[]; initializers?: Bytes[]; inputs: Bytes[]; outputs: Bytes[] }, opset = 13): Uint8Array {
   const graph = [
-    ...g.nodes.flatMap((n) => bytes(1, n)), ...str(2, 'test'),
+    ...g.nodes.flatMap((n) => bytes(1, n)),
+    ...str(2, 'test'),
     ...(g.initializers ?? []).flatMap((t) => bytes(5, t)),
-    ...g.inputs.flatMap((v) => bytes(11, v)), ...g.outputs.flatMap((v) => bytes(12, v)),
+    ...g.inputs.flatMap((v) => bytes(11, v)),
+    ...g.outputs.flatMap((v) => bytes(12, v)),
   ];
   return Uint8Array.from([...vint(1, 7), ...str(2, 'certseg-test'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...vint(2, opset)])]);
 }
 
 /** ε̂ = c·x_t + d·t (broadcast over pixels), optionally followed by x_t as 3 "variance" channels. */
-export function epsModel(opts: { c: number; d: number; tType?: number; tScalar?: boolean; learnedVariance?: boolean; size?: [Dim, Dim]; layout?: 'NCHW' | 'NHWC' }): Uint8Array {
+export function epsModel(opts: {
+  c: number;
+  d: number;
+  tType?: number;
+  tScalar?: boolean;
+  learnedVariance?: boolean;
+  size?: [Dim, Dim];
+  layout?: 'NCHW' | 'NHWC';
+}): Uint8Array {
   const [H, W] = opts.size ?? ['H', 'W'];
   const nhwc = opts.layout === 'NHWC';
   const xDims: Dim[] = nhwc ? ['N', H, W, 3] : ['N', 3, H, W];
@@ -100,7 +117,17 @@ export function scaleModel(k: number): Uint8Array {
 /** 3×3 'same' convolution, NCHW, weights OIHW [classes,3,3,3]: a real conv segmenter with any spatial size. */
 export function convModel(weightOIHW: Float32Array, bias: Float32Array, classes: number): Uint8Array {
   return model({
-    nodes: [node('Conv', ['x', 'w', 'b'], ['logits'], [{ name: 'pads', ints: [1, 1, 1, 1] }, { name: 'kernel_shape', ints: [3, 3] }])],
+    nodes: [
+      node(
+        'Conv',
+        ['x', 'w', 'b'],
+        ['logits'],
+        [
+          { name: 'pads', ints: [1, 1, 1, 1] },
+          { name: 'kernel_shape', ints: [3, 3] },
+        ],
+      ),
+    ],
     initializers: [tensor('w', [classes, 3, 3, 3], weightOIHW), tensor('b', [classes], bias)],
     inputs: [valueInfo('x', DT.FLOAT, ['N', 3, 'H', 'W'])],
     outputs: [valueInfo('logits', DT.FLOAT, ['N', classes, 'H', 'W'])],

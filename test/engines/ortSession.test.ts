@@ -31,10 +31,13 @@ after(() => {
 });
 
 const SETS = ['default', 'polyp'].map((s) => path.join(ROOT, 'models', s)).filter((d) => existsSync(path.join(d, 'segmenter.card.json')));
-const H = 64, W = 64, B = 2;
+const H = 64,
+  W = 64,
+  B = 2;
 
 type Model = Segmenter | Denoiser;
-const load = (card: string): Promise<Model> => (card.includes('denoiser') ? loadDenoiser(card, { engine: 'onnx' }) : loadSegmenter(card, { engine: 'onnx' }));
+const load = (card: string): Promise<Model> =>
+  card.includes('denoiser') ? loadDenoiser(card, { engine: 'onnx' }) : loadSegmenter(card, { engine: 'onnx' });
 
 /** The model's raw output tensor (InferenceSession.run through the runner) on a fixed input. */
 async function rawOutput(m: Model): Promise<Float32Array | Int32Array> {
@@ -46,30 +49,37 @@ async function rawOutput(m: Model): Promise<Float32Array | Int32Array> {
   return (await ad.runner.run(feeds, ad.plan.outName)).data;
 }
 
-test('optimized-model cache: a cached session gives the cold session\'s output tensors, bit for bit, for the shipped models', { skip: SETS.length ? false : 'no shipped models' }, async () => {
-  process.env.CERTSEG_CACHE_DIR = path.join(tmp, 'cache');
-  for (const dir of SETS) {
-    for (const cardName of ['segmenter.card.json', 'denoiser.card.json']) {
-      const card = path.join(dir, cardName);
-      if (!existsSync(card)) continue;
-      const cold = await load(card);
-      assert.equal(cold.info.session?.optimizedModelCache, 'miss', `${card}: first load optimizes and saves`);
-      const a = await rawOutput(cold);
-      await cold.dispose();
-      const cached = await load(card);
-      assert.equal(cached.info.session?.optimizedModelCache, 'hit', `${card}: second load comes from the cache`);
-      assert.equal(cached.info.session?.graphOptimizationLevel, 'all', 'the record says the level the graph was optimized at');
-      const b = await rawOutput(cached);
-      await cached.dispose();
-      assert.equal(a.length, b.length);
-      let same = true;
-      for (let i = 0; i < a.length && same; i++) same = Object.is(a[i], b[i]);
-      assert.ok(same, `${card}: cold and cached outputs differ`);
+test(
+  "optimized-model cache: a cached session gives the cold session's output tensors, bit for bit, for the shipped models",
+  { skip: SETS.length ? false : 'no shipped models' },
+  async () => {
+    process.env.CERTSEG_CACHE_DIR = path.join(tmp, 'cache');
+    for (const dir of SETS) {
+      for (const cardName of ['segmenter.card.json', 'denoiser.card.json']) {
+        const card = path.join(dir, cardName);
+        if (!existsSync(card)) continue;
+        const cold = await load(card);
+        assert.equal(cold.info.session?.optimizedModelCache, 'miss', `${card}: first load optimizes and saves`);
+        const a = await rawOutput(cold);
+        await cold.dispose();
+        const cached = await load(card);
+        assert.equal(cached.info.session?.optimizedModelCache, 'hit', `${card}: second load comes from the cache`);
+        assert.equal(cached.info.session?.graphOptimizationLevel, 'all', 'the record says the level the graph was optimized at');
+        const b = await rawOutput(cached);
+        await cached.dispose();
+        assert.equal(a.length, b.length);
+        let same = true;
+        for (let i = 0; i < a.length && same; i++) same = Object.is(a[i], b[i]);
+        assert.ok(same, `${card}: cold and cached outputs differ`);
+      }
     }
-  }
-  const files = readdirSync(ortCacheDir());
-  assert.ok(files.every((f) => /^[0-9a-f]{64}-ort[\w.]+-cpu-all-[0-9a-f]{12}\.onnx$/.test(f)), files.join(', '));
-});
+    const files = readdirSync(ortCacheDir());
+    assert.ok(
+      files.every((f) => /^[0-9a-f]{64}-ort[\w.]+-cpu-all-[0-9a-f]{12}\.onnx$/.test(f)),
+      files.join(', '),
+    );
+  },
+);
 
 test('optimized-model cache: never fails a load (unwritable folder, broken cached file)', async () => {
   const card = path.join(ROOT, 'models/default/segmenter.card.json');
@@ -101,12 +111,18 @@ test('ortCacheDir: CERTSEG_CACHE_DIR, then XDG_CACHE_HOME, then ~/.cache', () =>
   assert.match(ortCacheDir({ XDG_CACHE_HOME: 'relative' }), /\.cache[/\\]certseg[/\\]ort$/);
 });
 
-test('session options reach the provenance in the report schema\'s shape', async () => {
+test("session options reach the provenance in the report schema's shape", async () => {
   process.env.CERTSEG_CACHE_DIR = path.join(tmp, 'prov');
   const seg = (await load(path.join(ROOT, 'models/default/segmenter.card.json'))) as Segmenter;
   try {
     const p = provenance(seg, null);
-    assert.deepEqual(p.segmenter.session, { intraOpNumThreads: 0, graphOptimizationLevel: 'all', enableCpuMemArena: true, executionMode: 'sequential', optimizedModelCache: 'miss' });
+    assert.deepEqual(p.segmenter.session, {
+      intraOpNumThreads: 0,
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
+      executionMode: 'sequential',
+      optimizedModelCache: 'miss',
+    });
     const ajv = new Ajv({ strict: false });
     ajv.addSchema(JSON.parse(readFileSync(path.join(ROOT, 'docs/report.schema.json'), 'utf8')), 'report');
     const validate = ajv.getSchema('report#/definitions/model')!;

@@ -12,7 +12,11 @@ import { loadCard } from '../../server/src/models/loadCard';
 import { seededUniform } from './helpers';
 
 const DEFAULT = path.resolve(__dirname, '../../models/default');
-const cards = existsSync(DEFAULT) ? readdirSync(DEFAULT).filter((f) => f.endsWith('.card.json')).map((f) => path.join(DEFAULT, f)) : [];
+const cards = existsSync(DEFAULT)
+  ? readdirSync(DEFAULT)
+      .filter((f) => f.endsWith('.card.json'))
+      .map((f) => path.join(DEFAULT, f))
+  : [];
 const noCards = cards.length === 0 ? 'skipped: no models/default/*.card.json yet' : false;
 
 async function sample(): Promise<{ data: Float32Array; h: number; w: number }> {
@@ -45,14 +49,17 @@ test('shipped models load through each of their engines and work on the sample i
       } else {
         const den = await loadDenoiser(cardPath, { engine });
         const sigma = 0.25;
-        const u1 = seededUniform(img.data.length, 9), u2 = seededUniform(img.data.length, 10);
+        const u1 = seededUniform(img.data.length, 9),
+          u2 = seededUniform(img.data.length, 10);
         const noisy = img.data.map((v, i) => v + sigma * Math.sqrt(-2 * Math.log(u1[i] + 1e-12)) * Math.cos(2 * Math.PI * u2[i])); // Box–Muller
         const t0 = performance.now();
         const out = await den.denoise(noisy, 1, img.h, img.w, sigma);
         const ms = performance.now() - t0;
         const mse = (a: Float32Array) => a.reduce((s, v, i) => s + (v - img.data[i]) ** 2, 0) / a.length;
         const psnr = (a: Float32Array) => -10 * Math.log10(mse(a));
-        console.log(`# ${name} (${den.info.backend}): t* = ${den.timestepFor(sigma, img.h, img.w)}, PSNR ${psnr(noisy).toFixed(1)} → ${psnr(out).toFixed(1)} dB, ${ms.toFixed(0)} ms`);
+        console.log(
+          `# ${name} (${den.info.backend}): t* = ${den.timestepFor(sigma, img.h, img.w)}, PSNR ${psnr(noisy).toFixed(1)} → ${psnr(out).toFixed(1)} dB, ${ms.toFixed(0)} ms`,
+        );
         assert.ok(psnr(out) > psnr(noisy) + 3, `${name}: denoising does not help`);
         await den.dispose();
       }

@@ -16,8 +16,15 @@ import type { InputSpec } from '../../server/src/models/card';
 import { DT, epsModel, model, node, tensor, valueInfo } from './onnxWriter';
 import { seededUniform, tempDir, writeCard } from './helpers';
 
-const spec = (height: number | null, width: number | null, fit?: 'stretch' | 'letterbox'): InputSpec =>
-  ({ layout: 'NCHW', height, width, batch: null, channels: 3, range: [0, 1], ...(fit ? { fit } : {}) });
+const spec = (height: number | null, width: number | null, fit?: 'stretch' | 'letterbox'): InputSpec => ({
+  layout: 'NCHW',
+  height,
+  width,
+  batch: null,
+  channels: 3,
+  range: [0, 1],
+  ...(fit ? { fit } : {}),
+});
 
 test('letterbox (the default) keeps the aspect ratio and centres the image; stretch reports its distortion', () => {
   // PH2's full size into the 128×128 denoiser
@@ -42,7 +49,12 @@ test('fully convolutional models run at the image size, or scaled down with the 
   assert.equal(workingShape(spec(null, null), 572, 765, 572 * 765).how, 'native');
   const sliver = workingShape(spec(null, null), 999, 1, 500);
   assert.deepEqual([sliver.height, sliver.width], [500, 1]);
-  for (const [h, w, cap] of [[572, 765, 100_000], [2048, 2048, 262_144], [4000, 300, 50_000], [999, 3, 500]]) {
+  for (const [h, w, cap] of [
+    [572, 765, 100_000],
+    [2048, 2048, 262_144],
+    [4000, 300, 50_000],
+    [999, 3, 500],
+  ]) {
     const s = workingShape(spec(null, null), h, w, cap);
     assert.equal(s.how, 'scaled');
     assert.ok(s.height * s.width <= cap, `${s.width}×${s.height} within ${cap}`);
@@ -52,7 +64,9 @@ test('fully convolutional models run at the image size, or scaled down with the 
 });
 
 test('toWorking pads a letterbox with exact zeros and puts the resized image in its inner rectangle', () => {
-  const h = 30, w = 50, img = seededUniform(3 * h * w, 3);
+  const h = 30,
+    w = 50,
+    img = seededUniform(3 * h * w, 3);
   const s = workingShape(spec(40, 40), h, w);
   assert.deepEqual(s.inner, { top: 8, left: 0, height: 24, width: 40 });
   const t = toWorking(img, 3, h, w, s, 'area');
@@ -83,24 +97,33 @@ test('a real model letterboxed into a fixed size gives the labels it gives at th
   writeFileSync(path.join(dir, 'any.onnx'), redGreenModel(['H', 'W']));
   writeFileSync(path.join(dir, 'fixed.onnx'), redGreenModel([64, 64]));
   const card = (file: string, size: number | null, fit?: string) => ({
-    cardVersion: 1, name: file, role: 'segmenter', file,
+    cardVersion: 1,
+    name: file,
+    role: 'segmenter',
+    file,
     input: { layout: 'NCHW', height: size, width: size, batch: null, channels: 3, range: [0, 1], ...(fit ? { fit } : {}) },
     output: { layout: 'NCHW', height: size, width: size, batch: null, channels: 2, kind: 'logits' },
-    classes: [{ name: 'red', color: '#ff0000' }, { name: 'green', color: '#00ff00' }],
+    classes: [
+      { name: 'red', color: '#ff0000' },
+      { name: 'green', color: '#00ff00' },
+    ],
   });
   const native = await loadSegmenter(writeCard(dir, 'any', card('any.onnx', null)));
   const boxed = await loadSegmenter(writeCard(dir, 'boxed', card('fixed.onnx', 64)));
   const stretched = await loadSegmenter(writeCard(dir, 'stretched', card('fixed.onnx', 64, 'stretch')));
   // 32×128 image (aspect 4) of 4×4 blocks, each red or green: letterboxed to 16×64 inside 64×64, i.e. area /2
-  const h = 32, w = 128, hw = h * w;
+  const h = 32,
+    w = 128,
+    hw = h * w;
   const img = new Float32Array(3 * hw);
   const coin = seededUniform(hw / 16, 9);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const green = coin[(y >> 2) * (w / 4) + (x >> 2)] > 0.5;
-    // symmetric margins (±0.8), so that resizing scores back (bilinear) never flips a block's corner
-    img[y * w + x] = green ? 0.1 : 0.9;
-    img[hw + y * w + x] = green ? 0.9 : 0.1;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const green = coin[(y >> 2) * (w / 4) + (x >> 2)] > 0.5;
+      // symmetric margins (±0.8), so that resizing scores back (bilinear) never flips a block's corner
+      img[y * w + x] = green ? 0.1 : 0.9;
+      img[hw + y * w + x] = green ? 0.9 : 0.1;
+    }
   const a = await native.segment(img, 1, h, w);
   const b = await boxed.segment(img, 1, h, w);
   assert.equal(boxed.card.input.fit, undefined, 'no fit in the card: letterbox is the default');
@@ -113,16 +136,21 @@ test('a real model letterboxed into a fixed size gives the labels it gives at th
   for (const m of [native, boxed, stretched]) await m.dispose();
 });
 
-test('the denoiser\'s noise step follows the image\'s part of a letterboxed input', async () => {
+test("the denoiser's noise step follows the image's part of a letterboxed input", async () => {
   const dir = tempDir();
   writeFileSync(path.join(dir, 'eps.onnx'), epsModel({ c: 3, d: 0, size: [128, 128] }));
   const schedule = { type: 'linear', betaStart: 0.0001, betaEnd: 0.02 };
-  const den = await loadDenoiser(writeCard(dir, 'den', {
-    cardVersion: 1, name: 'eps', role: 'denoiser', file: 'eps.onnx',
-    input: { name: 'x', layout: 'NCHW', height: 128, width: 128, batch: null, channels: 3, range: [-1, 1] },
-    output: { name: 'out', layout: 'NCHW', height: 128, width: 128, batch: null, channels: 3 },
-    denoiser: { kind: 'ddpm-eps', schedule, T: 1000, timestep: { input: 't', dtype: 'int64' } },
-  }));
+  const den = await loadDenoiser(
+    writeCard(dir, 'den', {
+      cardVersion: 1,
+      name: 'eps',
+      role: 'denoiser',
+      file: 'eps.onnx',
+      input: { name: 'x', layout: 'NCHW', height: 128, width: 128, batch: null, channels: 3, range: [-1, 1] },
+      output: { name: 'out', layout: 'NCHW', height: 128, width: 128, batch: null, channels: 3 },
+      denoiser: { kind: 'ddpm-eps', schedule, T: 1000, timestep: { input: 't', dtype: 'int64' } },
+    }),
+  );
   const abar = alphasCumprod(schedule as never, 1000);
   const sigma = 0.25;
   const t = den.timestepFor(sigma, 572, 765);

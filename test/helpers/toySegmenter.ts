@@ -16,7 +16,14 @@ export function toySegmenter(probabilities: number[], sigma: number, cls = 1, ot
   const seg = {
     calls: 0,
     numClasses: 2,
-    card: { name: 'toy', role: 'segmenter', classes: [{ name: 'a', color: '#000000' }, { name: 'b', color: '#ffffff' }] } as unknown as ResolvedCard,
+    card: {
+      name: 'toy',
+      role: 'segmenter',
+      classes: [
+        { name: 'a', color: '#000000' },
+        { name: 'b', color: '#ffffff' },
+      ],
+    } as unknown as ResolvedCard,
     info: { engine: 'onnx' as const, backend: 'closed-form', device: 'cpu' as const, version: 'test' },
     async segment(images: Float32Array, b: number, h: number, w: number): Promise<Uint8Array> {
       if (h * w !== K) throw new Error('toy segmenter: wrong size');

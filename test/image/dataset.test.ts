@@ -42,7 +42,10 @@ test('images/ + masks/: natural order, other extensions, nested folders, _mask s
     // splits keep file order; unknown split lists the available ones
     touch(path.join(dir, 'splits', 'val.txt'));
     writeFileSync(path.join(dir, 'splits', 'test.txt'), '10\n2\n\nsub/b\n');
-    assert.deepEqual((await findDatasetPairs(dir, { split: 'test' })).map((p) => p.id), ['10', '2', 'sub/b']);
+    assert.deepEqual(
+      (await findDatasetPairs(dir, { split: 'test' })).map((p) => p.id),
+      ['10', '2', 'sub/b'],
+    );
     await rejectsInput(findDatasetPairs(dir, { split: 'train' }), /has no split 'train' \(available: test, val\)/);
     writeFileSync(path.join(dir, 'splits', 'bad.txt'), '2\nghost\n');
     await rejectsInput(findDatasetPairs(dir, { split: 'bad' }), /lists 1 ids with no image in images\/: ghost/);
@@ -73,17 +76,23 @@ test('symbolic links: linked files and folders are followed, a cycle is walked o
     symlinkSync(path.join(data, 'gone.jpg'), path.join(ds, 'images/gone.jpg')); // broken
     const warnings: string[] = [];
     const pairs = await findDatasetPairs(ds, { onWarning: (m) => warnings.push(m) });
-    assert.deepEqual(pairs.map((p) => [p.id, path.relative(ds, p.image), p.mask && path.relative(ds, p.mask)]), [
-      ['1', 'images/1.jpg', 'masks/1.png'],
-      ['2', 'images/2.jpg', 'masks/2.png'],
-      ['sub/3', 'images/sub/3.jpg', 'masks/sub/3.png'],
-    ]);
+    assert.deepEqual(
+      pairs.map((p) => [p.id, path.relative(ds, p.image), p.mask && path.relative(ds, p.mask)]),
+      [
+        ['1', 'images/1.jpg', 'masks/1.png'],
+        ['2', 'images/2.jpg', 'masks/2.png'],
+        ['sub/3', 'images/sub/3.jpg', 'masks/sub/3.png'],
+      ],
+    );
     assert.deepEqual(warnings, [`dataset ${ds} has 1 broken symbolic link (images/gone.jpg); skipped`]);
     // the images folder itself may be a link
     const ds2 = path.join(dir, 'ds2');
     mkdirSync(ds2);
     symlinkSync(path.join(ds, 'images'), path.join(ds2, 'images'));
-    assert.deepEqual((await findDatasetPairs(ds2)).map((p) => p.id), ['1', '2', 'sub/3']);
+    assert.deepEqual(
+      (await findDatasetPairs(ds2)).map((p) => p.id),
+      ['1', '2', 'sub/3'],
+    );
   } finally {
     cleanup();
   }
@@ -123,12 +132,21 @@ test('manifests: txt (tab), csv with header, json, passed directly or found in D
     assert.equal(warnings.length, 1);
 
     writeFileSync(path.join(dir, 'list.csv'), 'image,mask\nimg/a.jpg,lbl/a.png\n"img/b.jpg","lbl/b.png"\n');
-    assert.deepEqual((await findDatasetPairs(path.join(dir, 'list.csv'))).map((p) => [p.id, path.basename(p.mask!)]), [
-      ['img/a', 'a.png'],
-      ['img/b', 'b.png'],
-    ]);
-    writeFileSync(path.join(dir, 'm.json'), JSON.stringify([{ image: 'img/a.jpg', mask: 'lbl/a.png', id: 'A' }, ['img/b.jpg', 'lbl/b.png']]));
-    assert.deepEqual((await findDatasetPairs(path.join(dir, 'm.json'))).map((p) => p.id), ['A', 'img/b']);
+    assert.deepEqual(
+      (await findDatasetPairs(path.join(dir, 'list.csv'))).map((p) => [p.id, path.basename(p.mask!)]),
+      [
+        ['img/a', 'a.png'],
+        ['img/b', 'b.png'],
+      ],
+    );
+    writeFileSync(
+      path.join(dir, 'm.json'),
+      JSON.stringify([{ image: 'img/a.jpg', mask: 'lbl/a.png', id: 'A' }, ['img/b.jpg', 'lbl/b.png']]),
+    );
+    assert.deepEqual(
+      (await findDatasetPairs(path.join(dir, 'm.json'))).map((p) => p.id),
+      ['A', 'img/b'],
+    );
 
     writeFileSync(path.join(dir, 'broken.csv'), 'img/a.jpg,lbl/zzz.png\n');
     await rejectsInput(findDatasetPairs(path.join(dir, 'broken.csv')), /^manifest broken\.csv, line 1: mask lbl\/zzz\.png not found$/);
@@ -162,12 +180,18 @@ test('Kvasir-SEG: 998 pairs, test split 100', { skip: SKIP_KVASIR }, async () =>
   const val = await findDatasetPairs(KVASIR, { split: 'val' });
   assert.equal(train.length + val.length + t.length, 998);
   const ids = new Set(t.map((p) => p.id));
-  assert.ok(train.every((p) => !ids.has(p.id)), 'train and test are disjoint');
+  assert.ok(
+    train.every((p) => !ids.has(p.id)),
+    'train and test are disjoint',
+  );
 });
 
 test('CVC-ClinicDB: 399 pairs in natural order', { skip: SKIP_CVC }, async () => {
   const all = await findDatasetPairs(CVC);
   assert.equal(all.length, 399);
-  assert.deepEqual(all.slice(0, 3).map((p) => p.id), ['1', '2', '3']);
+  assert.deepEqual(
+    all.slice(0, 3).map((p) => p.id),
+    ['1', '2', '3'],
+  );
   assert.ok(all.every((p) => p.mask !== null));
 });

@@ -48,7 +48,10 @@ test('right-click: the mask beside or above an image is found by each convention
     mkdirSync(path.join(ph2, 'IMD003_lesion'), { recursive: true });
     writeFileSync(path.join(ph2, 'IMD003_Dermoscopic_Image', 'IMD003.bmp'), 'x');
     writeFileSync(path.join(ph2, 'IMD003_lesion', 'IMD003_lesion.bmp'), 'x');
-    assert.equal(firstExisting(path.join(ph2, 'IMD003_Dermoscopic_Image', 'IMD003.bmp')), path.join(ph2, 'IMD003_lesion', 'IMD003_lesion.bmp'));
+    assert.equal(
+      firstExisting(path.join(ph2, 'IMD003_Dermoscopic_Image', 'IMD003.bmp')),
+      path.join(ph2, 'IMD003_lesion', 'IMD003_lesion.bmp'),
+    );
     assert.equal(firstExisting(path.join(tmp, 'nothing.png')), null);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -59,9 +62,24 @@ test('dataset discovery pairs images/ with masks named by the same rule', async 
   const tmp = mkdtempSync(path.join(tmpdir(), 'certseg-maskds-'));
   try {
     for (const d of ['images', 'masks']) mkdirSync(path.join(tmp, d));
-    for (const f of ['images/IMD002.jpg', 'images/IMD004.jpg', 'images/x.png', 'masks/IMD002_lesion.png', 'masks/IMD004_seg.bmp', 'masks/x.png']) writeFileSync(path.join(tmp, f), 'x');
+    for (const f of [
+      'images/IMD002.jpg',
+      'images/IMD004.jpg',
+      'images/x.png',
+      'masks/IMD002_lesion.png',
+      'masks/IMD004_seg.bmp',
+      'masks/x.png',
+    ])
+      writeFileSync(path.join(tmp, f), 'x');
     const pairs = await findDatasetPairs(tmp);
-    assert.deepEqual(pairs.map((p) => [p.id, p.mask && path.basename(p.mask)]), [['IMD002', 'IMD002_lesion.png'], ['IMD004', 'IMD004_seg.bmp'], ['x', 'x.png']]);
+    assert.deepEqual(
+      pairs.map((p) => [p.id, p.mask && path.basename(p.mask)]),
+      [
+        ['IMD002', 'IMD002_lesion.png'],
+        ['IMD004', 'IMD004_seg.bmp'],
+        ['x', 'x.png'],
+      ],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -59,7 +59,10 @@ test('12-bit DICOM: rescale slope/intercept, then the file window; every transfe
   for (let i = 0; i < n; i += 97) assert.ok(Math.abs(plain.data[i] - windowed(src[i], 3000, 4000)) < 1e-6, `pixel ${i}`);
   assert.ok(plain.data.some((v) => v > 0.5) && plain.data.some((v) => v < 0.1), 'the window spreads the values');
   const tools: [string, string, string[]][] = [
-    ['jls.dcm', 'dcmcjpls', []], ['jpegll.dcm', 'dcmcjpeg', []], ['rle.dcm', 'dcmcrle', []], ['j2k.dcm', 'gdcmconv', ['--j2k']],
+    ['jls.dcm', 'dcmcjpls', []],
+    ['jpegll.dcm', 'dcmcjpeg', []],
+    ['rle.dcm', 'dcmcrle', []],
+    ['j2k.dcm', 'gdcmconv', ['--j2k']],
   ];
   for (const [file, tool, flags] of tools) {
     if (!has(tool)) {
@@ -111,14 +114,21 @@ test('NIfTI: a 2-D image, and slices of a volume chosen with AXIS:INDEX', async 
   const y = await readImage(path.join(dir, 'stack.nii.gz'), { slice: parseSlice('y:10') });
   assert.deepEqual([y.width, y.height], [png.width, 3]);
   // the x-z plane's row r is slice r's row 10
-  for (let c = 0; c < y.width; c += 31) assert.ok(Math.abs(y.data[2 * y.width + c] - windowed(stack[2 * n + 10 * y.width + c], y.intensity!.center, y.intensity!.width)) < 1e-6);
+  for (let c = 0; c < y.width; c += 31)
+    assert.ok(
+      Math.abs(y.data[2 * y.width + c] - windowed(stack[2 * n + 10 * y.width + c], y.intensity!.center, y.intensity!.width)) < 1e-6,
+    );
 });
 
 test('bad medical files give one clear line', async (t) => {
   if (skipIfMissing(t)) return;
   const cases: [string, { slice?: ReturnType<typeof parseSlice> }, RegExp][] = [
     ['nopixels.dcm', {}, /cannot read image nopixels\.dcm: .*(no pixel data|not a readable DICOM)/],
-    ['badsyntax.dcm', {}, /cannot read image badsyntax\.dcm: GDCM cannot decode it \(an unsupported transfer syntax, or corrupt pixel data\)/],
+    [
+      'badsyntax.dcm',
+      {},
+      /cannot read image badsyntax\.dcm: GDCM cannot decode it \(an unsupported transfer syntax, or corrupt pixel data\)/,
+    ],
     ['stack.nii.gz', {}, /volume of 256×256×3 voxels: choose a slice with --slice AXIS:INDEX/],
     ['stack.nii.gz', { slice: parseSlice('z:3') }, /slice z:3 is out of range \(axis z has 3 slices, 0–2\)/],
     ['cxr8.dcm', { slice: parseSlice('z:2') }, /out of range/],
@@ -139,32 +149,71 @@ test('the same pixels certify to the same counts through PNG and through DICOM',
   const cli = path.join(root, 'dist/server/cli.js');
   assert.ok(existsSync(cli), 'run `npm run build` first (npm test does)');
   const quick = ['--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser', '--seed', '3'];
-  const runs = [['png', path.join(cxrDir, 'cxr000.png')], ['dcm', path.join(dir, 'cxr8.dcm')]].map(([name, file]) => {
+  const runs = [
+    ['png', path.join(cxrDir, 'cxr000.png')],
+    ['dcm', path.join(dir, 'cxr8.dcm')],
+  ].map(([name, file]) => {
     const out = path.join(dir, `run-${name}`);
     const r = spawnSync(process.execPath, [cli, 'certify', file, '--out', out, ...quick], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     // the console says which window made the model's input, since σ is measured on it
-    if (name === 'dcm') assert.match(r.stdout, /intensity window 127\.5\/255 \(the file's Window Center\/Width; MONOCHROME2\): σ and the radius are on this window's \[0,1\] scale/);
+    if (name === 'dcm')
+      assert.match(
+        r.stdout,
+        /intensity window 127\.5\/255 \(the file's Window Center\/Width; MONOCHROME2\): σ and the radius are on this window's \[0,1\] scale/,
+      );
     else assert.doesNotMatch(r.stdout, /intensity window/);
     return out;
   });
   assert.ok(readFileSync(path.join(runs[0], 'counts.npy')).equals(readFileSync(path.join(runs[1], 'counts.npy'))), 'counts differ');
   const report = JSON.parse(readFileSync(path.join(runs[1], 'report.json'), 'utf8'));
-  assert.deepEqual(report.image.intensity, { format: 'dicom', source: 'dicom', center: 127.5, width: 255, photometric: 'MONOCHROME2', slice: null });
+  assert.deepEqual(report.image.intensity, {
+    format: 'dicom',
+    source: 'dicom',
+    center: 127.5,
+    width: 255,
+    photometric: 'MONOCHROME2',
+    slice: null,
+  });
 });
 
 test('a mask of another size than the DICOM is refused in one line, and nothing is written', async (t) => {
   if (skipIfMissing(t)) return;
   const cli = path.join(root, 'dist/server/cli.js');
   const out = path.join(dir, 'run-badmask');
-  const r = spawnSync(process.execPath, [cli, 'certify', path.join(dir, 'cxr8.dcm'), '--mask', path.join(root, 'models/default/sample-mask.png'), '--out', out, '--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      cli,
+      'certify',
+      path.join(dir, 'cxr8.dcm'),
+      '--mask',
+      path.join(root, 'models/default/sample-mask.png'),
+      '--out',
+      out,
+      '--n0',
+      '4',
+      '--n',
+      '60',
+      '--alpha',
+      '0.01',
+      '--no-denoiser',
+    ],
+    { encoding: 'utf8' },
+  );
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^certseg: mask sample-mask\.png is 128×128 but image is 256×256$/m);
-  assert.equal(r.stderr.trim().split('\n').filter((l) => l.startsWith('certseg:')).length, 1);
+  assert.equal(
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('certseg:')).length,
+    1,
+  );
   assert.ok(!existsSync(out), 'no output folder');
 });
 
-test('masks in DICOM and NIfTI read as the same labels as the PNG masks; a volume mask gives the image\'s slice', async (t) => {
+test("masks in DICOM and NIfTI read as the same labels as the PNG masks; a volume mask gives the image's slice", async (t) => {
   if (skipIfMissing(t)) return;
   const masks = path.join(shared, 'cxr-lungs-256/masks');
   const opts = { numClasses: 2 };
@@ -176,8 +225,14 @@ test('masks in DICOM and NIfTI read as the same labels as the PNG masks; a volum
   // a 2-D mask goes with any plane of a volume image
   assert.deepEqual(await readMask(path.join(dir, 'mask2d.nii.gz'), { ...opts, slice: parseSlice('z:2') }), png0);
   assert.deepEqual(await readMask(path.join(dir, 'maskstack.nii.gz'), { ...opts, slice: parseSlice('z:2') }), png2);
-  await assert.rejects(readMask(path.join(dir, 'maskstack.nii.gz'), opts), /cannot read mask maskstack\.nii\.gz: it is a volume of 256×256×3 voxels: choose a slice/);
-  await assert.rejects(readMask(path.join(dir, 'rgb.dcm'), opts), /cannot read mask rgb\.dcm: a mask holds one label per pixel, not 3 components/);
+  await assert.rejects(
+    readMask(path.join(dir, 'maskstack.nii.gz'), opts),
+    /cannot read mask maskstack\.nii\.gz: it is a volume of 256×256×3 voxels: choose a slice/,
+  );
+  await assert.rejects(
+    readMask(path.join(dir, 'rgb.dcm'), opts),
+    /cannot read mask rgb\.dcm: a mask holds one label per pixel, not 3 components/,
+  );
   // found by the naming rules beside a DICOM or NIfTI image
   assert.ok(maskCandidates('/d/chest.dcm', path).includes('/d/chest_mask.nii.gz'));
   assert.ok(maskCandidates('/d/scan.nii.gz', path).includes('/d/scan_seg.nii.gz'));

@@ -27,7 +27,10 @@ const px = (rgba: Uint8Array, i: number) => [...rgba.subarray(4 * i, 4 * i + 4)]
 test('parseHexColor', () => {
   assert.deepEqual(parseHexColor('#1a2B3c'), [0x1a, 0x2b, 0x3c]);
   assert.deepEqual(parseHexColor('#f0a'), [255, 0, 170]);
-  assert.throws(() => parseHexColor('red'), (e: unknown) => e instanceof CertsegError && /invalid colour 'red'/.test(e.message));
+  assert.throws(
+    () => parseHexColor('red'),
+    (e: unknown) => e instanceof CertsegError && /invalid colour 'red'/.test(e.message),
+  );
 });
 
 test('colorizeLabels: class colours, ABSTAIN as a two-tone checkerboard, unknown labels magenta', () => {
@@ -115,7 +118,8 @@ test('overlays of a real Kvasir-SEG image write valid PNGs', { skip: SKIP_KVASIR
     for (let y = 1; y < h - 1; y++)
       for (let x = 1; x < w - 1; x++) {
         const i = y * w + x;
-        if (mask[i] !== mask[i + 1] || mask[i] !== mask[i + w]) for (let d = -3; d <= 3; d++) cert[Math.max(0, Math.min(w * h - 1, i + d))] = ABSTAIN;
+        if (mask[i] !== mask[i + 1] || mask[i] !== mask[i + w])
+          for (let d = -3; d <= 3; d++) cert[Math.max(0, Math.min(w * h - 1, i + d))] = ABSTAIN;
       }
     const radius = new Float32Array(w * h).map((_, i) => (cert[i] === ABSTAIN ? 0 : (i % w) / w));
     const outs = {

@@ -17,7 +17,11 @@ function checkSvg(svg: string) {
   assert.ok(!/NaN|Infinity|undefined/.test(svg), 'no NaN/Infinity/undefined in the SVG');
   for (const m of svg.matchAll(/ (?:x|y|x1|y1|x2|y2|cx|cy)="([^"]*)"/g)) assert.ok(Number.isFinite(Number(m[1])), m[0]);
   for (const m of svg.matchAll(/points="([^"]*)"/g))
-    for (const xy of m[1].split(' ')) assert.ok(xy.split(',').every((v) => Number.isFinite(Number(v))), xy);
+    for (const xy of m[1].split(' '))
+      assert.ok(
+        xy.split(',').every((v) => Number.isFinite(Number(v))),
+        xy,
+      );
 }
 
 test('niceTicks', () => {
@@ -29,8 +33,22 @@ test('niceTicks', () => {
 test('certifiedAccuracyVsRadiusSvg: well-formed, escaped labels, renders with sharp', async () => {
   const svg = certifiedAccuracyVsRadiusSvg(
     [
-      { label: 'σ = 0.25', points: [{ radius: 0, accuracy: 0.91 }, { radius: 0.25, accuracy: 0.8 }, { radius: 0.5, accuracy: 0.42 }] },
-      { label: 'σ = 0.5 <denoised> & more', points: [{ radius: 0, accuracy: 0.7 }, { radius: 1, accuracy: 0.3 }, { radius: 1.2, accuracy: NaN }] },
+      {
+        label: 'σ = 0.25',
+        points: [
+          { radius: 0, accuracy: 0.91 },
+          { radius: 0.25, accuracy: 0.8 },
+          { radius: 0.5, accuracy: 0.42 },
+        ],
+      },
+      {
+        label: 'σ = 0.5 <denoised> & more',
+        points: [
+          { radius: 0, accuracy: 0.7 },
+          { radius: 1, accuracy: 0.3 },
+          { radius: 1.2, accuracy: NaN },
+        ],
+      },
     ],
     { title: 'Certified accuracy vs radius', xLabel: 'L2 radius', yLabel: 'certified pixel accuracy' },
   );
@@ -39,12 +57,16 @@ test('certifiedAccuracyVsRadiusSvg: well-formed, escaped labels, renders with sh
   assert.ok(svg.includes('σ = 0.5 &lt;denoised&gt; &amp; more'));
   assert.ok(svg.includes('Certified accuracy vs radius'));
   assert.equal((svg.match(/<polyline/g) ?? []).length, 2);
-  const { data, info } = await sharp(Buffer.from(svg)).png().toBuffer().then((b) => sharp(b).raw().toBuffer({ resolveWithObject: true }));
+  const { data, info } = await sharp(Buffer.from(svg))
+    .png()
+    .toBuffer()
+    .then((b) => sharp(b).raw().toBuffer({ resolveWithObject: true }));
   assert.equal(info.width, 640);
   assert.equal(info.height, 420);
   // the first series colour (#4e79a7) is actually drawn
   let blue = 0;
-  for (let i = 0; i < data.length; i += info.channels) if (Math.abs(data[i] - 0x4e) < 12 && Math.abs(data[i + 1] - 0x79) < 12 && Math.abs(data[i + 2] - 0xa7) < 12) blue++;
+  for (let i = 0; i < data.length; i += info.channels)
+    if (Math.abs(data[i] - 0x4e) < 12 && Math.abs(data[i + 1] - 0x79) < 12 && Math.abs(data[i + 2] - 0xa7) < 12) blue++;
   assert.ok(blue > 100, `${blue} pixels of the series colour`);
 });
 

@@ -23,8 +23,7 @@ function pattern(): Uint8Array {
   return rgb;
 }
 const raw3 = (rgb: Uint8Array, w = W, h = H) => sharp(Buffer.from(rgb), { raw: { width: w, height: h, channels: 3 } });
-const raw1 = (g: Uint8Array, w = W, h = H) =>
-  sharp(Buffer.from(g), { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w');
+const raw1 = (g: Uint8Array, w = W, h = H) => sharp(Buffer.from(g), { raw: { width: w, height: h, channels: 1 } }).toColourspace('b-w');
 
 function assertPlanarEquals(data: Float32Array, rgb: Uint8Array, tol: number) {
   const n = W * H;
@@ -94,12 +93,23 @@ test('readImage: grey → 3 channels, alpha dropped, 16-bit scaled, EXIF orienta
       rgba.set(rgb.subarray(3 * i, 3 * i + 3), 4 * i);
       rgba[4 * i + 3] = i % 2 ? 0 : 128;
     }
-    writeFileSync(path.join(dir, 'rgba.png'), await sharp(Buffer.from(rgba), { raw: { width: W, height: H, channels: 4 } }).png().toBuffer());
+    writeFileSync(
+      path.join(dir, 'rgba.png'),
+      await sharp(Buffer.from(rgba), { raw: { width: W, height: H, channels: 4 } })
+        .png()
+        .toBuffer(),
+    );
     assertPlanarEquals((await readImage(path.join(dir, 'rgba.png'))).data, rgb, 1e-6);
 
     // 16-bit grey PNG: 65535 → 1, 32768 → 0.50001
     const g16 = new Uint16Array(n).map((_, i) => (i === 0 ? 65535 : i === 1 ? 32768 : i * 1000));
-    writeFileSync(path.join(dir, 'g16.png'), await sharp(g16, { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').png().toBuffer());
+    writeFileSync(
+      path.join(dir, 'g16.png'),
+      await sharp(g16, { raw: { width: W, height: H, channels: 1 } })
+        .toColourspace('grey16')
+        .png()
+        .toBuffer(),
+    );
     const i16 = await readImage(path.join(dir, 'g16.png'));
     assert.equal(i16.data[0], 1);
     assert.ok(Math.abs(i16.data[1] - 32768 / 65535) < 1e-6);
@@ -151,7 +161,10 @@ test('greyToLabels: the documented rules', () => {
   assert.deepEqual(greyToLabels(g([0, 1, 1, 0]), 255, { numClasses: 2 }), g([0, 1, 1, 0]));
   assert.deepEqual(greyToLabels(g([0, 3, 2, 1]), 255, { numClasses: 4 }), g([0, 3, 2, 1]));
   // evenly scaled grey levels are not guessed to be classes any more (0/128/255 on 3 classes): maskValues says
-  assert.throws(() => greyToLabels(g([0, 128, 255, 128]), 255, { numClasses: 3 }), /has values 0, 128, 255 but the segmenter's classes are 0\.\.2/);
+  assert.throws(
+    () => greyToLabels(g([0, 128, 255, 128]), 255, { numClasses: 3 }),
+    /has values 0, 128, 255 but the segmenter's classes are 0\.\.2/,
+  );
   // thresholding only for a lossy (JPEG) mask on a binary card
   assert.deepEqual(greyToLabels(g([0, 3, 130, 250, 127, 128]), 255, { numClasses: 2, lossy: true }), g([0, 0, 1, 1, 0, 1]));
   assert.throws(() => greyToLabels(g([0, 3, 130, 250, 127, 128]), 255, { numClasses: 2 }), CertsegError);
@@ -176,7 +189,12 @@ test('readMask: 0/255, 0/1, class ids, palette, VOC, JPEG, BMP, 16-bit, size mis
       return p;
     };
     // 0/255 binary PNG
-    let p = await w('m255.png', raw1(bin.map((v) => v * 255)).png().toBuffer());
+    let p = await w(
+      'm255.png',
+      raw1(bin.map((v) => v * 255))
+        .png()
+        .toBuffer(),
+    );
     assert.deepEqual(await readMask(p, { numClasses: 2 }), bin);
     // 0/1 PNG
     p = await w('m01.png', raw1(bin).png().toBuffer());
@@ -206,8 +224,17 @@ test('readMask: 0/255, 0/1, class ids, palette, VOC, JPEG, BMP, 16-bit, size mis
     assert.deepEqual(await readMask(p, { numClasses: 3 }), ids);
     // lossy JPEG binary mask (grey and RGB)
     const big = 32;
-    const disk = new Uint8Array(big * big).map((_, i) => ((i % big) - 16) ** 2 + (Math.floor(i / big) - 16) ** 2 < 100 ? 1 : 0);
-    p = await w('m.jpg', raw1(disk.map((v) => v * 255), big, big).jpeg({ quality: 70 }).toBuffer());
+    const disk = new Uint8Array(big * big).map((_, i) => (((i % big) - 16) ** 2 + (Math.floor(i / big) - 16) ** 2 < 100 ? 1 : 0));
+    p = await w(
+      'm.jpg',
+      raw1(
+        disk.map((v) => v * 255),
+        big,
+        big,
+      )
+        .jpeg({ quality: 70 })
+        .toBuffer(),
+    );
     let m = await readMask(p, { numClasses: 2 });
     let wrong = m.reduce((a, v, i) => a + (v !== disk[i] ? 1 : 0), 0);
     assert.ok(wrong <= 4, `${wrong} pixels wrong after thresholding a JPEG mask`);
@@ -222,11 +249,20 @@ test('readMask: 0/255, 0/1, class ids, palette, VOC, JPEG, BMP, 16-bit, size mis
     p = await w('ids.bmp', encodeBmp(new Uint8Array([...ids].flatMap((v) => [v, v, v])), W, H, 24));
     assert.deepEqual(await readMask(p, { numClasses: 3 }), ids);
     // 16-bit class ids
-    p = await w('ids16.png', sharp(new Uint16Array(ids), { raw: { width: W, height: H, channels: 1 } }).toColourspace('grey16').png().toBuffer());
+    p = await w(
+      'ids16.png',
+      sharp(new Uint16Array(ids), { raw: { width: W, height: H, channels: 1 } })
+        .toColourspace('grey16')
+        .png()
+        .toBuffer(),
+    );
     assert.deepEqual(await readMask(p, { numClasses: 3 }), ids);
     // size mismatch
     p = await w('small.png', raw1(bin).png().toBuffer());
-    await rejectsInput(readMask(p, { numClasses: 2, expectWidth: 256, expectHeight: 256 }), /^mask small\.png is 6×4 but image is 256×256$/);
+    await rejectsInput(
+      readMask(p, { numClasses: 2, expectWidth: 256, expectHeight: 256 }),
+      /^mask small\.png is 6×4 but image is 256×256$/,
+    );
     await rejectsInput(readMask(path.join(dir, 'none.png'), { numClasses: 2 }), /^cannot read mask none\.png: no such file$/);
   } finally {
     cleanup();
@@ -234,7 +270,10 @@ test('readMask: 0/255, 0/1, class ids, palette, VOC, JPEG, BMP, 16-bit, size mis
 });
 
 test('real Kvasir-SEG image + mask', { skip: SKIP_KVASIR }, async () => {
-  const ids = readdirSync(path.join(KVASIR, 'images')).filter((f) => f.endsWith('.jpg')).sort().slice(0, 3);
+  const ids = readdirSync(path.join(KVASIR, 'images'))
+    .filter((f) => f.endsWith('.jpg'))
+    .sort()
+    .slice(0, 3);
   let fg = 0;
   let total = 0;
   for (const f of ids) {
@@ -250,7 +289,12 @@ test('real Kvasir-SEG image + mask', { skip: SKIP_KVASIR }, async () => {
     }
     mean /= img.data.length;
     assert.ok(mean > 0.1 && mean < 0.9, `plausible brightness ${mean}`);
-    assert.equal(img.sha256, createHash('sha256').update(readFileSync(path.join(KVASIR, 'images', f))).digest('hex'));
+    assert.equal(
+      img.sha256,
+      createHash('sha256')
+        .update(readFileSync(path.join(KVASIR, 'images', f)))
+        .digest('hex'),
+    );
     const mask = await readMask(path.join(KVASIR, 'masks', `${id}.png`), { numClasses: 2, expectWidth: 256, expectHeight: 256 });
     assert.equal(mask.length, 256 * 256);
     for (const v of mask) assert.ok(v === 0 || v === 1);

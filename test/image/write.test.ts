@@ -112,14 +112,17 @@ test('writeNpy / readNpy round-trip every dtype; readNpy rejects bad files clear
 
 const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0);
 
-test('NumPy loads what writeNpy wrote and writeNpy reads what NumPy saved', { skip: python ? false : 'python3 with numpy not found' }, async () => {
-  const { dir, cleanup } = tempDir();
-  try {
-    await writeNpy(path.join(dir, 'f.npy'), new Float32Array([1.5, 2, 3, 4, 5, 6]), [2, 3]);
-    await writeNpy(path.join(dir, 'u.npy'), new Uint8Array([0, 1, 255]), [3]);
-    await writeNpy(path.join(dir, 'h.npy'), new Uint16Array([65535]), [1, 1]);
-    await writeNpy(path.join(dir, 'i.npy'), new Int32Array([-7, 8]), [2]);
-    const script = `
+test(
+  'NumPy loads what writeNpy wrote and writeNpy reads what NumPy saved',
+  { skip: python ? false : 'python3 with numpy not found' },
+  async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      await writeNpy(path.join(dir, 'f.npy'), new Float32Array([1.5, 2, 3, 4, 5, 6]), [2, 3]);
+      await writeNpy(path.join(dir, 'u.npy'), new Uint8Array([0, 1, 255]), [3]);
+      await writeNpy(path.join(dir, 'h.npy'), new Uint16Array([65535]), [1, 1]);
+      await writeNpy(path.join(dir, 'i.npy'), new Int32Array([-7, 8]), [2]);
+      const script = `
 import numpy as np, sys, os
 d = sys.argv[1]
 f = np.load(os.path.join(d, 'f.npy')); assert f.dtype == np.float32 and f.shape == (2, 3) and f[0, 0] == 1.5 and f[1, 2] == 6, f
@@ -130,15 +133,19 @@ np.save(os.path.join(d, 'py.npy'), np.arange(12, dtype=np.float32).reshape(3, 4)
 np.save(os.path.join(d, 'pyb.npy'), np.array([[1, 0], [255, 3]], dtype=np.uint8))
 print('ok')
 `;
-    assert.equal(execFileSync(python!, ['-c', script, dir], { encoding: 'utf8' }).trim(), 'ok');
-    const r = await readNpy(path.join(dir, 'py.npy'));
-    assert.deepEqual(r.shape, [3, 4]);
-    assert.equal(r.dtype, '<f4');
-    assert.deepEqual([...r.data], Array.from({ length: 12 }, (_, k) => k / 2));
-    const b = await readNpy(path.join(dir, 'pyb.npy'));
-    assert.deepEqual([...b.data], [1, 0, 255, 3]);
-    assert.ok(existsSync(path.join(dir, 'py.npy')));
-  } finally {
-    cleanup();
-  }
-});
+      assert.equal(execFileSync(python!, ['-c', script, dir], { encoding: 'utf8' }).trim(), 'ok');
+      const r = await readNpy(path.join(dir, 'py.npy'));
+      assert.deepEqual(r.shape, [3, 4]);
+      assert.equal(r.dtype, '<f4');
+      assert.deepEqual(
+        [...r.data],
+        Array.from({ length: 12 }, (_, k) => k / 2),
+      );
+      const b = await readNpy(path.join(dir, 'pyb.npy'));
+      assert.deepEqual([...b.data], [1, 0, 255, 3]);
+      assert.ok(existsSync(path.join(dir, 'py.npy')));
+    } finally {
+      cleanup();
+    }
+  },
+);

@@ -51,7 +51,10 @@ test('a one-pixel camera shift selects the same content, so the certificate is t
       assert.equal(rb.certified[(cb.y + r) * W + cb.x + c], ra.certified[(ca.y + r) * W + ca.x + c]);
     }
   }
-  assert.ok(ra.certified.some((v) => v !== ABSTAIN && v !== NOT_COVERED), 'something is certified');
+  assert.ok(
+    ra.certified.some((v) => v !== ABSTAIN && v !== NOT_COVERED),
+    'something is certified',
+  );
 });
 
 test('an image smaller than crop plus window gets a clear error', async (t) => {
@@ -60,5 +63,8 @@ test('an image smaller than crop plus window gets a clear error', async (t) => {
   const tiny = path.join(tmp, 'tiny.png');
   await sharp(sample).extract({ left: 0, top: 0, width: 6, height: 6 }).toFile(tiny);
   const config = await loadConfig(null, { cropSelection: 8, denoiser: null, n: 60, alpha: 0.01 });
-  await assert.rejects(certifyImage({ imagePath: tiny, config }), (e: Error & { code?: string }) => e.code !== undefined && /6×6|smaller|window/.test(e.message));
+  await assert.rejects(
+    certifyImage({ imagePath: tiny, config }),
+    (e: Error & { code?: string }) => e.code !== undefined && /6×6|smaller|window/.test(e.message),
+  );
 });

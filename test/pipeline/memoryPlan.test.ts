@@ -10,16 +10,33 @@ import { CertsegError } from '../../server/src/core/errors';
 import { workingPixels, workingShape, type WorkingShape } from '../../server/src/engines/workingShape';
 import type { InputSpec } from '../../server/src/models/card';
 import {
-  ACTIVATION_MARGIN, DEFAULT_BYTES_PER_PIXEL, HOST_BYTES_PER_PIXEL, MIN_WORKING_PIXELS, RUNTIME_RESERVE_BYTES, planMemory, type MemoryPlanInput,
+  ACTIVATION_MARGIN,
+  DEFAULT_BYTES_PER_PIXEL,
+  HOST_BYTES_PER_PIXEL,
+  MIN_WORKING_PIXELS,
+  RUNTIME_RESERVE_BYTES,
+  planMemory,
+  type MemoryPlanInput,
 } from '../../server/src/pipeline/memoryPlan';
 
 const MiB = 2 ** 20;
-const fcn = (bytesPerPixel?: number): { spec: InputSpec } => ({ spec: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1], ...(bytesPerPixel ? { bytesPerPixel } : {}) } });
-const fixed = (size: number, bytesPerPixel: number): { spec: InputSpec } => ({ spec: { layout: 'NCHW', height: size, width: size, batch: null, channels: 3, range: [-1, 1], bytesPerPixel } });
+const fcn = (bytesPerPixel?: number): { spec: InputSpec } => ({
+  spec: { layout: 'NCHW', height: null, width: null, batch: null, channels: 3, range: [0, 1], ...(bytesPerPixel ? { bytesPerPixel } : {}) },
+});
+const fixed = (size: number, bytesPerPixel: number): { spec: InputSpec } => ({
+  spec: { layout: 'NCHW', height: size, width: size, batch: null, channels: 3, range: [-1, 1], bytesPerPixel },
+});
 
 const input = (over: Partial<MemoryPlanInput>): MemoryPlanInput => ({
-  height: 256, width: 256, batchSize: 8, budgetBytes: 2048 * MiB, baselineBytes: 200 * MiB, numClasses: 4,
-  segmenter: fcn(640), denoiser: fcn(2100), ...over,
+  height: 256,
+  width: 256,
+  batchSize: 8,
+  budgetBytes: 2048 * MiB,
+  baselineBytes: 200 * MiB,
+  numClasses: 4,
+  segmenter: fcn(640),
+  denoiser: fcn(2100),
+  ...over,
 });
 
 /** The plan's own cost model, written out once more: what a batch of b at these shapes is estimated to take. */
@@ -31,7 +48,7 @@ function estimate(p: MemoryPlanInput, b: number, cap: number | null, shapes?: Wo
   return p.baselineBytes + RUNTIME_RESERVE_BYTES + hw * (34 + 2 * p.numClasses) + b * (hw * HOST_BYTES_PER_PIXEL + ACTIVATION_MARGIN * act);
 }
 
-test('small images keep the config\'s batch at full resolution; larger ones lose batch first, then resolution', () => {
+test("small images keep the config's batch at full resolution; larger ones lose batch first, then resolution", () => {
   const small = planMemory(input({}));
   assert.equal(small.limitedBy, 'nothing');
   assert.equal(small.batchSize, 8);
@@ -54,9 +71,13 @@ test('against a brute-force search: the largest batch that fits, else the larges
   const seen = { refused: 0, nothing: 0, batch: 0, resolution: 0 };
   for (let k = 0; k < 200; k++) {
     const p = input({
-      height: 32 + Math.floor(rnd() * 3000), width: 32 + Math.floor(rnd() * 3000), batchSize: 1 + Math.floor(rnd() * 16),
-      budgetBytes: (512 + Math.floor(rnd() * 4096)) * MiB, baselineBytes: (100 + Math.floor(rnd() * 200)) * MiB,
-      segmenter: fcn(100 + Math.floor(rnd() * 2000)), denoiser: rnd() < 0.3 ? null : rnd() < 0.5 ? fixed(128, 1500) : fcn(1500),
+      height: 32 + Math.floor(rnd() * 3000),
+      width: 32 + Math.floor(rnd() * 3000),
+      batchSize: 1 + Math.floor(rnd() * 16),
+      budgetBytes: (512 + Math.floor(rnd() * 4096)) * MiB,
+      baselineBytes: (100 + Math.floor(rnd() * 200)) * MiB,
+      segmenter: fcn(100 + Math.floor(rnd() * 2000)),
+      denoiser: rnd() < 0.3 ? null : rnd() < 0.5 ? fixed(128, 1500) : fcn(1500),
     });
     let plan;
     try {
@@ -71,7 +92,7 @@ test('against a brute-force search: the largest batch that fits, else the larges
     seen[plan.limitedBy]++;
     assert.ok(plan.estimatedBytes <= p.budgetBytes, 'within the budget');
     const shapes = [plan.segmenter, ...(plan.denoiser ? [plan.denoiser] : [])];
-    assert.ok(Math.abs(plan.estimatedBytes - estimate(p, plan.batchSize, null, shapes)) < 1, 'the estimate is the cost model\'s');
+    assert.ok(Math.abs(plan.estimatedBytes - estimate(p, plan.batchSize, null, shapes)) < 1, "the estimate is the cost model's");
     if (plan.limitedBy !== 'resolution') {
       let best = 0;
       for (let b = 1; b <= p.batchSize; b++) if (estimate(p, b, null) <= p.budgetBytes) best = b;
@@ -88,11 +109,17 @@ test('against a brute-force search: the largest batch that fits, else the larges
 });
 
 test('an image that cannot fit even scaled down is refused with what it needs', () => {
-  assert.throws(() => planMemory(input({ height: 20000, width: 20000, budgetBytes: 1024 * MiB })), (e: unknown) => {
-    assert.ok(e instanceof CertsegError);
-    assert.match(e.message, /^a 20000×20000 image needs about \d+ MiB .* memory budget is 1024 MiB\. Raise memoryBudgetMiB \(--memory-budget\)/);
-    return true;
-  });
+  assert.throws(
+    () => planMemory(input({ height: 20000, width: 20000, budgetBytes: 1024 * MiB })),
+    (e: unknown) => {
+      assert.ok(e instanceof CertsegError);
+      assert.match(
+        e.message,
+        /^a 20000×20000 image needs about \d+ MiB .* memory budget is 1024 MiB\. Raise memoryBudgetMiB \(--memory-budget\)/,
+      );
+      return true;
+    },
+  );
   // only fixed-size models: nothing to scale, so a too-small budget is refused too
   assert.throws(() => planMemory(input({ budgetBytes: 300 * MiB, segmenter: fixed(1024, 4000), denoiser: null })), /needs about/);
 });

@@ -26,7 +26,7 @@ const close = (a: number | null | undefined, b: number | null | undefined, what:
   assert.ok(Math.abs(a - b) <= 1e-12, `${what}: ${a} vs ${b}`);
 };
 
-test('summary columns are the means of the per-image columns, and per-image values are the reports\'', async () => {
+test("summary columns are the means of the per-image columns, and per-image values are the reports'", async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'certseg-columns-'));
   try {
     const ds = join(tmp, 'ds');
@@ -37,9 +37,30 @@ test('summary columns are the means of the per-image columns, and per-image valu
     // c's mask: class 3 relabelled as background, so class 3 is absent from its ground truth
     const { data, info } = await sharp(SAMPLE_MASK).raw().toBuffer({ resolveWithObject: true });
     for (let i = 0; i < data.length; i++) if (data[i] === 3) data[i] = 0;
-    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).png().toFile(join(ds, 'masks', 'c.png'));
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } })
+      .png()
+      .toFile(join(ds, 'masks', 'c.png'));
     const out = join(tmp, 'run');
-    const r = spawnSync(process.execPath, [join(root, 'dist/server/cli.js'), 'dataset', ds, '--out', out, '--n0', '4', '--n', '60', '--alpha', '0.01', '--no-denoiser', '--seed', '5'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(root, 'dist/server/cli.js'),
+        'dataset',
+        ds,
+        '--out',
+        out,
+        '--n0',
+        '4',
+        '--n',
+        '60',
+        '--alpha',
+        '0.01',
+        '--no-denoiser',
+        '--seed',
+        '5',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /certified foreground Dice \d\.\d{3}, clean \d\.\d{3} \(means over images\)/);
     const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as DatasetSummary;
@@ -51,11 +72,24 @@ test('summary columns are the means of the per-image columns, and per-image valu
       close(p.abstainRate, reports[i].abstainRate, `${p.id} abstain rate`);
       close(p.certifiedPixelAccuracy, reports[i].certified!.pixelAccuracy, `${p.id} certified pixel accuracy`);
     });
-    close(s.certified!.meanOverImages.meanDice, meanOf(s.perImage.map((p) => p.certifiedDice)), 'certified foreground Dice, mean over images');
+    close(
+      s.certified!.meanOverImages.meanDice,
+      meanOf(s.perImage.map((p) => p.certifiedDice)),
+      'certified foreground Dice, mean over images',
+    );
     close(s.clean!.meanOverImages.meanDice, meanOf(s.perImage.map((p) => p.cleanDice)), 'clean foreground Dice, mean over images');
     close(s.abstainRate.meanOverImages, meanOf(s.perImage.map((p) => p.abstainRate)), 'abstain rate, mean over images');
-    close(s.certified!.meanOverImages.pixelAccuracy, meanOf(s.perImage.map((p) => p.certifiedPixelAccuracy)), 'certified pixel accuracy, mean over images');
-    for (let c = 0; c < 4; c++) close(s.certified!.meanOverImages.dice[c], meanOf(reports.map((x) => x.certified!.dice[c])), `certified Dice of class ${c}, mean over images`);
+    close(
+      s.certified!.meanOverImages.pixelAccuracy,
+      meanOf(s.perImage.map((p) => p.certifiedPixelAccuracy)),
+      'certified pixel accuracy, mean over images',
+    );
+    for (let c = 0; c < 4; c++)
+      close(
+        s.certified!.meanOverImages.dice[c],
+        meanOf(reports.map((x) => x.certified!.dice[c])),
+        `certified Dice of class ${c}, mean over images`,
+      );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -14,7 +14,11 @@ import * as path from 'node:path';
 const root = path.resolve(__dirname, '../..');
 const shared = path.resolve(root, '..', 'shared');
 
-interface Block { line: number; directive: string | null; commands: string[] }
+interface Block {
+  line: number;
+  directive: string | null;
+  commands: string[];
+}
 
 /** The ```sh blocks of a Markdown text, each with the readme-test directive right above it, if any. */
 export function shellBlocks(markdown: string): Block[] {
@@ -27,7 +31,8 @@ export function shellBlocks(markdown: string): Block[] {
     const m = j >= 0 ? /^<!--\s*readme-test:\s*(.*?)\s*-->$/.exec(lines[j].trim()) : null;
     const commands: string[] = [];
     let k = i + 1;
-    for (; k < lines.length && lines[k].trim() !== '```'; k++) if (lines[k].trim() && !lines[k].trim().startsWith('#')) commands.push(lines[k].trim());
+    for (; k < lines.length && lines[k].trim() !== '```'; k++)
+      if (lines[k].trim() && !lines[k].trim().startsWith('#')) commands.push(lines[k].trim());
     blocks.push({ line: i + 1, directive: m ? m[1] : null, commands });
     i = k;
   }
@@ -46,9 +51,20 @@ function expectedOutput(command: string): string | null {
 const blocks = shellBlocks(readFileSync(path.join(root, 'README.md'), 'utf8'));
 
 test('the README has the quick start and runnable command-line examples', () => {
-  assert.ok(blocks.some((b) => b.directive === 'fresh-clone' && b.commands.join(' ').includes('npm run demo')), 'quick start block');
-  assert.ok(blocks.some((b) => b.commands.some((c) => c.startsWith('npx certseg certify '))), 'a certify example');
-  for (const b of blocks) for (const c of b.commands) assert.ok(!/\b[A-Z]{3,}\b(?![a-z])/.test(c.replace(/--[\w-]+/g, '')) || c === 'npm test', `placeholder in README line ${b.line}: ${c}`);
+  assert.ok(
+    blocks.some((b) => b.directive === 'fresh-clone' && b.commands.join(' ').includes('npm run demo')),
+    'quick start block',
+  );
+  assert.ok(
+    blocks.some((b) => b.commands.some((c) => c.startsWith('npx certseg certify '))),
+    'a certify example',
+  );
+  for (const b of blocks)
+    for (const c of b.commands)
+      assert.ok(
+        !/\b[A-Z]{3,}\b(?![a-z])/.test(c.replace(/--[\w-]+/g, '')) || c === 'npm test',
+        `placeholder in README line ${b.line}: ${c}`,
+      );
 });
 
 test('every README command runs as written in a fresh clone', { timeout: 30 * 60_000 }, (t) => {

@@ -38,7 +38,11 @@ before(async () => {
   }
   const w = await startWorker();
   try {
-    summary = (await w.conn.sendRequest(CertifyDatasetRequest.type, { dir: ds, outDir: runDir, overrides: { ...baseOverrides(), n0: 4, n: 60, alpha: 0.01 } })) as unknown as DatasetSummary;
+    summary = (await w.conn.sendRequest(CertifyDatasetRequest.type, {
+      dir: ds,
+      outDir: runDir,
+      overrides: { ...baseOverrides(), n0: 4, n: 60, alpha: 0.01 },
+    })) as unknown as DatasetSummary;
   } finally {
     await w.stop();
   }
@@ -54,13 +58,31 @@ before(async () => {
   ];
   // the page's script is the built bundle (npm run build), as the extension loads it
   const scriptUrl = 'file://' + join(__dirname, '..', '..', 'dist', 'webview', 'report.js');
-  const html = reportHtml({ nonce: 'test-nonce', cspSource: 'file:', scriptUrl, title: 'ds', run: siblings[0], plotUrl: 'file://' + join(runDir, 'accuracy-vs-radius.svg'), siblings })
+  const html = reportHtml({
+    nonce: 'test-nonce',
+    cspSource: 'file:',
+    scriptUrl,
+    title: 'ds',
+    run: siblings[0],
+    plotUrl: 'file://' + join(runDir, 'accuracy-vs-radius.svg'),
+    siblings,
+  })
     // the VS Code API the webview gets, stubbed before the page's script
-    .replace('<script nonce="test-nonce" src=', `<script nonce="test-nonce">window.__posted=[];window.__state=null;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__posted.push(m),setState:(s)=>{window.__state=s;}});</script><script nonce="test-nonce" src=`);
+    .replace(
+      '<script nonce="test-nonce" src=',
+      `<script nonce="test-nonce">window.__posted=[];window.__state=null;window.acquireVsCodeApi=()=>({postMessage:(m)=>window.__posted.push(m),setState:(s)=>{window.__state=s;}});</script><script nonce="test-nonce" src=`,
+    );
   writeFileSync(join(tmp, 'report.html'), html);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--allow-file-access-from-files'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--allow-file-access-from-files',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
   page.on('console', (m) => {
@@ -83,7 +105,10 @@ test('report renders the real summary: metrics, both plots, per-image rows, no C
   assert.deepEqual(pageErrors, []);
   assert.deepEqual(cspViolations, []);
   const plots = await page.evaluate(() => Array.from(document.images).map((i) => ({ id: i.id, w: i.naturalWidth, h: i.naturalHeight })));
-  assert.deepEqual(plots.map((p) => p.id), ['accuracy-vs-radius']);
+  assert.deepEqual(
+    plots.map((p) => p.id),
+    ['accuracy-vs-radius'],
+  );
   for (const p of plots) assert.ok(p.w > 100 && p.h > 100, `${p.id} loaded: ${p.w}×${p.h}`);
   // the σ chart is inline SVG (no data: URL under the CSP)
   const sigma = await page.evaluate(() => document.querySelector('#dice-vs-sigma svg')?.getBoundingClientRect().width ?? 0);

@@ -20,7 +20,11 @@ import { makeMedicalFiles } from '../helpers/medicalFiles';
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const PREVIEW_JS = join(ROOT, 'dist', 'webview', 'preview.js');
 const OUT = join(ROOT, 'dist', 'test-out');
-let skip: string | false = !CHROMIUM ? 'chromium is not installed (apt-get install -y chromium)' : !existsSync(PREVIEW_JS) ? 'dist/webview/preview.js missing: run node esbuild.mjs' : false;
+let skip: string | false = !CHROMIUM
+  ? 'chromium is not installed (apt-get install -y chromium)'
+  : !existsSync(PREVIEW_JS)
+    ? 'dist/webview/preview.js missing: run node esbuild.mjs'
+    : false;
 
 let browser: Browser | undefined;
 let page: Page;
@@ -57,7 +61,10 @@ before(async () => {
 </script>
 <script nonce="test" src="preview.js"></script></body></html>`,
   );
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--allow-file-access-from-files'] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--allow-file-access-from-files'],
+  });
   page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   page.on('console', (m) => void (/Content Security Policy|Refused to/i.test(m.text()) && csp.push(m.text())));
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -72,7 +79,10 @@ after(async () => {
 /** The host's medicalImage message (values as a Float32Array rebuilt in the page). */
 async function postImage(r: DisplayImageResult) {
   const values = Array.from(decodeArray(r.values));
-  await page.evaluate(([msg, v]) => window.postMessage({ ...(msg as object), type: 'medicalImage', values: new Float32Array(v as number[]) }, '*'), [{ ...r, values: null }, values] as const);
+  await page.evaluate(
+    ([msg, v]) => window.postMessage({ ...(msg as object), type: 'medicalImage', values: new Float32Array(v as number[]) }, '*'),
+    [{ ...r, values: null }, values] as const,
+  );
 }
 
 /** The image layer's current src (a new one is set each time the window changes). */
@@ -83,7 +93,10 @@ const imageSrc = () => page.evaluate(() => (document.getElementById('layer-image
  * shows a new image first (the webview re-renders asynchronously after a window change).
  */
 async function drawnPixels(previousSrc?: string): Promise<number[]> {
-  if (previousSrc !== undefined) await page.waitForFunction((prev) => (document.getElementById('layer-image') as HTMLImageElement).src !== prev, previousSrc, { timeout: 10_000 });
+  if (previousSrc !== undefined)
+    await page.waitForFunction((prev) => (document.getElementById('layer-image') as HTMLImageElement).src !== prev, previousSrc, {
+      timeout: 10_000,
+    });
   return page.evaluate(async () => {
     const img = document.getElementById('layer-image') as HTMLImageElement;
     if (!img.complete || !img.naturalWidth) await new Promise((r) => img.addEventListener('load', r, { once: true }));
@@ -98,55 +111,66 @@ async function drawnPixels(previousSrc?: string): Promise<number[]> {
 
 const dataset = (id: string, key: string) => page.evaluate(([i, k]) => document.getElementById(i)!.dataset[k], [id, key] as const);
 
-test('window/level: a MONOCHROME1 DICOM is drawn with the file window, inverted; presets and Shift-drag change the display only', { skip }, async () => {
-  await page.evaluate(() => window.postMessage({ type: 'init', imageUrl: null, imageName: 'cxr.dcm', imagePath: '/x/cxr.dcm', running: false, canRun: true }, '*'));
-  await postImage(mono1);
-  await page.waitForSelector('#window-level:not(.hidden)');
-  const values = decodeArray(mono1.values);
-  const want = (win: { center: number; width: number }) => windowedRgba(values, 1, mono1.width, mono1.height, win, true);
-  let got = await drawnPixels();
-  let expect = want(mono1.window);
-  assert.equal(got.length, expect.length);
-  let off = 0;
-  for (let i = 0; i < got.length; i++) if (Math.abs(got[i] - expect[i]) > 1) off++;
-  assert.equal(off, 0, `${off} bytes differ from the window formula`);
-  assert.ok(got.some((v) => v < 30) && got.some((v) => v > 220), 'the file window spreads the grey levels');
-  assert.match(await page.locator('#wl-info').innerText(), /DICOM MONOCHROME1/);
-  assert.equal(await page.locator('#slice-box').isVisible(), false, 'no slider for a 2-D image');
+test(
+  'window/level: a MONOCHROME1 DICOM is drawn with the file window, inverted; presets and Shift-drag change the display only',
+  { skip },
+  async () => {
+    await page.evaluate(() =>
+      window.postMessage(
+        { type: 'init', imageUrl: null, imageName: 'cxr.dcm', imagePath: '/x/cxr.dcm', running: false, canRun: true },
+        '*',
+      ),
+    );
+    await postImage(mono1);
+    await page.waitForSelector('#window-level:not(.hidden)');
+    const values = decodeArray(mono1.values);
+    const want = (win: { center: number; width: number }) => windowedRgba(values, 1, mono1.width, mono1.height, win, true);
+    let got = await drawnPixels();
+    let expect = want(mono1.window);
+    assert.equal(got.length, expect.length);
+    let off = 0;
+    for (let i = 0; i < got.length; i++) if (Math.abs(got[i] - expect[i]) > 1) off++;
+    assert.equal(off, 0, `${off} bytes differ from the window formula`);
+    assert.ok(got.some((v) => v < 30) && got.some((v) => v > 220), 'the file window spreads the grey levels');
+    assert.match(await page.locator('#wl-info').innerText(), /DICOM MONOCHROME1/);
+    assert.equal(await page.locator('#slice-box').isVisible(), false, 'no slider for a 2-D image');
 
-  // the percentile preset
-  const fileWindowSrc = await imageSrc();
-  await page.locator('#wl-preset').selectOption('percentile');
-  assert.equal(Number(await dataset('window-level', 'center')), mono1.percentile.center);
-  got = await drawnPixels(fileWindowSrc);
-  expect = want(mono1.percentile);
-  for (let i = 0; i < got.length; i += 401) assert.ok(Math.abs(got[i] - expect[i]) <= 1, `byte ${i}: ${got[i]} vs ${expect[i]}`);
+    // the percentile preset
+    const fileWindowSrc = await imageSrc();
+    await page.locator('#wl-preset').selectOption('percentile');
+    assert.equal(Number(await dataset('window-level', 'center')), mono1.percentile.center);
+    got = await drawnPixels(fileWindowSrc);
+    expect = want(mono1.percentile);
+    for (let i = 0; i < got.length; i += 401) assert.ok(Math.abs(got[i] - expect[i]) <= 1, `byte ${i}: ${got[i]} vs ${expect[i]}`);
 
-  // Shift-drag right and down: wider window, higher level; the view does not pan
-  const transform = await page.locator('#stack').evaluate((e) => (e as HTMLElement).style.transform);
-  const before = { c: Number(await dataset('window-level', 'center')), w: Number(await dataset('window-level', 'width')) };
-  const box = (await page.locator('#stage').boundingBox())!;
-  await page.keyboard.down('Shift');
-  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-  await page.mouse.down();
-  await page.mouse.move(box.x + box.width / 2 + 100, box.y + box.height / 2 + 50, { steps: 5 });
-  await page.mouse.up();
-  await page.keyboard.up('Shift');
-  const after = { c: Number(await dataset('window-level', 'center')), w: Number(await dataset('window-level', 'width')) };
-  assert.ok(after.w > before.w && after.c > before.c, `drag: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
-  assert.equal(await page.locator('#stack').evaluate((e) => (e as HTMLElement).style.transform), transform, 'a window drag does not pan');
+    // Shift-drag right and down: wider window, higher level; the view does not pan
+    const transform = await page.locator('#stack').evaluate((e) => (e as HTMLElement).style.transform);
+    const before = { c: Number(await dataset('window-level', 'center')), w: Number(await dataset('window-level', 'width')) };
+    const box = (await page.locator('#stage').boundingBox())!;
+    await page.keyboard.down('Shift');
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 100, box.y + box.height / 2 + 50, { steps: 5 });
+    await page.mouse.up();
+    await page.keyboard.up('Shift');
+    const after = { c: Number(await dataset('window-level', 'center')), w: Number(await dataset('window-level', 'width')) };
+    assert.ok(after.w > before.w && after.c > before.c, `drag: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
+    assert.equal(await page.locator('#stack').evaluate((e) => (e as HTMLElement).style.transform), transform, 'a window drag does not pan');
 
-  // a run starting (init with running, no imageUrl) keeps the drawn picture
-  const src = await page.locator('#layer-image').getAttribute('src');
-  assert.match(src ?? '', /^blob:/);
-  await page.evaluate(() => window.postMessage({ type: 'init', imageUrl: null, imageName: 'cxr.dcm', imagePath: '/x/cxr.dcm', running: true, canRun: true }, '*'));
-  await page.waitForSelector('body[data-state="running"]');
-  assert.equal(await page.locator('#layer-image').getAttribute('src'), src);
-  mkdirSync(OUT, { recursive: true });
-  await page.screenshot({ path: join(OUT, 'window-level.png') });
-  assert.deepEqual(pageErrors, []);
-  assert.deepEqual(csp, []);
-});
+    // a run starting (init with running, no imageUrl) keeps the drawn picture
+    const src = await page.locator('#layer-image').getAttribute('src');
+    assert.match(src ?? '', /^blob:/);
+    await page.evaluate(() =>
+      window.postMessage({ type: 'init', imageUrl: null, imageName: 'cxr.dcm', imagePath: '/x/cxr.dcm', running: true, canRun: true }, '*'),
+    );
+    await page.waitForSelector('body[data-state="running"]');
+    assert.equal(await page.locator('#layer-image').getAttribute('src'), src);
+    mkdirSync(OUT, { recursive: true });
+    await page.screenshot({ path: join(OUT, 'window-level.png') });
+    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(csp, []);
+  },
+);
 
 test('slice slider: a NIfTI volume shows its slider at the middle slice; moving it asks the host for that plane', { skip }, async () => {
   await postImage(volume);
@@ -157,7 +181,9 @@ test('slice slider: a NIfTI volume shows its slider at the middle slice; moving 
   assert.match(await page.locator('#wl-info').innerText(), /NIfTI/);
   await page.locator('#slice').fill('2');
   await page.locator('#slice').dispatchEvent('change');
-  const posted = await page.evaluate(() => (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'slice'));
+  const posted = await page.evaluate(() =>
+    (window as unknown as { __posted: { type: string }[] }).__posted.filter((m) => m.type === 'slice'),
+  );
   assert.deepEqual(posted.at(-1), { type: 'slice', axis: 'z', index: 2 });
   // the same plane size: the window the user chose stays
   const c = await dataset('window-level', 'center');

@@ -56,7 +56,9 @@ function diagnosticsFor(uri: string): Promise<PublishDiagnosticsParams> {
 async function open(name: string, text: string): Promise<{ uri: string; diagnostics: PublishDiagnosticsParams['diagnostics'] }> {
   const uri = pathToFileURL(join(tmp, name)).href;
   const p = diagnosticsFor(uri);
-  await w.conn.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'json', version: ++version, text } });
+  await w.conn.sendNotification(DidOpenTextDocumentNotification.type, {
+    textDocument: { uri, languageId: 'json', version: ++version, text },
+  });
   return { uri, diagnostics: (await p).diagnostics };
 }
 const close = (uri: string) => w.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
@@ -65,63 +67,74 @@ async function hover(uri: string, line: number): Promise<string | null> {
   return h ? (h.contents as { value: string }).value : null;
 }
 
-test('a valid card: no diagnostics; hovers show the model\'s tensors, the class histogram and the time per pass', { timeout: 120_000 }, async () => {
-  const text = polyp();
-  const { uri, diagnostics } = await open('polyp.card.json', text);
-  assert.deepEqual(diagnostics, []);
-  const input = await hover(uri, lineOf(text, '"input"'));
-  assert.match(input!, /\*\*input\*\* — checked against the model \(clean pass on a generated test pattern \(256×256\)\)/);
-  assert.match(input!, /\*\*onnx\*\* \(cpu\): `image` float32 \[\?,3,\?,\?\] · fed \[1,3,256,256\]/);
-  assert.match(input!, /\*\*tfjs\*\*/);
-  assert.match((await hover(uri, lineOf(text, '"output"')))!, /returned \[1,2,256,256\]/);
-  assert.match((await hover(uri, lineOf(text, '"classes"') + 2))!, /background [\d.]+%, polyp [\d.]+%/, 'inside the classes array too');
-  assert.match((await hover(uri, lineOf(text, '"file"')))!, /segmenter\.onnx, [\d.]+ ms per forward pass/);
-  assert.equal(await hover(uri, lineOf(text, '"license"')), null, 'nothing to add: the schema description is the JSON hover');
-  await close(uri);
-});
+test(
+  "a valid card: no diagnostics; hovers show the model's tensors, the class histogram and the time per pass",
+  { timeout: 120_000 },
+  async () => {
+    const text = polyp();
+    const { uri, diagnostics } = await open('polyp.card.json', text);
+    assert.deepEqual(diagnostics, []);
+    const input = await hover(uri, lineOf(text, '"input"'));
+    assert.match(input!, /\*\*input\*\* — checked against the model \(clean pass on a generated test pattern \(256×256\)\)/);
+    assert.match(input!, /\*\*onnx\*\* \(cpu\): `image` float32 \[\?,3,\?,\?\] · fed \[1,3,256,256\]/);
+    assert.match(input!, /\*\*tfjs\*\*/);
+    assert.match((await hover(uri, lineOf(text, '"output"')))!, /returned \[1,2,256,256\]/);
+    assert.match((await hover(uri, lineOf(text, '"classes"') + 2))!, /background [\d.]+%, polyp [\d.]+%/, 'inside the classes array too');
+    assert.match((await hover(uri, lineOf(text, '"file"')))!, /segmenter\.onnx, [\d.]+ ms per forward pass/);
+    assert.equal(await hover(uri, lineOf(text, '"license"')), null, 'nothing to add: the schema description is the JSON hover');
+    await close(uri);
+  },
+);
 
-test('problems that need the model are diagnostics at their field; structure is left to the JSON Schema', { timeout: 120_000 }, async () => {
-  // a key the schema does not know: VS Code's JSON support reports it (jsonValidation), not the worker
-  let t = polyp((c) => (c.colour = 'red'));
-  let r = await open('schema.card.json', t);
-  assert.deepEqual(r.diagnostics, []);
-  await close(r.uri);
+test(
+  'problems that need the model are diagnostics at their field; structure is left to the JSON Schema',
+  { timeout: 120_000 },
+  async () => {
+    // a key the schema does not know: VS Code's JSON support reports it (jsonValidation), not the worker
+    let t = polyp((c) => (c.colour = 'red'));
+    let r = await open('schema.card.json', t);
+    assert.deepEqual(r.diagnostics, []);
+    await close(r.uri);
 
-  // a tensor name the model does not have: at input.name
-  t = polyp((c) => (c.input.name = 'pixels'));
-  r = await open('name.card.json', t);
-  assert.equal(r.diagnostics.length, 1, JSON.stringify(r.diagnostics));
-  assert.match(String(r.diagnostics[0].message), /the model has no input named "pixels" \(it has image\)/);
-  assert.equal(r.diagnostics[0].range.start.line, lineOf(t, '"pixels"'));
-  // fixed while open: the diagnostic goes away
-  const fixed = polyp();
-  const cleared = diagnosticsFor(r.uri);
-  await w.conn.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: r.uri, version: ++version }, contentChanges: [{ text: fixed }] });
-  assert.deepEqual((await cleared).diagnostics, []);
-  await close(r.uri);
+    // a tensor name the model does not have: at input.name
+    t = polyp((c) => (c.input.name = 'pixels'));
+    r = await open('name.card.json', t);
+    assert.equal(r.diagnostics.length, 1, JSON.stringify(r.diagnostics));
+    assert.match(String(r.diagnostics[0].message), /the model has no input named "pixels" \(it has image\)/);
+    assert.equal(r.diagnostics[0].range.start.line, lineOf(t, '"pixels"'));
+    // fixed while open: the diagnostic goes away
+    const fixed = polyp();
+    const cleared = diagnosticsFor(r.uri);
+    await w.conn.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: r.uri, version: ++version },
+      contentChanges: [{ text: fixed }],
+    });
+    assert.deepEqual((await cleared).diagnostics, []);
+    await close(r.uri);
 
-  // a class count the output does not have: the model's output channels are dynamic, only the clean pass sees it
-  t = polyp((c) => {
-    c.output.channels = 3;
-    c.classes.push({ name: 'extra', color: '#00ff00' });
-  });
-  r = await open('classes.card.json', t);
-  assert.equal(r.diagnostics.length, 1, JSON.stringify(r.diagnostics));
-  assert.match(String(r.diagnostics[0].message), /segmenter output has 2 channels .* the card says 3/);
-  assert.equal(r.diagnostics[0].range.start.line, outputChannelsLine(t));
-  await close(r.uri);
+    // a class count the output does not have: the model's output channels are dynamic, only the clean pass sees it
+    t = polyp((c) => {
+      c.output.channels = 3;
+      c.classes.push({ name: 'extra', color: '#00ff00' });
+    });
+    r = await open('classes.card.json', t);
+    assert.equal(r.diagnostics.length, 1, JSON.stringify(r.diagnostics));
+    assert.match(String(r.diagnostics[0].message), /segmenter output has 2 channels .* the card says 3/);
+    assert.equal(r.diagnostics[0].range.start.line, outputChannelsLine(t));
+    await close(r.uri);
 
-  // what the schema cannot say: sigmoid with two channels, at output.channels
-  t = polyp((c) => (c.output.kind = 'sigmoid'));
-  r = await open('sigmoid.card.json', t);
-  assert.match(String(r.diagnostics[0].message), /output\.kind sigmoid needs output\.channels 1 and 2 classes/);
-  assert.equal(r.diagnostics[0].range.start.line, outputChannelsLine(t));
-  await close(r.uri);
+    // what the schema cannot say: sigmoid with two channels, at output.channels
+    t = polyp((c) => (c.output.kind = 'sigmoid'));
+    r = await open('sigmoid.card.json', t);
+    assert.match(String(r.diagnostics[0].message), /output\.kind sigmoid needs output\.channels 1 and 2 classes/);
+    assert.equal(r.diagnostics[0].range.start.line, outputChannelsLine(t));
+    await close(r.uri);
 
-  // the model file is missing: at file
-  t = polyp((c) => (c.file = join(tmp, 'gone.onnx')));
-  r = await open('file.card.json', t);
-  assert.match(String(r.diagnostics[0].message), /model file not found/);
-  assert.equal(r.diagnostics[0].range.start.line, lineOf(t, '"file"'));
-  await close(r.uri);
-});
+    // the model file is missing: at file
+    t = polyp((c) => (c.file = join(tmp, 'gone.onnx')));
+    r = await open('file.card.json', t);
+    assert.match(String(r.diagnostics[0].message), /model file not found/);
+    assert.equal(r.diagnostics[0].range.start.line, lineOf(t, '"file"'));
+    await close(r.uri);
+  },
+);

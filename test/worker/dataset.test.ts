@@ -41,12 +41,18 @@ after(async () => {
 test('listDataset: pairs in certification order, paged; a plain folder is a user error', async () => {
   const all = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds });
   assert.equal(all.total, 2);
-  assert.deepEqual(all.pairs.map((p) => p.id), ['a', 'b']);
+  assert.deepEqual(
+    all.pairs.map((p) => p.id),
+    ['a', 'b'],
+  );
   assert.equal(all.pairs[0].image, join(ds, 'images', 'a.png'));
   assert.equal(all.pairs[0].mask, join(ds, 'masks', 'a.png'));
   const page = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds, offset: 1, limit: 1 });
   assert.equal(page.total, 2);
-  assert.deepEqual(page.pairs.map((p) => p.id), ['b']);
+  assert.deepEqual(
+    page.pairs.map((p) => p.id),
+    ['b'],
+  );
   await expectError(w.conn.sendRequest(ListDatasetRequest.type, { dir: join(ds, 'images') }), CertsegErrorCodes.UserError, /not a dataset/);
   await expectError(w.conn.sendRequest(ListDatasetRequest.type, { dir: 'relative' }), ErrorCodes.InvalidParams, /absolute/);
 });
@@ -60,20 +66,38 @@ test('certifyDataset: progress, summary + plot on disk, an interrupted run resum
   });
   const t0 = performance.now();
   // "interrupted": only the first image
-  const first = (await w.conn.sendRequest(CertifyDatasetRequest.type, { dir: ds, outDir: out, overrides, limit: 1, resume: true, workDoneToken: 'ds-1' })) as unknown as DatasetSummary;
+  const first = (await w.conn.sendRequest(CertifyDatasetRequest.type, {
+    dir: ds,
+    outDir: out,
+    overrides,
+    limit: 1,
+    resume: true,
+    workDoneToken: 'ds-1',
+  })) as unknown as DatasetSummary;
   const t1 = performance.now();
   d.dispose();
   assert.equal(first.images, 1);
   assert.equal(progress[0], 'begin:0');
   assert.equal(progress.at(-1), 'end:');
-  assert.ok(progress.some((p) => p.startsWith('report:') && Number(p.slice(7)) > 0), progress.join(' '));
+  assert.ok(
+    progress.some((p) => p.startsWith('report:') && Number(p.slice(7)) > 0),
+    progress.join(' '),
+  );
   // resumed: a is reused (same parameters), only b is certified
-  const full = (await w.conn.sendRequest(CertifyDatasetRequest.type, { dir: ds, outDir: out, overrides, resume: true })) as unknown as DatasetSummary;
+  const full = (await w.conn.sendRequest(CertifyDatasetRequest.type, {
+    dir: ds,
+    outDir: out,
+    overrides,
+    resume: true,
+  })) as unknown as DatasetSummary;
   const t2 = performance.now();
   console.log(`dataset: 1 image ${(t1 - t0).toFixed(0)} ms, resumed to 2 images ${(t2 - t1).toFixed(0)} ms`);
   assert.equal(full.images, 2);
   assert.equal(full.withMask, 2);
-  assert.deepEqual(full.perImage.map((p) => p.id), ['a', 'b']);
+  assert.deepEqual(
+    full.perImage.map((p) => p.id),
+    ['a', 'b'],
+  );
   assert.equal(full.perImage[0].totalMs, first.perImage[0].totalMs, 'image a was reused, not certified again');
   assert.equal(full.params?.n, 60);
   assert.ok(full.certified && full.certified.pooled.dice.length >= 2);
@@ -97,7 +121,9 @@ test('consistency: flip maps and numbers, plain and with crop selection M=8', as
   });
   const t0 = performance.now();
   const r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, overrides: baseOverrides(), workDoneToken: 'cons-1' });
-  console.log(`consistency ${(performance.now() - t0).toFixed(0)} ms (run ${r.runMs} ms): plain mean ${r.plain.meanFraction}, worst ${JSON.stringify(r.plain.worst)}; M=8 mean ${r.cropSelection?.meanFraction}, bound ${r.cropSelection?.bound}`);
+  console.log(
+    `consistency ${(performance.now() - t0).toFixed(0)} ms (run ${r.runMs} ms): plain mean ${r.plain.meanFraction}, worst ${JSON.stringify(r.plain.worst)}; M=8 mean ${r.cropSelection?.meanFraction}, bound ${r.cropSelection?.bound}`,
+  );
   d.dispose();
   sub.dispose();
   assert.ok(kinds.includes('consistency'), 'ran through the queue');
@@ -114,7 +140,10 @@ test('consistency: flip maps and numbers, plain and with crop selection M=8', as
     const worst = Math.max(...m.directions.map((x) => x.fraction));
     assert.equal(m.worst.fraction, worst);
     assert.ok(Math.abs(m.meanFraction - m.directions.reduce((s, x) => s + x.fraction, 0) / 8) < 1e-12);
-    assert.equal(m.anyChanged, flip.some((v) => v > 0));
+    assert.equal(
+      m.anyChanged,
+      flip.some((v) => v > 0),
+    );
     assert.ok(m.changedAnyFraction >= 0 && m.changedAnyFraction <= 1);
   }
   assert.equal(r.plain.coverage, 1);
@@ -133,8 +162,16 @@ test('consistency: flip maps and numbers, plain and with crop selection M=8', as
 });
 
 test('consistency: bad params, missing image, cancellation', async () => {
-  await expectError(w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, cropSelection: 0 }), ErrorCodes.InvalidParams, /cropSelection/);
-  await expectError(w.conn.sendRequest(ConsistencyRequest.type, { imagePath: join(tmp, 'none.png') }), CertsegErrorCodes.UserError, /not found/);
+  await expectError(
+    w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, cropSelection: 0 }),
+    ErrorCodes.InvalidParams,
+    /cropSelection/,
+  );
+  await expectError(
+    w.conn.sendRequest(ConsistencyRequest.type, { imagePath: join(tmp, 'none.png') }),
+    CertsegErrorCodes.UserError,
+    /not found/,
+  );
   const cts = new CancellationTokenSource();
   const p = w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE }, cts.token);
   setTimeout(() => cts.cancel(), 150);

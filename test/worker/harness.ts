@@ -57,7 +57,9 @@ export async function startWorker(): Promise<Worker> {
   const logs: string[] = [];
   proc.stdout!.on('data', (d: Buffer) => stdout.push(d.toString()));
   proc.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const conn = createProtocolConnection(new IPCMessageReader(proc), new IPCMessageWriter(proc));
   conn.onNotification(LogMessageNotification.type, (p) => {
     logs.push(p.message);

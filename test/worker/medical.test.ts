@@ -9,7 +9,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CertifyImageRequest, CertsegErrorCodes, ConsistencyRequest, DisplayImageRequest, ListDatasetRequest, decodeArray, type DisplayImageResult } from '../../protocol/messages';
+import {
+  CertifyImageRequest,
+  CertsegErrorCodes,
+  ConsistencyRequest,
+  DisplayImageRequest,
+  ListDatasetRequest,
+  decodeArray,
+  type DisplayImageResult,
+} from '../../protocol/messages';
 import { CXR_DIR } from '../helpers/medicalFiles';
 import { readNpy } from '../../server/src/image/write';
 import { startWorker, expectError, type Worker } from './harness';
@@ -28,7 +36,10 @@ after(async () => {
 });
 
 const show = (file: string, slice?: { axis: 'x' | 'y' | 'z'; index: number }) =>
-  w.conn.sendRequest(DisplayImageRequest.type, { imagePath: path.join(files.dir, file), ...(slice ? { slice } : {}) }) as Promise<DisplayImageResult>;
+  w.conn.sendRequest(DisplayImageRequest.type, {
+    imagePath: path.join(files.dir, file),
+    ...(slice ? { slice } : {}),
+  }) as Promise<DisplayImageResult>;
 
 function skipped(t: { skip(m: string): void }): boolean {
   if (files.missing) t.skip(files.missing);
@@ -101,9 +112,18 @@ test('displayImage: bad files are one line each', async (t) => {
   ];
   for (const [file, pattern, slice] of cases) {
     await expectError(show(file, slice), CertsegErrorCodes.UserError, pattern);
-    await show(file, slice).catch((e: Error) => assert.ok(!e.message.includes('\n') && !/ at \S+:\d+/.test(e.message), `one line, no stack: ${e.message}`));
+    await show(file, slice).catch((e: Error) =>
+      assert.ok(!e.message.includes('\n') && !/ at \S+:\d+/.test(e.message), `one line, no stack: ${e.message}`),
+    );
   }
-  await expectError(w.conn.sendRequest(DisplayImageRequest.type, { imagePath: path.join(files.dir, 'stack.nii.gz'), slice: { axis: 'w' as 'z', index: 0 } }), -32602, /params\.slice/);
+  await expectError(
+    w.conn.sendRequest(DisplayImageRequest.type, {
+      imagePath: path.join(files.dir, 'stack.nii.gz'),
+      slice: { axis: 'w' as 'z', index: 0 },
+    }),
+    -32602,
+    /params\.slice/,
+  );
 });
 
 test('certifyImage: the slice of a volume in the params is the one certified and reported', async (t) => {
@@ -117,7 +137,10 @@ test('certifyImage: the slice of a volume in the params is the one certified and
   assert.deepEqual(r.report.image.intensity?.slice, { axis: 'z', index: 2 });
   assert.equal(r.report.image.intensity?.format, 'nifti');
   await expectError(
-    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: path.join(files.dir, 'stack.nii.gz'), overrides: { n0: 4, n: 60, alpha: 0.01, denoiser: null } }),
+    w.conn.sendRequest(CertifyImageRequest.type, {
+      imagePath: path.join(files.dir, 'stack.nii.gz'),
+      overrides: { n0: 4, n: 60, alpha: 0.01, denoiser: null },
+    }),
     CertsegErrorCodes.UserError,
     /volume of 256×256×3 voxels: choose a slice/,
   );
@@ -131,13 +154,23 @@ test('listDataset (the Datasets view): DICOM and NIfTI images pair with their PN
   copyFileSync(path.join(files.dir, 'cxr2d.nii.gz'), path.join(ds, 'images', 'b.nii.gz'));
   for (const id of ['a', 'b']) copyFileSync(path.join(CXR_DIR, '..', 'masks', 'cxr000.png'), path.join(ds, 'masks', `${id}.png`));
   const r = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds });
-  assert.deepEqual(r.pairs.map((p) => [p.id, path.basename(p.image), p.mask && path.basename(p.mask)]), [['a', 'a.dcm', 'a.png'], ['b', 'b.nii.gz', 'b.png']]);
+  assert.deepEqual(
+    r.pairs.map((p) => [p.id, path.basename(p.image), p.mask && path.basename(p.mask)]),
+    [
+      ['a', 'a.dcm', 'a.png'],
+      ['b', 'b.nii.gz', 'b.png'],
+    ],
+  );
   assert.deepEqual(r.warnings, []);
 });
 
 test('consistency: the slice of a volume in the params is the plane measured', async (t) => {
   if (skipped(t)) return;
-  const r = await w.conn.sendRequest(ConsistencyRequest.type, { imagePath: path.join(files.dir, 'stack.nii.gz'), slice: { axis: 'y', index: 5 }, cropSelection: null });
+  const r = await w.conn.sendRequest(ConsistencyRequest.type, {
+    imagePath: path.join(files.dir, 'stack.nii.gz'),
+    slice: { axis: 'y', index: 5 },
+    cropSelection: null,
+  });
   assert.deepEqual([r.width, r.height], [256, 3], 'the y-plane of a 256×256×3 stack');
   assert.equal(r.cropSelection, null);
 });

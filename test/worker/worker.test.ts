@@ -51,18 +51,25 @@ function run(params: Omit<CertifyImageParams, 'workDoneToken' | 'partialResultTo
   const progress: { t: number; kind: string; percentage?: number; message?: string }[] = [];
   const partials: { t: number; p: PartialResultWire }[] = [];
   const d1 = w.conn.onProgress(WorkDoneProgress.type, workDoneToken, (v) => {
-    progress.push({ t: performance.now() - t0, kind: v.kind, percentage: 'percentage' in v ? v.percentage : undefined, message: 'message' in v ? v.message : undefined });
+    progress.push({
+      t: performance.now() - t0,
+      kind: v.kind,
+      percentage: 'percentage' in v ? v.percentage : undefined,
+      message: 'message' in v ? v.message : undefined,
+    });
   });
   const d2 = w.conn.onProgress(CertifyImageRequest.type, partialResultToken, (p) => {
     partials.push({ t: performance.now() - t0, p });
   });
   const overrides = { ...baseOverrides(), ...params.overrides };
   let settled = false;
-  const promise = w.conn.sendRequest(CertifyImageRequest.type, { ...params, overrides, workDoneToken, partialResultToken }, cts?.token).finally(() => {
-    settled = true;
-    d1.dispose();
-    d2.dispose();
-  });
+  const promise = w.conn
+    .sendRequest(CertifyImageRequest.type, { ...params, overrides, workDoneToken, partialResultToken }, cts?.token)
+    .finally(() => {
+      settled = true;
+      d1.dispose();
+      d2.dispose();
+    });
   return { promise, progress, partials, t0, settled: () => settled };
 }
 
@@ -89,14 +96,19 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   const total = performance.now() - r.t0;
   const { width: W, height: H } = res;
   const firstPartial = r.partials[0]?.t;
-  console.log(`certify ${W}x${H}: total ${total.toFixed(0)} ms (run ${res.runMs} ms), ${r.partials.length} partials, first after ${firstPartial?.toFixed(0)} ms, ${r.progress.length} progress messages`);
+  console.log(
+    `certify ${W}x${H}: total ${total.toFixed(0)} ms (run ${res.runMs} ms), ${r.partials.length} partials, first after ${firstPartial?.toFixed(0)} ms, ${r.progress.length} progress messages`,
+  );
   // progress: begin … reports with non-decreasing percentages … end
   assert.equal(r.progress[0]?.kind, 'begin');
   assert.equal(r.progress.at(-1)?.kind, 'end');
   const pcts = r.progress.filter((p) => p.kind === 'report').map((p) => p.percentage ?? 0);
   assert.ok(pcts.length >= 3, `${pcts.length} progress reports`);
   for (let i = 1; i < pcts.length; i++) assert.ok(pcts[i] >= pcts[i - 1], `percentages go down: ${pcts.join(',')}`);
-  assert.ok(r.progress.some((p) => /estimation/.test(p.message ?? '')), 'an estimation-phase message');
+  assert.ok(
+    r.progress.some((p) => /estimation/.test(p.message ?? '')),
+    'an estimation-phase message',
+  );
   // partial results stream before the final result, with consistent sizes
   assert.ok(r.partials.length >= 1, 'at least one partial result');
   for (const { p } of r.partials) {
@@ -105,7 +117,10 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
     assert.equal(decodeArray(p.selected).length, W * H);
     assert.equal(decodeArray(p.counts).length, W * H);
   }
-  assert.ok(r.partials.some(({ p }) => p.phase === 'estimation'), 'estimation-phase partials');
+  assert.ok(
+    r.partials.some(({ p }) => p.phase === 'estimation'),
+    'estimation-phase partials',
+  );
   // the first one comes before any noisy sample: the clean prediction
   assert.equal(r.partials[0].p.phase, 'clean');
   assert.deepEqual(decodeArray(r.partials[0].p.selected), decodeArray(res.clean));
@@ -135,7 +150,8 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
     for (let i = 0; i < W * H; i++) {
       const s = provisionalState(k[i], p.samplesDone, p.thresholds);
       if (s === WILL_CERTIFY) assert.notEqual(certified[i], 255, `pixel ${i} was "will be certified" after ${p.samplesDone} samples`);
-      if (s === CANNOT_CERTIFY) assert.equal(certified[i], 255, `pixel ${i} was "can no longer be certified" after ${p.samplesDone} samples`);
+      if (s === CANNOT_CERTIFY)
+        assert.equal(certified[i], 255, `pixel ${i} was "can no longer be certified" after ${p.samplesDone} samples`);
       if (s !== UNDECIDED) decided++;
     }
   }
@@ -146,7 +162,10 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
   assert.equal(res.outDir, outDir);
   assert.ok(existsSync(join(outDir, 'report.json')), 'report.json written to outDir');
   // queue notifications: running this run, then idle (once its process is free again, just after the answer)
-  assert.ok(queue.some((q) => q.running?.label === SAMPLE), 'queueStatus shows the running run');
+  assert.ok(
+    queue.some((q) => q.running?.label === SAMPLE),
+    'queueStatus shows the running run',
+  );
   const idleBy = Date.now() + 5000;
   while (queue.at(-1)?.running !== null && Date.now() < idleBy) await new Promise((res) => setTimeout(res, 20));
   assert.equal(queue.at(-1)?.running, null);
@@ -164,8 +183,15 @@ test('certifyImage with the shipped defaults: progress, partial results, final r
 
 /** The worker's run processes (runChild.js children), by pid. */
 function runProcesses(): number[] {
-  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)]).toString().trim();
-  return out ? out.split('\n').filter((l) => l.includes('runChild')).map((l) => Number(l.trim().split(/\s+/)[0])) : [];
+  const out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(w.proc.pid)])
+    .toString()
+    .trim();
+  return out
+    ? out
+        .split('\n')
+        .filter((l) => l.includes('runChild'))
+        .map((l) => Number(l.trim().split(/\s+/)[0]))
+    : [];
 }
 
 test('the run process is kept warm between runs: the next certification runs in the same process, with the same result', async () => {
@@ -178,7 +204,9 @@ test('the run process is kept warm between runs: the next certification runs in 
   assert.deepEqual(runProcesses(), kept, 'the second run used the kept process');
   assert.deepEqual(decodeArray(second.counts), decodeArray(first.counts), 'same seed, same counts: nothing carried over between runs');
   assert.deepEqual(decodeArray(second.certified), decodeArray(first.certified));
-  console.log(`warm run process: first run ${first.runMs} ms (first partial ${a.partials[0]?.t.toFixed(0)} ms), second ${second.runMs} ms (first partial ${b.partials[0]?.t.toFixed(0)} ms)`);
+  console.log(
+    `warm run process: first run ${first.runMs} ms (first partial ${a.partials[0]?.t.toFixed(0)} ms), second ${second.runMs} ms (first partial ${b.partials[0]?.t.toFixed(0)} ms)`,
+  );
 });
 
 test('cancelling a running certification answers RequestCancelled within a second; the worker stays usable', async () => {
@@ -186,7 +214,8 @@ test('cancelling a running certification answers RequestCancelled within a secon
   const r = run({ imagePath: SAMPLE, overrides: { n: 2000 } }, cts);
   // wait until sampling is under way (inside inference)
   const deadline = Date.now() + 60_000;
-  while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline)
+    await new Promise((res) => setTimeout(res, 20));
   assert.ok(Date.now() < deadline, 'the run reached sampling');
   const tCancel = performance.now();
   cts.cancel();
@@ -213,14 +242,19 @@ test('cancelling a running certification answers RequestCancelled within a secon
 test('a run process killed from outside: the request says so in one line, the log names the run, the signal and its stderr tail; the worker stays usable', async () => {
   const r = run({ imagePath: SAMPLE, overrides: { n: 2000 } });
   const deadline = Date.now() + 60_000;
-  while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  while (!r.progress.some((p) => /selection|estimation/.test(p.message ?? '')) && !r.settled() && Date.now() < deadline)
+    await new Promise((res) => setTimeout(res, 20));
   assert.ok(Date.now() < deadline, 'the run reached sampling');
   // the run's own process: the worker's child running runChild.js
   const kids = runProcesses();
   assert.equal(kids.length, 1, `one run process: ${kids.join(' | ')}`);
   const pid = kids[0];
   process.kill(pid, 'SIGKILL');
-  await expectError(r.promise, CertsegErrorCodes.InternalRunError, /^The run stopped unexpectedly \(signal SIGKILL\); see the certseg log$/);
+  await expectError(
+    r.promise,
+    CertsegErrorCodes.InternalRunError,
+    /^The run stopped unexpectedly \(signal SIGKILL\); see the certseg log$/,
+  );
   const line = w.logs.find((l) => l.includes(`(process ${pid}) stopped unexpectedly`));
   assert.ok(line, `the log has the run's end: ${w.logs.slice(-5).join(' | ')}`);
   console.log(`log: ${line}`);
@@ -245,7 +279,11 @@ test('a second run waits in the queue; cancelling it while queued removes it', a
   assert.ok(bothThere(), JSON.stringify(queue.at(-1)));
   cts2.cancel();
   await expectError(b.promise, LSPErrorCodes.RequestCancelled, /cancel/i);
-  assert.equal(b.progress.filter((p) => p.kind === 'report' && /selection|estimation/.test(p.message ?? '')).length, 0, 'the queued run never ran');
+  assert.equal(
+    b.progress.filter((p) => p.kind === 'report' && /selection|estimation/.test(p.message ?? '')).length,
+    0,
+    'the queued run never ran',
+  );
   cts1.cancel();
   await expectError(a.promise, LSPErrorCodes.RequestCancelled, /cancel/i);
   sub.dispose();
@@ -254,16 +292,48 @@ test('a second run waits in the queue; cancelling it while queued removes it', a
 test('malformed requests fail with clear messages and the worker stays alive', async () => {
   await expectError(w.conn.sendRequest(CertifyImageRequest.method, {}), ErrorCodes.InvalidParams, /params\.imagePath .* is required/);
   // no params at all: refused by JSON-RPC itself (handlers are registered with their request type, which declares one param)
-  await expectError(w.conn.sendRequest(CertifyImageRequest.method), ErrorCodes.InvalidParams, /certseg\/certifyImage defines 1 params but received none/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.method, { imagePath: 'relative.png' }), ErrorCodes.InvalidParams, /absolute path/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: join(tmp, 'nope.png') }), CertsegErrorCodes.UserError, /Image not found: .*nope\.png/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, overrides: { sigmaa: 1 } as never }), CertsegErrorCodes.UserError, /sigmaa/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, configPath: join(tmp, 'missing.certseg.json') }), CertsegErrorCodes.UserError, /Config not found/);
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.method),
+    ErrorCodes.InvalidParams,
+    /certseg\/certifyImage defines 1 params but received none/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.method, { imagePath: 'relative.png' }),
+    ErrorCodes.InvalidParams,
+    /absolute path/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: join(tmp, 'nope.png') }),
+    CertsegErrorCodes.UserError,
+    /Image not found: .*nope\.png/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, overrides: { sigmaa: 1 } as never }),
+    CertsegErrorCodes.UserError,
+    /sigmaa/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, configPath: join(tmp, 'missing.certseg.json') }),
+    CertsegErrorCodes.UserError,
+    /Config not found/,
+  );
   await expectError(w.conn.sendRequest(RecertifyRequest.type, { dir: tmp }), CertsegErrorCodes.UserError, /report\.json/);
   // output folders are checked before the run is queued: no progress, no model load
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: '/proc/certseg-out' }), CertsegErrorCodes.UserError, /cannot write results to \/proc\/certseg-out: \/proc is not writable/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: join(SAMPLE, 'out') }), CertsegErrorCodes.UserError, /sample\.png is a file, not a folder/);
-  await expectError(w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: ROOT }), CertsegErrorCodes.UserError, /not empty and is not a certseg image result/);
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: '/proc/certseg-out' }),
+    CertsegErrorCodes.UserError,
+    /cannot write results to \/proc\/certseg-out: \/proc is not writable/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: join(SAMPLE, 'out') }),
+    CertsegErrorCodes.UserError,
+    /sample\.png is a file, not a folder/,
+  );
+  await expectError(
+    w.conn.sendRequest(CertifyImageRequest.type, { imagePath: SAMPLE, outDir: ROOT }),
+    CertsegErrorCodes.UserError,
+    /not empty and is not a certseg image result/,
+  );
   await expectError(w.conn.sendRequest('certseg/noSuchMethod', {}), ErrorCodes.MethodNotFound, /noSuchMethod/);
   const info = await w.conn.sendRequest(EngineInfoRequest.type);
   assert.ok(info.preferred, 'still answering');
@@ -286,7 +356,7 @@ test('a killed worker exits; shutdown/exit exits cleanly with 0; a new worker wo
   assert.equal(await fresh.stop(), 0);
 });
 
-test('*.certseg.json: one source per problem: structure is the JSON Schema\'s, the worker reports what needs the models; hovers add implications', async () => {
+test("*.certseg.json: one source per problem: structure is the JSON Schema's, the worker reports what needs the models; hovers add implications", async () => {
   const open = async (uri: string, text: string) => {
     const diags = new Promise<PublishDiagnosticsParams>((resolve) => {
       const d = w.conn.onNotification(PublishDiagnosticsNotification.type, (p) => {
@@ -317,7 +387,7 @@ test('*.certseg.json: one source per problem: structure is the JSON Schema\'s, t
   assert.equal(contents?.kind, 'markdown', JSON.stringify(hover));
   assert.match(contents.value, /\*\*sigma\*\*/);
   assert.match(contents.value, /range: > 0/);
-  assert.doesNotMatch(contents.value, /Noise level σ in/, 'the schema description is the JSON hover\'s, not repeated');
+  assert.doesNotMatch(contents.value, /Noise level σ in/, "the schema description is the JSON hover's, not repeated");
   await w.conn.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
   // a valid config: the hover says what the value implies
   const good = 'file:///tmp/certseg-test/good.certseg.json';

@@ -14,8 +14,22 @@ export const attrType = (d: DType) => ({ type: TF_DT[d] });
 export const attrF = (f: number) => ({ f });
 
 // ONNX node attributes, with the operator's default when absent (or of another kind)
-export function attr(n: OnnxNode, name: string): OnnxAttr | undefined { return n.attrs.get(name); }
-export function attrInt(n: OnnxNode, name: string, def: number): number { const a = attr(n, name); return a?.kind === 'int' ? a.i : def; }
-export function attrFloat(n: OnnxNode, name: string, def: number): number { const a = attr(n, name); return a?.kind === 'float' ? a.f : def; }
-export function attrStr(n: OnnxNode, name: string, def: string): string { const a = attr(n, name); return a?.kind === 'string' ? a.s : def; }
-export function attrIntList(n: OnnxNode, name: string): number[] | undefined { const a = attr(n, name); return a?.kind === 'ints' ? a.ints : undefined; }
+export function attr(n: OnnxNode, name: string): OnnxAttr | undefined {
+  return n.attrs.get(name);
+}
+export function attrInt(n: OnnxNode, name: string, def: number): number {
+  const a = attr(n, name);
+  return a?.kind === 'int' ? a.i : def;
+}
+export function attrFloat(n: OnnxNode, name: string, def: number): number {
+  const a = attr(n, name);
+  return a?.kind === 'float' ? a.f : def;
+}
+export function attrStr(n: OnnxNode, name: string, def: string): string {
+  const a = attr(n, name);
+  return a?.kind === 'string' ? a.s : def;
+}
+export function attrIntList(n: OnnxNode, name: string): number[] | undefined {
+  const a = attr(n, name);
+  return a?.kind === 'ints' ? a.ints : undefined;
+}

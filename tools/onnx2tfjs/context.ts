@@ -23,8 +23,18 @@ export interface Val {
   len?: number;
 }
 
-export interface TfNode { name: string; op: string; input: string[]; attr?: Record<string, unknown> }
-export interface Weight { name: string; shape: number[]; dtype: DType; data: Float32Array | Int32Array }
+export interface TfNode {
+  name: string;
+  op: string;
+  input: string[];
+  attr?: Record<string, unknown>;
+}
+export interface Weight {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  data: Float32Array | Int32Array;
+}
 
 /** Converts one ONNX node; returns the value of its (first) output. */
 export type OpHandler = (ctx: ConversionContext, n: OnnxNode) => Val;
@@ -37,7 +47,13 @@ export function dtypeOf(onnxType: number): DType {
 }
 
 /** A folded constant value. */
-export const mkConst = (c: Const, dtype: DType): Val => ({ konst: c, dtype, rank: c.dims.length, nhwc: false, len: c.dims.length === 1 ? c.dims[0] : undefined });
+export const mkConst = (c: Const, dtype: DType): Val => ({
+  konst: c,
+  dtype,
+  rank: c.dims.length,
+  nhwc: false,
+  len: c.dims.length === 1 ? c.dims[0] : undefined,
+});
 export const constVal = (t: OnnxTensor): Val => mkConst({ dims: t.dims, data: t.data }, dtypeOf(t.dataType));
 /** A value computed by the TF graph. */
 export const dyn = (tf: string, dtype: DType, rank: number, nhwc = false, len?: number): Val => ({ tf, dtype, rank, nhwc, len });
@@ -67,7 +83,11 @@ export class ConversionContext {
   /** a TF node name not used yet, from base */
   uniq(base: string): string {
     let s = base.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '') || 'v';
-    if (this.used.has(s)) { let k = 1; while (this.used.has(`${s}_${k}`)) k++; s = `${s}_${k}`; }
+    if (this.used.has(s)) {
+      let k = 1;
+      while (this.used.has(`${s}_${k}`)) k++;
+      s = `${s}_${k}`;
+    }
     this.used.add(s);
     return s;
   }
@@ -88,8 +108,13 @@ export class ConversionContext {
     const data = dtype === 'float32' ? Float32Array.from(c.data) : Int32Array.from(c.data);
     this.weights.push({ name, shape: c.dims, dtype, data });
     this.nodes.push({
-      name, op: 'Const', input: [],
-      attr: { dtype: attrType(dtype), value: { tensor: { dtype: TF_DT[dtype], tensorShape: { dim: c.dims.map((d) => ({ size: String(d) })) } } } },
+      name,
+      op: 'Const',
+      input: [],
+      attr: {
+        dtype: attrType(dtype),
+        value: { tensor: { dtype: TF_DT[dtype], tensorShape: { dim: c.dims.map((d) => ({ size: String(d) })) } } },
+      },
     });
     if (small) this.constCache.set(key, name);
     return name;
@@ -97,7 +122,9 @@ export class ConversionContext {
   intConst(xs: number[] | number): string {
     return this.constNode(Array.isArray(xs) ? { dims: [xs.length], data: xs } : { dims: [], data: [xs] }, 'int32');
   }
-  floatConst(x: number): string { return this.constNode({ dims: [], data: Float32Array.of(x) }, 'float32'); }
+  floatConst(x: number): string {
+    return this.constNode({ dims: [], data: Float32Array.of(x) }, 'float32');
+  }
 
   /** TF name of a value (materialising constants). */
   ref(v: Val, hint?: string): string {
@@ -127,7 +154,9 @@ export class ConversionContext {
     if (!v) throw new ConversionError(`value ${name} is used before it is defined`);
     return v;
   }
-  set(name: string, v: Val): void { this.vals.set(name, v); }
+  set(name: string, v: Val): void {
+    this.vals.set(name, v);
+  }
   /** the constant input `name` of n (`what` names it in the error) */
   constOf(name: string, what: string, n: OnnxNode): Const {
     const v = this.get(name);
@@ -135,5 +164,7 @@ export class ConversionContext {
     return v.konst;
   }
   /** optional input i of n */
-  optional(n: OnnxNode, i: number): Val | undefined { return n.inputs[i] ? this.get(n.inputs[i]) : undefined; }
+  optional(n: OnnxNode, i: number): Val | undefined {
+    return n.inputs[i] ? this.get(n.inputs[i]) : undefined;
+  }
 }

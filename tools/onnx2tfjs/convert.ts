@@ -40,7 +40,9 @@ export function convert(model: OnnxModel, opts: { producer?: string; metadata?: 
   const unsupported = model.nodes.filter((n) => !handlerFor(n.opType) || (n.domain && n.domain !== 'ai.onnx'));
   if (unsupported.length) {
     const names = [...new Set(unsupported.map((n) => (n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : '') + n.opType))];
-    throw new ConversionError(`unsupported ONNX op${names.length > 1 ? 's' : ''}: ${names.join(', ')} (e.g. node ${unsupported[0].name || unsupported[0].outputs[0]})`);
+    throw new ConversionError(
+      `unsupported ONNX op${names.length > 1 ? 's' : ''}: ${names.join(', ')} (e.g. node ${unsupported[0].name || unsupported[0].outputs[0]})`,
+    );
   }
 
   const ctx = new ConversionContext(model);
@@ -62,8 +64,11 @@ export function convert(model: OnnxModel, opts: { producer?: string; metadata?: 
 
   // graph outputs: logical layout, named like the ONNX outputs
   const signature: { inputs: Record<string, unknown>; outputs: Record<string, unknown> } = { inputs: {}, outputs: {} };
-  const shapeJson = (shape: (number | string | null)[] | null) => ({ dim: (shape ?? []).map((d) => ({ size: String(typeof d === 'number' && d > 0 ? d : -1) })) });
-  for (const i of model.inputs) signature.inputs[i.name] = { name: `${i.name}:0`, dtype: TF_DT[dtypeOf(i.elemType)], tensorShape: shapeJson(i.shape) };
+  const shapeJson = (shape: (number | string | null)[] | null) => ({
+    dim: (shape ?? []).map((d) => ({ size: String(typeof d === 'number' && d > 0 ? d : -1) })),
+  });
+  for (const i of model.inputs)
+    signature.inputs[i.name] = { name: `${i.name}:0`, dtype: TF_DT[dtypeOf(i.elemType)], tensorShape: shapeJson(i.shape) };
   for (const o of model.outputs) {
     const v = ctx.get(o.name);
     ctx.emit('Identity', [ctx.asPlain(v)], { T: attrType(v.dtype) }, o.name);

@@ -34,7 +34,10 @@ function main(argv: string[]): number {
   }
   try {
     const res = convertFile(buf, outDir);
-    const list = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k}×${v}`).join(' ');
+    const list = (o: Record<string, number>) =>
+      Object.entries(o)
+        .map(([k, v]) => `${k}×${v}`)
+        .join(' ');
     process.stdout.write(`onnx2tfjs: ${inPath} → ${path.join(outDir, 'model.json')} (+ weights.bin, ${res.weights.byteLength} bytes)\n`);
     process.stdout.write(`  ONNX ops: ${list(res.ops)}\n  TF ops:   ${list(res.tfOps)}\n`);
     return 0;

@@ -59,21 +59,38 @@ function parseTensor(buf: Uint8Array): OnnxTensor {
   const doubles: number[] = [];
   for (const f of new Reader(buf).fields()) {
     switch (f.field) {
-      case 1: pushInts(dims, f); break;
-      case 2: dataType = Number(f.value); break;
-      case 4: if (f.wire === 5) pushFloats(floats, f); else pushFloats(floats, f); break;
-      case 5: pushInts(ints, f); break; // int32_data (also uint8/int8/bool)
-      case 7: pushInts(ints, f); break; // int64_data
-      case 8: name = str(f); break;
-      case 9: raw = bytesOf(f); break;
+      case 1:
+        pushInts(dims, f);
+        break;
+      case 2:
+        dataType = Number(f.value);
+        break;
+      case 4:
+        if (f.wire === 5) pushFloats(floats, f);
+        else pushFloats(floats, f);
+        break;
+      case 5:
+        pushInts(ints, f);
+        break; // int32_data (also uint8/int8/bool)
+      case 7:
+        pushInts(ints, f);
+        break; // int64_data
+      case 8:
+        name = str(f);
+        break;
+      case 9:
+        raw = bytesOf(f);
+        break;
       case 10: {
         const b = bytesOf(f);
         const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
         for (let o = 0; o + 8 <= b.byteLength; o += 8) doubles.push(dv.getFloat64(o, true));
         break;
       }
-      case 13: throw new Error(`tensor ${name || '?'}: external data is not supported`);
-      default: break;
+      case 13:
+        throw new Error(`tensor ${name || '?'}: external data is not supported`);
+      default:
+        break;
     }
   }
   const count = dims.reduce((a, b) => a * b, 1);
@@ -110,26 +127,50 @@ function parseAttr(buf: Uint8Array): [string, OnnxAttr] {
   const floats: number[] = [];
   for (const f of new Reader(buf).fields()) {
     switch (f.field) {
-      case 1: name = str(f); break;
-      case 2: fl = new DataView(bytesOf(f).buffer, bytesOf(f).byteOffset, 4).getFloat32(0, true); break;
-      case 3: i = int64(f.value as bigint); break;
-      case 4: s = str(f); break;
-      case 5: t = parseTensor(bytesOf(f)); break;
-      case 7: pushFloats(floats, f); break;
-      case 8: pushInts(ints, f); break;
-      case 20: type = Number(f.value); break;
-      default: break;
+      case 1:
+        name = str(f);
+        break;
+      case 2:
+        fl = new DataView(bytesOf(f).buffer, bytesOf(f).byteOffset, 4).getFloat32(0, true);
+        break;
+      case 3:
+        i = int64(f.value as bigint);
+        break;
+      case 4:
+        s = str(f);
+        break;
+      case 5:
+        t = parseTensor(bytesOf(f));
+        break;
+      case 7:
+        pushFloats(floats, f);
+        break;
+      case 8:
+        pushInts(ints, f);
+        break;
+      case 20:
+        type = Number(f.value);
+        break;
+      default:
+        break;
     }
   }
   // AttributeProto.AttributeType: FLOAT 1, INT 2, STRING 3, TENSOR 4, GRAPH 5, FLOATS 6, INTS 7
   switch (type) {
-    case 1: return [name, { kind: 'float', f: fl ?? 0 }];
-    case 2: return [name, { kind: 'int', i: i ?? 0 }];
-    case 3: return [name, { kind: 'string', s: s ?? '' }];
-    case 4: return [name, { kind: 'tensor', t: t! }];
-    case 6: return [name, { kind: 'floats', floats }];
-    case 7: return [name, { kind: 'ints', ints }];
-    default: return [name, { kind: 'other', type }];
+    case 1:
+      return [name, { kind: 'float', f: fl ?? 0 }];
+    case 2:
+      return [name, { kind: 'int', i: i ?? 0 }];
+    case 3:
+      return [name, { kind: 'string', s: s ?? '' }];
+    case 4:
+      return [name, { kind: 'tensor', t: t! }];
+    case 6:
+      return [name, { kind: 'floats', floats }];
+    case 7:
+      return [name, { kind: 'ints', ints }];
+    default:
+      return [name, { kind: 'other', type }];
   }
 }
 
@@ -137,13 +178,28 @@ function parseNode(buf: Uint8Array): OnnxNode {
   const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attrs: new Map() };
   for (const f of new Reader(buf).fields()) {
     switch (f.field) {
-      case 1: n.inputs.push(str(f)); break;
-      case 2: n.outputs.push(str(f)); break;
-      case 3: n.name = str(f); break;
-      case 4: n.opType = str(f); break;
-      case 5: { const [k, v] = parseAttr(bytesOf(f)); n.attrs.set(k, v); break; }
-      case 7: n.domain = str(f); break;
-      default: break;
+      case 1:
+        n.inputs.push(str(f));
+        break;
+      case 2:
+        n.outputs.push(str(f));
+        break;
+      case 3:
+        n.name = str(f);
+        break;
+      case 4:
+        n.opType = str(f);
+        break;
+      case 5: {
+        const [k, v] = parseAttr(bytesOf(f));
+        n.attrs.set(k, v);
+        break;
+      }
+      case 7:
+        n.domain = str(f);
+        break;
+      default:
+        break;
     }
   }
   return n;
@@ -199,11 +255,22 @@ export function readOnnx(input: Uint8Array): OnnxModel {
   const inputs: OnnxValueInfo[] = [];
   for (const f of new Reader(graph).fields()) {
     switch (f.field) {
-      case 1: m.nodes.push(parseNode(bytesOf(f))); break;
-      case 5: { const t = parseTensor(bytesOf(f)); m.initializers.set(t.name, t); break; }
-      case 11: inputs.push(parseValueInfo(bytesOf(f))); break;
-      case 12: m.outputs.push(parseValueInfo(bytesOf(f))); break;
-      default: break;
+      case 1:
+        m.nodes.push(parseNode(bytesOf(f)));
+        break;
+      case 5: {
+        const t = parseTensor(bytesOf(f));
+        m.initializers.set(t.name, t);
+        break;
+      }
+      case 11:
+        inputs.push(parseValueInfo(bytesOf(f)));
+        break;
+      case 12:
+        m.outputs.push(parseValueInfo(bytesOf(f)));
+        break;
+      default:
+        break;
     }
   }
   // older exporters list initializers among the inputs too

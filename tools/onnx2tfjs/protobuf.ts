@@ -22,9 +22,13 @@ export class Reader {
       const field = key >>> 3;
       const wire = key & 7;
       if (wire === 0) yield { field, wire, value: this.varint() };
-      else if (wire === 1) { yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 8) }; this.pos += 8; }
-      else if (wire === 5) { yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 4) }; this.pos += 4; }
-      else if (wire === 2) {
+      else if (wire === 1) {
+        yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 8) };
+        this.pos += 8;
+      } else if (wire === 5) {
+        yield { field, wire, value: this.buf.subarray(this.pos, this.pos + 4) };
+        this.pos += 4;
+      } else if (wire === 2) {
         const len = Number(this.varint());
         if (this.pos + len > this.buf.length) throw new Error('truncated length-delimited field');
         yield { field, wire, value: this.buf.subarray(this.pos, this.pos + len) };

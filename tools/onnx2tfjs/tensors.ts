@@ -3,7 +3,10 @@
  * permutations.
  */
 
-export interface Const { dims: number[]; data: number[] | Float32Array }
+export interface Const {
+  dims: number[];
+  data: number[] | Float32Array;
+}
 
 export const NCHW_TO_NHWC = [0, 2, 3, 1];
 export const NHWC_TO_NCHW = [0, 3, 1, 2];
@@ -46,10 +49,17 @@ export function broadcastConst(a: Const, b: Const, fn: (x: number, y: number) =>
   const as = ad.map((_, i) => size(ad.slice(i + 1)));
   const bs = bd.map((_, i) => size(bd.slice(i + 1)));
   for (let o = 0; o < n; o++) {
-    let ai = 0, bi = 0;
-    for (let k = 0; k < r; k++) { ai += (ad[k] === 1 ? 0 : idx[k]) * as[k]; bi += (bd[k] === 1 ? 0 : idx[k]) * bs[k]; }
+    let ai = 0,
+      bi = 0;
+    for (let k = 0; k < r; k++) {
+      ai += (ad[k] === 1 ? 0 : idx[k]) * as[k];
+      bi += (bd[k] === 1 ? 0 : idx[k]) * bs[k];
+    }
     out[o] = fn(a.data[ai], b.data[bi]);
-    for (let k = r - 1; k >= 0; k--) { if (++idx[k] < dims[k]) break; idx[k] = 0; }
+    for (let k = r - 1; k >= 0; k--) {
+      if (++idx[k] < dims[k]) break;
+      idx[k] = 0;
+    }
   }
   return { dims, data: out };
 }

@@ -32,7 +32,9 @@ function sigmaOf(s: number | undefined): string {
 async function certifyAll(ctx: CommandCtx, arg: unknown, sigma?: number): Promise<void> {
   const { context, worker, datasets: provider } = ctx;
   if (!vscode.workspace.isTrusted) return refuseUntrusted();
-  const dir = datasetOf(arg) ?? (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0]?.fsPath;
+  const dir =
+    datasetOf(arg) ??
+    (await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Certify dataset' }))?.[0]?.fsPath;
   if (!dir) return;
   const configPath = await runConfig(context, (l) => worker.log.info(l));
   if (configPath === undefined) return; // the config question was dismissed
@@ -43,23 +45,33 @@ async function certifyAll(ctx: CommandCtx, arg: unknown, sigma?: number): Promis
   const t0 = Date.now();
   const cancellation = new vscode.CancellationTokenSource();
   try {
-    await runWithProgress(client, { title: `certseg: certifying ${path.basename(dir)}${sigmaOf(sigma)}`, cancellation }, async (workDoneToken, token) => {
-      const tick = setInterval(() => provider.refresh(dir), 5000);
-      try {
-        const summary = await client.sendRequest(CertifyDatasetRequest.type, { dir, outDir, configPath, overrides, resume: true, workDoneToken }, token);
-        worker.log.info(`dataset ${path.basename(dir)}: ${String(summary.images)} images in ${Date.now() - t0} ms`);
-        provider.refresh(dir);
-        await showReport(ctx, outDir);
-      } catch (e) {
-        if (token.isCancellationRequested) {
-          worker.log.info(`dataset ${path.basename(dir)}: cancelled after ${Date.now() - t0} ms; finished images are kept`);
-          void vscode.window.showInformationMessage(`certseg: certification of ${path.basename(dir)} cancelled. Finished images are kept; Certify all resumes.`);
-        } else void vscode.window.showErrorMessage(`certseg: ${errorMessage(e)}`, 'Show Logs').then((a) => a && worker.log.show());
-      } finally {
-        clearInterval(tick);
-        provider.refresh(dir);
-      }
-    });
+    await runWithProgress(
+      client,
+      { title: `certseg: certifying ${path.basename(dir)}${sigmaOf(sigma)}`, cancellation },
+      async (workDoneToken, token) => {
+        const tick = setInterval(() => provider.refresh(dir), 5000);
+        try {
+          const summary = await client.sendRequest(
+            CertifyDatasetRequest.type,
+            { dir, outDir, configPath, overrides, resume: true, workDoneToken },
+            token,
+          );
+          worker.log.info(`dataset ${path.basename(dir)}: ${String(summary.images)} images in ${Date.now() - t0} ms`);
+          provider.refresh(dir);
+          await showReport(ctx, outDir);
+        } catch (e) {
+          if (token.isCancellationRequested) {
+            worker.log.info(`dataset ${path.basename(dir)}: cancelled after ${Date.now() - t0} ms; finished images are kept`);
+            void vscode.window.showInformationMessage(
+              `certseg: certification of ${path.basename(dir)} cancelled. Finished images are kept; Certify all resumes.`,
+            );
+          } else void vscode.window.showErrorMessage(`certseg: ${errorMessage(e)}`, 'Show Logs').then((a) => a && worker.log.show());
+        } finally {
+          clearInterval(tick);
+          provider.refresh(dir);
+        }
+      },
+    );
   } finally {
     cancellation.dispose();
   }
@@ -113,7 +125,10 @@ export function openDatasetReport(ctx: CommandCtx) {
       const runs = await ctx.datasets.getChildren({ kind: 'runs', dir });
       runDir = runs.length === 1 && runs[0].kind === 'run' ? runs[0].runDir : undefined;
       if (!runDir && runs.length) {
-        const pick = await vscode.window.showQuickPick(runs.flatMap((r) => (r.kind === 'run' ? [{ label: path.basename(r.runDir), runDir: r.runDir }] : [])), { title: 'Dataset run' });
+        const pick = await vscode.window.showQuickPick(
+          runs.flatMap((r) => (r.kind === 'run' ? [{ label: path.basename(r.runDir), runDir: r.runDir }] : [])),
+          { title: 'Dataset run' },
+        );
         runDir = pick?.runDir;
       }
     }

@@ -43,8 +43,11 @@ export function certifyWithMask(ctx: Ctx) {
     const image = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!image) return certify(ctx, undefined);
     const mask = await vscode.window.showOpenDialog({
-      canSelectMany: false, defaultUri: vscode.Uri.file(path.dirname(image.fsPath)), filters: { Masks: DIALOG_EXTENSIONS },
-      openLabel: 'Use as ground truth', title: `certseg: the ground-truth mask of ${path.basename(image.fsPath)}`,
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(path.dirname(image.fsPath)),
+      filters: { Masks: DIALOG_EXTENSIONS },
+      openLabel: 'Use as ground truth',
+      title: `certseg: the ground-truth mask of ${path.basename(image.fsPath)}`,
     });
     if (!mask?.[0]) return;
     await PreviewController.forImage(ctx, image.fsPath).certify({ maskPath: mask[0].fsPath });
@@ -54,9 +57,17 @@ export function certifyWithMask(ctx: Ctx) {
 export function certifyWithConfig(ctx: Ctx) {
   return async (configUri?: vscode.Uri) => {
     const config = configUri ?? vscode.window.activeTextEditor?.document.uri;
-    const found = await vscode.workspace.findFiles(`**/*.{${[...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS].join(',')}}`, '{**/node_modules/**,**/.certseg/**}', 2000);
+    const found = await vscode.workspace.findFiles(
+      `**/*.{${[...IMAGE_EXTENSIONS, ...MEDICAL_EXTENSIONS].join(',')}}`,
+      '{**/node_modules/**,**/.certseg/**}',
+      2000,
+    );
     // images only (masks by the naming rule of common/imageNaming.ts are left out), in path order
-    const images = imagesInPathOrder(found, (u) => u.fsPath, (u) => vscode.workspace.asRelativePath(u));
+    const images = imagesInPathOrder(
+      found,
+      (u) => u.fsPath,
+      (u) => vscode.workspace.asRelativePath(u),
+    );
     const pick = await vscode.window.showQuickPick(
       images.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), uri: u })),
       { title: `Certify with ${config ? path.basename(config.fsPath) : 'config'}`, placeHolder: 'Image to certify' },

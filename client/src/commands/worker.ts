@@ -37,9 +37,17 @@ export function selectConfig(ctx: CommandCtx) {
     const current = activeConfig(context);
     const items: (vscode.QuickPickItem & { path: string | null })[] = [
       { label: 'Shipped defaults', description: 'models/default', path: null, picked: current === null },
-      ...configs.map((u) => ({ label: path.basename(u.fsPath), description: vscode.workspace.asRelativePath(u), path: u.fsPath, picked: current === u.fsPath })),
+      ...configs.map((u) => ({
+        label: path.basename(u.fsPath),
+        description: vscode.workspace.asRelativePath(u),
+        path: u.fsPath,
+        picked: current === u.fsPath,
+      })),
     ];
-    const pick = await vscode.window.showQuickPick(items, { title: 'certseg: config for runs', placeHolder: current ? `current: ${vscode.workspace.asRelativePath(current)}` : 'current: shipped defaults' });
+    const pick = await vscode.window.showQuickPick(items, {
+      title: 'certseg: config for runs',
+      placeHolder: current ? `current: ${vscode.workspace.asRelativePath(current)}` : 'current: shipped defaults',
+    });
     if (pick) await setActiveConfig(context, pick.path);
     ctx.configLenses.changed();
   };

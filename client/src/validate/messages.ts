@@ -13,7 +13,11 @@ const PREVIEW: Table = {
   ready: {},
   certify: {},
   cancel: {},
-  recertify: { tau: { type: 'number', optional: true }, alpha: { type: 'number', optional: true }, correction: { type: 'correction', optional: true } },
+  recertify: {
+    tau: { type: 'number', optional: true },
+    alpha: { type: 'number', optional: true },
+    correction: { type: 'correction', optional: true },
+  },
   openReport: {},
   checkConsistency: {},
   slice: { axis: { type: 'string' }, index: { type: 'number' } },

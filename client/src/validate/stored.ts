@@ -16,7 +16,10 @@ import type { ImageReport } from '../../../protocol/results';
 import type { DatasetSummary } from '../../../protocol/results';
 
 export class UnreadableResult extends Error {
-  constructor(readonly file: string, readonly detail: string) {
+  constructor(
+    readonly file: string,
+    readonly detail: string,
+  ) {
     super(`unreadable result: ${detail} (${path.basename(file)})`);
     this.name = 'UnreadableResult';
   }
@@ -29,7 +32,11 @@ function validators() {
     ajv.addSchema(reportSchema as object, 'report.schema.json');
     ajv.addSchema(summarySchema as object, 'summary.schema.json');
     ajv.addSchema(consistencySchema as object, 'consistency.schema.json');
-    compiled = { report: ajv.getSchema('report.schema.json')!, summary: ajv.getSchema('summary.schema.json')!, consistency: ajv.getSchema('consistency.schema.json')! };
+    compiled = {
+      report: ajv.getSchema('report.schema.json')!,
+      summary: ajv.getSchema('summary.schema.json')!,
+      consistency: ajv.getSchema('consistency.schema.json')!,
+    };
   }
   return compiled;
 }
@@ -38,8 +45,10 @@ function validators() {
 export function describeError(e: ErrorObject | undefined): string {
   if (!e) return 'invalid';
   const field = e.instancePath.split('/').filter(Boolean).join('.') || '(top level)';
-  if (e.keyword === 'additionalProperties') return `${field === '(top level)' ? '' : field + '.'}${String((e.params as { additionalProperty: string }).additionalProperty)} is not an expected field`;
-  if (e.keyword === 'required') return `${field === '(top level)' ? '' : field + '.'}${String((e.params as { missingProperty: string }).missingProperty)} is missing`;
+  if (e.keyword === 'additionalProperties')
+    return `${field === '(top level)' ? '' : field + '.'}${String((e.params as { additionalProperty: string }).additionalProperty)} is not an expected field`;
+  if (e.keyword === 'required')
+    return `${field === '(top level)' ? '' : field + '.'}${String((e.params as { missingProperty: string }).missingProperty)} is missing`;
   return `${field} ${e.message ?? 'is invalid'}`;
 }
 
@@ -54,7 +63,8 @@ function parseJson(text: string, file: string): unknown {
 /** The file a result's `files` entry names, inside `dir` (the schema already refuses folders and '..'). */
 export function confined(dir: string, name: string, file: string): string {
   const p = path.resolve(dir, name);
-  if (path.dirname(p) !== path.resolve(dir)) throw new UnreadableResult(file, `files entry "${name.slice(0, 40)}" is not a file of the result folder`);
+  if (path.dirname(p) !== path.resolve(dir))
+    throw new UnreadableResult(file, `files entry "${name.slice(0, 40)}" is not a file of the result folder`);
   return p;
 }
 
@@ -91,10 +101,18 @@ export function validateConsistency(text: string, file: string): ConsistencyResu
   const v = validators().consistency;
   if (!v(data)) throw new UnreadableResult(file, describeError(v.errors?.[0]));
   const c = data as ConsistencyResultWire;
-  for (const [name, m] of [['plain', c.plain], ['cropSelection', c.cropSelection]] as const) {
+  for (const [name, m] of [
+    ['plain', c.plain],
+    ['cropSelection', c.cropSelection],
+  ] as const) {
     if (!m) continue;
-    if (m.flipMap.length !== c.width * c.height) throw new UnreadableResult(file, `${name}.flipMap.length ${m.flipMap.length} is not width × height`);
-    if (Buffer.byteLength(m.flipMap.base64, 'base64') !== m.flipMap.length) throw new UnreadableResult(file, `${name}.flipMap holds ${Buffer.byteLength(m.flipMap.base64, 'base64')} bytes, not ${m.flipMap.length}`);
+    if (m.flipMap.length !== c.width * c.height)
+      throw new UnreadableResult(file, `${name}.flipMap.length ${m.flipMap.length} is not width × height`);
+    if (Buffer.byteLength(m.flipMap.base64, 'base64') !== m.flipMap.length)
+      throw new UnreadableResult(
+        file,
+        `${name}.flipMap holds ${Buffer.byteLength(m.flipMap.base64, 'base64')} bytes, not ${m.flipMap.length}`,
+      );
   }
   return c;
 }

@@ -6,7 +6,17 @@ import type { ToWebview } from '../../../protocol/webview';
 import type { Ui } from './dom';
 import { drawFlips } from './render';
 import { applyView, redraw, renderConsistency, renderMetrics, renderRunning, setProgress, showError, showPixel } from './renderPanels';
-import { applyConsistency, applyInit, applyPartial, applyRecertified, applyResult, endRun, type Msg, type PreviewState, type RunEnd } from './state';
+import {
+  applyConsistency,
+  applyInit,
+  applyPartial,
+  applyRecertified,
+  applyResult,
+  endRun,
+  type Msg,
+  type PreviewState,
+  type RunEnd,
+} from './state';
 
 /** What a handler works on: the state, the page, and setState. */
 export interface PreviewContext {

@@ -6,7 +6,11 @@ import type { FromWebview } from '../../../protocol/webview';
 import { createWindowLevel } from '../windowLevel';
 import { LAYERS, type LayerId } from './state';
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<Record<string, string>> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<Record<string, string>> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(props)) if (v !== undefined) el.setAttribute(k, v);
   for (const c of children) el.append(c);
@@ -51,17 +55,38 @@ export function buildUi(app: HTMLElement, post: (m: FromWebview) => void) {
   const stage = h('div', { class: 'stage', id: 'stage', tabindex: '0' }, stack);
   /** DICOM/NIfTI: window/level and the slice slider (display only), drawing into the image layer */
   const windowLevel = createWindowLevel({ img, stage, post });
-  const provisionalBadge = h('div', { id: 'provisional', class: 'provisional hidden', title: 'A run is in progress: nothing on this picture is certified yet' }, 'PROVISIONAL');
+  const provisionalBadge = h(
+    'div',
+    { id: 'provisional', class: 'provisional hidden', title: 'A run is in progress: nothing on this picture is certified yet' },
+    'PROVISIONAL',
+  );
 
   const readout = h('div', { id: 'readout', class: 'readout' }, 'Hover a pixel');
   const legend = h('div', { id: 'legend', class: 'legend' });
   const metrics = h('div', { id: 'metrics', class: 'metrics' });
   const tauIn = h('input', { type: 'number', id: 'tau', min: '0.51', max: '0.999', step: '0.01' });
   const alphaIn = h('input', { type: 'number', id: 'alpha', min: '0.000001', max: '0.5', step: '0.0001' });
-  const corrIn = h('select', { id: 'correction' }, h('option', { value: 'holm' }, 'Holm'), h('option', { value: 'bonferroni' }, 'Bonferroni'));
-  const recertBtn = h('button', { id: 'recertify', class: 'secondary', title: 'Re-apply the test to the stored votes (exploratory)' }, 'Re-certify');
+  const corrIn = h(
+    'select',
+    { id: 'correction' },
+    h('option', { value: 'holm' }, 'Holm'),
+    h('option', { value: 'bonferroni' }, 'Bonferroni'),
+  );
+  const recertBtn = h(
+    'button',
+    { id: 'recertify', class: 'secondary', title: 'Re-apply the test to the stored votes (exploratory)' },
+    'Re-certify',
+  );
   const reportBtn = h('button', { id: 'open-report', class: 'secondary' }, 'Open report.json');
-  const consistencyBtn = h('button', { id: 'check-consistency', class: 'secondary', title: 'Measure how the segmentation changes under one-pixel camera shifts, plain and with crop selection (M = 8)' }, 'Check translation consistency');
+  const consistencyBtn = h(
+    'button',
+    {
+      id: 'check-consistency',
+      class: 'secondary',
+      title: 'Measure how the segmentation changes under one-pixel camera shifts, plain and with crop selection (M = 8)',
+    },
+    'Check translation consistency',
+  );
   const consistencyBox = h('div', { id: 'consistency', class: 'metrics' });
   const recert = h(
     'details',
@@ -71,11 +96,32 @@ export function buildUi(app: HTMLElement, post: (m: FromWebview) => void) {
     h('label', {}, 'α', alphaIn),
     h('label', {}, 'correction', corrIn),
     recertBtn,
-    h('p', { class: 'muted' }, 'Choosing τ/α after looking at the votes voids the family-wise guarantee: the result is marked exploratory.'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Choosing τ/α after looking at the votes voids the family-wise guarantee: the result is marked exploratory.',
+    ),
   );
-  const side = h('aside', { class: 'side' }, h('h3', {}, 'Pixel'), readout, h('h3', {}, 'Legend'), legend, h('h3', {}, 'Metrics'), metrics, recert, reportBtn, h('h3', {}, 'Translation consistency'), consistencyBox, consistencyBtn);
+  const side = h(
+    'aside',
+    { class: 'side' },
+    h('h3', {}, 'Pixel'),
+    readout,
+    h('h3', {}, 'Legend'),
+    legend,
+    h('h3', {}, 'Metrics'),
+    metrics,
+    recert,
+    reportBtn,
+    h('h3', {}, 'Translation consistency'),
+    consistencyBox,
+    consistencyBtn,
+  );
   const title = h('div', { class: 'title', id: 'title' }, app.getAttribute('data-image-name') ?? '');
-  app.append(h('header', {}, title, toolbar, windowLevel.element, statusLine, progress, errorBox), h('main', {}, h('div', { class: 'viewer' }, stage, provisionalBadge), side));
+  app.append(
+    h('header', {}, title, toolbar, windowLevel.element, statusLine, progress, errorBox),
+    h('main', {}, h('div', { class: 'viewer' }, stage, provisionalBadge), side),
+  );
 
   return {
     title,

@@ -14,7 +14,11 @@ import { dispatch, type PreviewContext } from './dispatch';
 import { applyView, renderConsistency, renderRunning, showPixel } from './renderPanels';
 import { initialState, panTo, pixelAt, resetFit, savedState, zoomAt } from './state';
 
-declare function acquireVsCodeApi(): { postMessage(m: FromWebview): void; getState(): WebviewState | undefined; setState(s: WebviewState): void };
+declare function acquireVsCodeApi(): {
+  postMessage(m: FromWebview): void;
+  getState(): WebviewState | undefined;
+  setState(s: WebviewState): void;
+};
 
 const vscode = acquireVsCodeApi();
 const s = initialState(vscode.getState());
@@ -112,7 +116,12 @@ ui.consistencyBtn.addEventListener('click', () => vscode.postMessage({ type: 'ch
 ui.recertBtn.addEventListener('click', () => {
   const tau = Number(ui.tauIn.value);
   const alpha = Number(ui.alphaIn.value);
-  vscode.postMessage({ type: 'recertify', tau: Number.isFinite(tau) ? tau : undefined, alpha: Number.isFinite(alpha) ? alpha : undefined, correction: ui.corrIn.value as 'holm' | 'bonferroni' });
+  vscode.postMessage({
+    type: 'recertify',
+    tau: Number.isFinite(tau) ? tau : undefined,
+    alpha: Number.isFinite(alpha) ? alpha : undefined,
+    correction: ui.corrIn.value as 'holm' | 'bonferroni',
+  });
 });
 ui.img.addEventListener('load', () => {
   s.imageSize = { w: ui.img.naturalWidth, h: ui.img.naturalHeight };

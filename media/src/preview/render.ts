@@ -20,7 +20,13 @@ function classColor(s: PreviewState, k: number): Rgb {
   return hexToRgb(c);
 }
 
-function paint(ui: Ui, id: LayerId, w: number, hgt: number, fill: (i: number, x: number, y: number, px: Uint8ClampedArray, o: number) => void) {
+function paint(
+  ui: Ui,
+  id: LayerId,
+  w: number,
+  hgt: number,
+  fill: (i: number, x: number, y: number, px: Uint8ClampedArray, o: number) => void,
+) {
   const c = ui.canvases.get(id)!;
   if (c.width !== w || c.height !== hgt) {
     c.width = w;
@@ -110,7 +116,15 @@ export function drawLayers(ui: Ui, s: PreviewState): number | null {
     if (!mask) return;
     const k = fgLabel(i);
     if (k < 0) return;
-    const edge = x === 0 || y === 0 || x === w - 1 || y === hgt - 1 || fgLabel(i - 1) !== k || fgLabel(i + 1) !== k || fgLabel(i - w) !== k || fgLabel(i + w) !== k;
+    const edge =
+      x === 0 ||
+      y === 0 ||
+      x === w - 1 ||
+      y === hgt - 1 ||
+      fgLabel(i - 1) !== k ||
+      fgLabel(i + 1) !== k ||
+      fgLabel(i - w) !== k ||
+      fgLabel(i + w) !== k;
     if (edge) put(px, o, GROUND_TRUTH);
   });
   paint(ui, 'errors', w, hgt, (i, _x, _y, px, o) => {

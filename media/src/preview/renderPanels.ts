@@ -53,14 +53,34 @@ export function renderLegend(ui: Ui, s: PreviewState, rmax: number) {
   const cur = s.cur;
   legend.replaceChildren();
   const classes = cur?.classes.length ? cur.classes : [];
-  classes.forEach((c, k) => legend.append(h('div', {}, swatch(isBackground(k) ? null : c.color, isBackground(k) ? 'transparent' : ''), `${k} ${c.name}${isBackground(k) ? ' (transparent)' : ''}`)));
+  classes.forEach((c, k) =>
+    legend.append(
+      h(
+        'div',
+        {},
+        swatch(isBackground(k) ? null : c.color, isBackground(k) ? 'transparent' : ''),
+        `${k} ${c.name}${isBackground(k) ? ' (transparent)' : ''}`,
+      ),
+    ),
+  );
   if (cur?.partial) {
     // the provisional picture: exact early decisions, never "certified"
     const estimating = !!cur.partial.thresholds;
     legend.append(h('div', { class: 'provisional-note' }, 'PROVISIONAL: nothing is certified until the run ends'));
     if (estimating) legend.append(h('div', {}, swatch(null, 'solid-class'), 'provisional: will be certified (class colour)'));
     if (estimating) legend.append(h('div', {}, swatch(null, 'hatched'), 'provisional: can no longer be certified'));
-    legend.append(h('div', {}, swatch(null, 'dotted'), estimating ? 'undecided (mode shown; opacity = vote fraction)' : cur.partial.phase === 'clean' ? 'undecided (clean prediction shown)' : 'undecided (running mode shown)'));
+    legend.append(
+      h(
+        'div',
+        {},
+        swatch(null, 'dotted'),
+        estimating
+          ? 'undecided (mode shown; opacity = vote fraction)'
+          : cur.partial.phase === 'clean'
+            ? 'undecided (clean prediction shown)'
+            : 'undecided (running mode shown)',
+      ),
+    );
     return;
   }
   legend.append(h('div', {}, swatch(null, 'hatched'), 'abstain'));
@@ -68,7 +88,12 @@ export function renderLegend(ui: Ui, s: PreviewState, rmax: number) {
     const bar = h('span', { class: 'colorbar' });
     legend.append(h('div', {}, 'radius 0 ', bar, ` ${rmax.toFixed(3)}`));
   }
-  if (cur?.mask) legend.append(h('div', {}, swatch(null, 'outline'), 'ground truth (outline)'), h('div', {}, swatch('#ff00ff'), 'certified & wrong'), h('div', {}, swatch('#ffd200'), 'prediction wrong'));
+  if (cur?.mask)
+    legend.append(
+      h('div', {}, swatch(null, 'outline'), 'ground truth (outline)'),
+      h('div', {}, swatch('#ff00ff'), 'certified & wrong'),
+      h('div', {}, swatch('#ffd200'), 'prediction wrong'),
+    );
 }
 
 function rowsTable(rows: [string, string][], props: Partial<Record<string, string>> = {}): HTMLTableElement {
@@ -108,7 +133,11 @@ export function renderConsistency(ui: Ui, s: PreviewState) {
   for (const r of rows) table.append(h('tr', { title: r.title }, h('th', {}, r.label), ...r.cells.map((c) => h('td', {}, c))));
   box.append(table);
   if (flips.cropSelection) {
-    const sel = h('select', { id: 'flip-variant', title: 'Which flip map the Shift flips layer shows' }, ...variants.map((v) => h('option', { value: v.key }, v.name)));
+    const sel = h(
+      'select',
+      { id: 'flip-variant', title: 'Which flip map the Shift flips layer shows' },
+      ...variants.map((v) => h('option', { value: v.key }, v.name)),
+    );
     sel.value = s.flipVariant;
     sel.addEventListener('change', () => {
       selectFlipVariant(s, sel.value as FlipVariant);
@@ -145,7 +174,9 @@ export function setProgress(ui: Ui, percent: number | null, text: string) {
 /** The run buttons (Certify, Cancel, Re-certify) for s.running and s.canRun. */
 export function renderRunning(ui: Ui, s: PreviewState) {
   ui.certifyBtn.disabled = s.running || !s.canRun;
-  ui.certifyBtn.title = s.canRun ? 'Certify this image (runs in the certseg worker)' : 'Runs are disabled in Restricted Mode: trust the workspace to certify';
+  ui.certifyBtn.title = s.canRun
+    ? 'Certify this image (runs in the certseg worker)'
+    : 'Runs are disabled in Restricted Mode: trust the workspace to certify';
   ui.cancelBtn.classList.toggle('hidden', !s.running);
   ui.recertBtn.disabled = s.running || !s.canRun || !s.cur?.report;
   renderStatus(ui, s);

@@ -18,7 +18,11 @@ export const LAYERS: { id: LayerId; label: string; title: string }[] = [
   { id: 'radius', label: 'Radius', title: 'Per-pixel certified L2 radius (Clopper-Pearson), 0 = abstain' },
   { id: 'groundTruth', label: 'Ground truth', title: 'The mask given with the image: cyan outline of its foreground regions' },
   { id: 'errors', label: 'Errors', title: 'Magenta: certified but wrong. Yellow: clean prediction wrong' },
-  { id: 'flips', label: 'Shift flips', title: 'Translation consistency: pixels whose label changes under one-pixel camera shifts (yellow: 1 of the 8 shifts … red: all 8)' },
+  {
+    id: 'flips',
+    label: 'Shift flips',
+    title: 'Translation consistency: pixels whose label changes under one-pixel camera shifts (yellow: 1 of the 8 shifts … red: all 8)',
+  },
 ];
 
 /** Class 0 is the background: drawn transparent in the class layers. */
@@ -83,7 +87,15 @@ export function initialState(saved: WebviewState | undefined): PreviewState {
     panX: saved?.view?.panX ?? 0,
     panY: saved?.view?.panY ?? 0,
     opacity: saved?.view?.opacity ?? 0.6,
-    layers: { prediction: false, certified: true, radius: false, groundTruth: false, errors: false, flips: false, ...(saved?.view?.layers ?? {}) } as Record<LayerId, boolean>,
+    layers: {
+      prediction: false,
+      certified: true,
+      radius: false,
+      groundTruth: false,
+      errors: false,
+      flips: false,
+      ...(saved?.view?.layers ?? {}),
+    } as Record<LayerId, boolean>,
     showImage: true,
     running: false,
     canRun: true,
@@ -158,7 +170,19 @@ export function applyPartial(s: PreviewState, m: Msg<'partial'>): void {
 }
 
 export function applyResult(s: PreviewState, m: Msg<'result'>): void {
-  s.cur = { width: m.width, height: m.height, clean: m.clean, selected: m.selected, counts: m.counts, certified: m.certified, radiusMap: m.radiusMap, mask: m.mask, report: m.report, classes: m.classes, partial: null };
+  s.cur = {
+    width: m.width,
+    height: m.height,
+    clean: m.clean,
+    selected: m.selected,
+    counts: m.counts,
+    certified: m.certified,
+    radiusMap: m.radiusMap,
+    mask: m.mask,
+    report: m.report,
+    classes: m.classes,
+    partial: null,
+  };
   s.resultDir = m.resultDir;
   // a fresh result; a stored one after a cancelled or failed run keeps saying so (and the failure's message)
   if (!m.fromCache) s.runEnd = null;

@@ -44,8 +44,11 @@ export function pixelReadout(s: PreviewState, x: number, y: number): string {
   const p = cur.partial;
   if (p) {
     lines.push(`PROVISIONAL (${phaseLabel(p)})`);
-    lines.push(`${p.phase === 'clean' ? 'clean prediction' : 'mode so far'}: ${cur.selected[i] === NOT_COVERED ? 'not covered' : className(s, cur.selected[i])}`);
-    if (p.phase === 'estimation' && p.samplesDone > 0) lines.push(`votes: ${cur.counts[i]}/${p.samplesDone} (${pct(cur.counts[i] / p.samplesDone)})`);
+    lines.push(
+      `${p.phase === 'clean' ? 'clean prediction' : 'mode so far'}: ${cur.selected[i] === NOT_COVERED ? 'not covered' : className(s, cur.selected[i])}`,
+    );
+    if (p.phase === 'estimation' && p.samplesDone > 0)
+      lines.push(`votes: ${cur.counts[i]}/${p.samplesDone} (${pct(cur.counts[i] / p.samplesDone)})`);
     const st = p.states?.[i];
     if (st === WILL_CERTIFY) lines.push('will be certified');
     else if (st === CANNOT_CERTIFY) lines.push(`can no longer be certified (needs ${p.thresholds!.reachableAt} of ${p.thresholds!.n})`);
@@ -123,8 +126,18 @@ export function reportRows(rep: ImageReport, firstPartialMs: number | null): [st
   }
   // the names of core/metrics.ts: foreground Dice (mean over foreground classes), per-class Dice beside it
   const perClass = (d: (number | null)[]) => d.map((x) => num(x)).join(' · ');
-  if (rep.clean) rows.push(['clean foreground Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`], ['clean Dice per class', perClass(rep.clean.dice)], ['clean pixel acc.', pct(rep.clean.pixelAccuracy)]);
-  if (rep.certified) rows.push(['certified foreground Dice / IoU', `${num(rep.certified.meanDice)} / ${num(rep.certified.meanIoU)}`], ['certified Dice per class', perClass(rep.certified.dice)], ['certified pixel acc.', pct(rep.certified.pixelAccuracy)]);
+  if (rep.clean)
+    rows.push(
+      ['clean foreground Dice / IoU', `${num(rep.clean.meanDice)} / ${num(rep.clean.meanIoU)}`],
+      ['clean Dice per class', perClass(rep.clean.dice)],
+      ['clean pixel acc.', pct(rep.clean.pixelAccuracy)],
+    );
+  if (rep.certified)
+    rows.push(
+      ['certified foreground Dice / IoU', `${num(rep.certified.meanDice)} / ${num(rep.certified.meanIoU)}`],
+      ['certified Dice per class', perClass(rep.certified.dice)],
+      ['certified pixel acc.', pct(rep.certified.pixelAccuracy)],
+    );
   const seg = rep.provenance?.segmenter;
   if (seg) rows.push(['engine', `${seg.engine} (${seg.backend}, ${seg.device})`]);
   if (rep.timings) rows.push(['time', `${(rep.timings.total / 1000).toFixed(2)} s`]);
@@ -135,19 +148,40 @@ export function reportRows(rep: ImageReport, firstPartialMs: number | null): [st
 const dir = (d: { dy: number; dx: number }) => `(${d.dy > 0 ? '+' : ''}${d.dy}, ${d.dx > 0 ? '+' : ''}${d.dx})`;
 
 /** The translation-consistency table: one column per variant (plain, crop selection), one row per measure. */
-export function consistencyTable(flips: NonNullable<PreviewState['flips']>): { variants: { key: 'plain' | 'cropSelection'; name: string }[]; rows: { label: string; title: string; cells: string[] }[] } {
-  const variants = [{ key: 'plain' as const, name: 'plain', m: flips.plain }, ...(flips.cropSelection ? [{ key: 'cropSelection' as const, name: `crop selection M = ${flips.cropSelection.M}`, m: flips.cropSelection }] : [])];
+export function consistencyTable(flips: NonNullable<PreviewState['flips']>): {
+  variants: { key: 'plain' | 'cropSelection'; name: string }[];
+  rows: { label: string; title: string; cells: string[] }[];
+} {
+  const variants = [
+    { key: 'plain' as const, name: 'plain', m: flips.plain },
+    ...(flips.cropSelection
+      ? [{ key: 'cropSelection' as const, name: `crop selection M = ${flips.cropSelection.M}`, m: flips.cropSelection }]
+      : []),
+  ];
   const rows: { label: string; title: string; cells: string[] }[] = [];
-  const row = (label: string, title: string, f: (m: (typeof variants)[number]['m']) => string) => rows.push({ label, title, cells: variants.map((v) => f(v.m)) });
-  row('changed by any shift', 'share of the pixels whose label changes under at least one of the 8 one-pixel shifts', (m) => pct(m.changedAnyFraction));
+  const row = (label: string, title: string, f: (m: (typeof variants)[number]['m']) => string) =>
+    rows.push({ label, title, cells: variants.map((v) => f(v.m)) });
+  row('changed by any shift', 'share of the pixels whose label changes under at least one of the 8 one-pixel shifts', (m) =>
+    pct(m.changedAnyFraction),
+  );
   row('changed, mean of 8', 'mean over the 8 shift directions of the share of changed pixels', (m) => pct(m.meanFraction));
   row('worst direction', 'the shift (dy, dx) that changes the most pixels', (m) => `${dir(m.worst)} ${pct(m.worst.fraction)}`);
   row('coverage', 'share of the view the prediction covers (crop selection leaves a border uncovered)', (m) => pct(m.coverage));
   if (flips.cropSelection) {
     const cs = flips.cropSelection;
-    row('selection moved', 'share of the 8 shifts whose selected crop content changed', (m) => (m.selectionChangeRate === null ? '–' : pct(m.selectionChangeRate)));
-    row('bound, one shift', 'bound on the probability that a random one-pixel shift moves the selected crop, if the argmax is uniform over the window (docs/consistency.md)', (m) => (m === cs ? pct(cs.bound) : '–'));
-    row('some shift, i.i.d. scores', 'probability that at least one of the 8 one-pixel shifts moves the selected crop when the scores are exchangeable: 1 − ((M−2)/(M+2))² (docs/consistency.md)', (m) => (m === cs ? pct(cs.anyShift) : '–'));
+    row('selection moved', 'share of the 8 shifts whose selected crop content changed', (m) =>
+      m.selectionChangeRate === null ? '–' : pct(m.selectionChangeRate),
+    );
+    row(
+      'bound, one shift',
+      'bound on the probability that a random one-pixel shift moves the selected crop, if the argmax is uniform over the window (docs/consistency.md)',
+      (m) => (m === cs ? pct(cs.bound) : '–'),
+    );
+    row(
+      'some shift, i.i.d. scores',
+      'probability that at least one of the 8 one-pixel shifts moves the selected crop when the scores are exchangeable: 1 − ((M−2)/(M+2))² (docs/consistency.md)',
+      (m) => (m === cs ? pct(cs.anyShift) : '–'),
+    );
   }
   return { variants: variants.map(({ key, name }) => ({ key, name })), rows };
 }

@@ -5,7 +5,22 @@
  */
 
 /** Config overrides: taken by every command that runs models on images. */
-const OVERRIDES = ['sigma', 'n0', 'n', 'tau', 'alpha', 'correction', 'engine', 'batch-size', 'memory-budget', 'no-denoiser', 'denoiser', 'segmenter', 'convention', 'seed'] as const;
+const OVERRIDES = [
+  'sigma',
+  'n0',
+  'n',
+  'tau',
+  'alpha',
+  'correction',
+  'engine',
+  'batch-size',
+  'memory-budget',
+  'no-denoiser',
+  'denoiser',
+  'segmenter',
+  'convention',
+  'seed',
+] as const;
 
 export const OPTION_HELP: Record<string, string> = {
   mask: '--mask M          ground-truth mask (enables accuracy and Dice)',
@@ -19,7 +34,7 @@ export const OPTION_HELP: Record<string, string> = {
   shard: '--shard I/N       certify shard I (0-based) of N: the images at positions I, I+N, I+2N, …',
   shards: '--shards N        the shard count, when the index comes from a Slurm array or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)',
   'allow-partial': '--allow-partial   merge what is there; the summary is marked partial and lists the missing images',
-  sigma: '--sigma S         noise level σ, on the model\'s [0,1] input scale',
+  sigma: "--sigma S         noise level σ, on the model's [0,1] input scale",
   n0: '--n0 N            selection samples',
   n: '--n N             estimation samples',
   tau: '--tau T           vote-fraction threshold τ in [0.5, 1)',
@@ -27,10 +42,10 @@ export const OPTION_HELP: Record<string, string> = {
   correction: '--correction holm|bonferroni  multiple-testing correction',
   engine: '--engine auto|onnx|tfjs  inference engine',
   'batch-size': '--batch-size B    noisy samples per engine call (at most; the memory plan may use fewer)',
-  'memory-budget': '--memory-budget MIB  peak memory to plan for (default 2048 on CPU, the GPU\'s memory on a GPU)',
+  'memory-budget': "--memory-budget MIB  peak memory to plan for (default 2048 on CPU, the GPU's memory on a GPU)",
   'no-denoiser': '--no-denoiser     plain randomized smoothing (no diffusion denoising)',
-  denoiser: '--denoiser CARD    the denoiser\'s model card',
-  segmenter: '--segmenter CARD   the segmenter\'s model card',
+  denoiser: "--denoiser CARD    the denoiser's model card",
+  segmenter: "--segmenter CARD   the segmenter's model card",
   convention: '--convention carlini|miccai  how σ maps to the diffusion timestep',
   rics: '--rics M          robust inference by crop selection with an M×M window',
   circular: '--circular        also measure circular (wrap-around) shifts',
@@ -88,8 +103,26 @@ export const COMMANDS: Record<string, CommandHelp> = {
   },
   cluster: {
     usage: 'certseg cluster slurm|k8s DIR --shards N [options]',
-    summary: 'write the job files that certify DIR in N shards on Slurm (sbatch array + dependent merge) or Kubernetes (Indexed Job + merge Job)',
-    options: ['shards', 'out', 'config', 'split', 'limit', ...OVERRIDES, 'gpus-per-task', 'cpus-per-task', 'partition', 'time', 'submit', 'image', 'pvc', 'mount', 'job-dir', 'help'],
+    summary:
+      'write the job files that certify DIR in N shards on Slurm (sbatch array + dependent merge) or Kubernetes (Indexed Job + merge Job)',
+    options: [
+      'shards',
+      'out',
+      'config',
+      'split',
+      'limit',
+      ...OVERRIDES,
+      'gpus-per-task',
+      'cpus-per-task',
+      'partition',
+      'time',
+      'submit',
+      'image',
+      'pvc',
+      'mount',
+      'job-dir',
+      'help',
+    ],
     optionHelp: {
       shards: '--shards N        the number of shards (array tasks or pods)',
       out: '--out DIR         the output folder, on storage every node sees (k8s: the path inside the pods)',
@@ -113,11 +146,20 @@ export function overview(): string {
 
 export function commandHelp(name: string): string {
   const c = COMMANDS[name];
-  return [`usage: ${c.usage}`, '', c.summary, '', 'options:', ...c.options.map((o) => `  ${c.optionHelp?.[o] ?? OPTION_HELP[o] ?? `--${o}`}`)].join('\n');
+  return [
+    `usage: ${c.usage}`,
+    '',
+    c.summary,
+    '',
+    'options:',
+    ...c.options.map((o) => `  ${c.optionHelp?.[o] ?? OPTION_HELP[o] ?? `--${o}`}`),
+  ].join('\n');
 }
 
 /** The options given that `command` does not take, as flags (e.g. ["--rics"]). */
 export function optionsNotTaken(command: string, given: Record<string, unknown>): string[] {
   const taken = new Set(COMMANDS[command]?.options ?? []);
-  return Object.keys(given).filter((k) => given[k] !== undefined && !taken.has(k)).map((k) => `--${k}`);
+  return Object.keys(given)
+    .filter((k) => given[k] !== undefined && !taken.has(k))
+    .map((k) => `--${k}`);
 }

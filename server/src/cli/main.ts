@@ -172,7 +172,8 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
     return 0;
   }
   const notTaken = optionsNotTaken(command, v);
-  if (notTaken.length) throw new UsageError(`${command} does not take ${notTaken.join(', ')} (certseg ${command} --help lists its options)`);
+  if (notTaken.length)
+    throw new UsageError(`${command} does not take ${notTaken.join(', ')} (certseg ${command} --help lists its options)`);
   const progress = progressPrinter();
   const controller = new AbortController();
   const onSigint = () => controller.abort();
@@ -184,11 +185,21 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         const config = await loadConfig(v.config ?? null, overrides(v));
         const outDir = v.out ?? path.join('certseg-out', path.parse(image).name);
         const r = await certifyImage(
-          { imagePath: path.resolve(image), maskPath: v.mask ? path.resolve(v.mask) : null, config, outDir, slice: v.slice ? sliceOption(v.slice) : null },
+          {
+            imagePath: path.resolve(image),
+            maskPath: v.mask ? path.resolve(v.mask) : null,
+            config,
+            outDir,
+            slice: v.slice ? sliceOption(v.slice) : null,
+          },
           { signal: controller.signal, onProgress: (e) => progress.update(e), onNotice: (m) => progress.note(m) },
         );
         progress.done();
-        log(v.json ? JSON.stringify(r.report, null, 2) : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}${whereRan(r.report)}${intensityLine(r.report)}\nresults in ${outDir}`);
+        log(
+          v.json
+            ? JSON.stringify(r.report, null, 2)
+            : `${path.basename(image)}: ${summarize(r.report)}\n${whatRan(r.report)}${whereRan(r.report)}${intensityLine(r.report)}\nresults in ${outDir}`,
+        );
         return 0;
       }
       case 'dataset': {
@@ -208,13 +219,17 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
           onImage: (i, total, id, r, skipped) => log(`[${i + 1}/${total}] ${id}: ${skipped ? 'done earlier (resumed)' : summarize(r)}`),
         });
         const c = s.certified?.meanOverImages;
-        log(`${s.images} images; abstain ${(100 * s.abstainRate.meanOverImages).toFixed(1)}% (mean over images)` +
-          (c ? `; certified foreground Dice ${c.meanDice?.toFixed(3) ?? 'n/a'}, clean ${s.clean?.meanOverImages.meanDice?.toFixed(3) ?? 'n/a'} (means over images)` : '') +
-          `\nsummary in ${path.join(outDir, shard ? shardSummaryName(shard) : 'summary.json')}`);
+        log(
+          `${s.images} images; abstain ${(100 * s.abstainRate.meanOverImages).toFixed(1)}% (mean over images)` +
+            (c
+              ? `; certified foreground Dice ${c.meanDice?.toFixed(3) ?? 'n/a'}, clean ${s.clean?.meanOverImages.meanDice?.toFixed(3) ?? 'n/a'} (means over images)`
+              : '') +
+            `\nsummary in ${path.join(outDir, shard ? shardSummaryName(shard) : 'summary.json')}`,
+        );
         return 0;
       }
       case 'merge': {
-        if (!positionals.length) throw new UsageError('merge needs the shards\' output folders');
+        if (!positionals.length) throw new UsageError("merge needs the shards' output folders");
         if (!v.out) throw new UsageError('merge needs --out MERGED (the folder for the merged result)');
         const { mergeShards } = await import('../cluster/merge');
         const s = await mergeShards(positionals, v.out, { allowPartial: v['allow-partial'], log });
@@ -224,7 +239,11 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
       }
       case 'recertify': {
         const dir = one(positionals, 'DIR');
-        const r = await recertifyDir(dir, { tau: num('tau', v.tau), alpha: num('alpha', v.alpha), correction: v.correction as 'holm' | 'bonferroni' | undefined }, v.out);
+        const r = await recertifyDir(
+          dir,
+          { tau: num('tau', v.tau), alpha: num('alpha', v.alpha), correction: v.correction as 'holm' | 'bonferroni' | undefined },
+          v.out,
+        );
         log(`EXPLORATORY (parameters chosen after seeing the counts; the family-wise guarantee does not hold): ${summarize(r)}`);
         return 0;
       }
@@ -233,7 +252,15 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         const config = await loadConfig(v.config ?? null, overrides(v));
         const { checkConsistency } = await import('../pipeline/checkConsistency');
         const summary = await checkConsistency(
-          { input, rics: num('rics', v.rics), circular: v.circular, segmenter: config.segmenter, engine: config.engine, out: v.out, limit: num('limit', v.limit) },
+          {
+            input,
+            rics: num('rics', v.rics),
+            circular: v.circular,
+            segmenter: config.segmenter,
+            engine: config.engine,
+            out: v.out,
+            limit: num('limit', v.limit),
+          },
           log,
         );
         if (v.json) log(JSON.stringify(summary, null, 2));
@@ -249,7 +276,8 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
         if (sub !== 'check') throw new UsageError(`card needs a subcommand: certseg card check CARD${sub ? ` (got "${sub}")` : ''}`);
         const card = one(cards, 'CARD');
         const engine = v.engine as 'auto' | 'onnx' | 'tfjs' | undefined;
-        if (engine && !['auto', 'onnx', 'tfjs'].includes(engine)) throw new UsageError(`--engine must be auto, onnx or tfjs, got "${engine}"`);
+        if (engine && !['auto', 'onnx', 'tfjs'].includes(engine))
+          throw new UsageError(`--engine must be auto, onnx or tfjs, got "${engine}"`);
         const { checkCard, formatCardCheck } = await import('../models/cardCheck');
         const r = await checkCard(card, { image: v.image ?? null, engine });
         log(v.json ? JSON.stringify(r, (k, x) => (k === 'labels' ? undefined : x), 2) : formatCardCheck(r));

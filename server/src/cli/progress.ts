@@ -1,7 +1,11 @@
 /** Progress output for the CLI: a redrawn bar on a terminal, plain lines (at most one per 10%) otherwise. */
 import type { ProgressEvent } from '../pipeline/types';
 
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { update(e: ProgressEvent): void; note(message: string): void; done(): void } {
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): {
+  update(e: ProgressEvent): void;
+  note(message: string): void;
+  done(): void;
+} {
   const tty = Boolean(stream.isTTY) && !process.env.CI;
   let lastDecile = -1;
   let lastDraw = 0;

@@ -40,7 +40,12 @@ export interface KubernetesJob extends ClusterJob {
 
 /** A name Slurm and Kubernetes both accept (DNS-1123 label, ≤ 40 characters to leave room for suffixes). */
 export function jobName(datasetFolder: string): string {
-  const base = datasetFolder.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 32).replace(/-+$/, '');
+  const base = datasetFolder
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 32)
+    .replace(/-+$/, '');
   return `certseg-${base || 'dataset'}`;
 }
 
@@ -53,10 +58,7 @@ const words = (xs: string[]) => xs.map(shellQuote).join(' ');
 
 export function slurmScripts(j: SlurmJob): { array: string; merge: string } {
   const logs = `${j.jobDir}/logs`;
-  const common = [
-    ...(j.partition ? [`#SBATCH --partition=${j.partition}`] : []),
-    ...(j.time ? [`#SBATCH --time=${j.time}`] : []),
-  ];
+  const common = [...(j.partition ? [`#SBATCH --partition=${j.partition}`] : []), ...(j.time ? [`#SBATCH --time=${j.time}`] : [])];
   const head = (what: string) => [
     '#!/bin/bash',
     `# ${what}`,
@@ -98,7 +100,10 @@ export function slurmScripts(j: SlurmJob): { array: string; merge: string } {
   return { array, merge };
 }
 
-export const slurmFiles = (j: Pick<SlurmJob, 'jobDir' | 'name'>) => ({ array: `${j.jobDir}/${j.name}.sbatch`, merge: `${j.jobDir}/${j.name}-merge.sbatch` });
+export const slurmFiles = (j: Pick<SlurmJob, 'jobDir' | 'name'>) => ({
+  array: `${j.jobDir}/${j.name}.sbatch`,
+  merge: `${j.jobDir}/${j.name}-merge.sbatch`,
+});
 
 /** The shell line that submits the array and then the merge, dependent on the whole array's success. */
 export function slurmSubmitLine(j: Pick<SlurmJob, 'jobDir' | 'name'>): string {
@@ -134,7 +139,10 @@ export function kubernetesManifests(j: KubernetesJob): { shards: Manifest; merge
       completions: j.shards,
       parallelism: j.shards,
       backoffLimit: j.shards, // about one retry per shard; a retried pod resumes (--resume)
-      template: pod(['certseg', 'dataset', j.dataset, '--out', j.out, '--shards', String(j.shards), '--resume', ...j.datasetArgs], j.gpusPerTask),
+      template: pod(
+        ['certseg', 'dataset', j.dataset, '--out', j.out, '--shards', String(j.shards), '--resume', ...j.datasetArgs],
+        j.gpusPerTask,
+      ),
     },
   };
   const merge: Manifest = {
@@ -146,7 +154,10 @@ export function kubernetesManifests(j: KubernetesJob): { shards: Manifest; merge
   return { shards, merge };
 }
 
-export const kubernetesFiles = (j: Pick<KubernetesJob, 'name'>, dir: string) => ({ shards: `${dir}/${j.name}-shards.yaml`, merge: `${dir}/${j.name}-merge.yaml` });
+export const kubernetesFiles = (j: Pick<KubernetesJob, 'name'>, dir: string) => ({
+  shards: `${dir}/${j.name}-shards.yaml`,
+  merge: `${dir}/${j.name}-merge.yaml`,
+});
 
 /** kubectl has no job dependencies: apply the shards, wait for them all, then apply the merge. */
 export function kubernetesSubmitLine(j: Pick<KubernetesJob, 'name'>, dir: string): string {
@@ -161,9 +172,7 @@ export function toYaml(v: unknown, indent = 0): string {
   const isBlock = (x: unknown) => x !== null && typeof x === 'object' && Object.keys(x as object).length > 0;
   if (Array.isArray(v)) {
     if (!v.length) return '[]';
-    return v
-      .map((x) => (isBlock(x) ? `${pad}- ${toYaml(x, indent + 2).trimStart()}` : `${pad}- ${scalar(x)}`))
-      .join('\n');
+    return v.map((x) => (isBlock(x) ? `${pad}- ${toYaml(x, indent + 2).trimStart()}` : `${pad}- ${scalar(x)}`)).join('\n');
   }
   if (v !== null && typeof v === 'object') {
     const entries = Object.entries(v).filter(([, x]) => x !== undefined);

@@ -44,7 +44,10 @@ async function findShards(inputs: string[]): Promise<FoundShard[]> {
     const folder = path.resolve(input);
     if (seen.has(folder)) continue;
     seen.add(folder);
-    const isDir = await stat(folder).then((st) => st.isDirectory(), () => null);
+    const isDir = await stat(folder).then(
+      (st) => st.isDirectory(),
+      () => null,
+    );
     if (isDir === null) bad(`${input} does not exist`);
     if (!isDir) bad(`${input} is not a folder (give the shards' output folders)`);
     const files = (await readdir(folder)).filter((f) => SHARD_SUMMARY_RE.test(f));
@@ -66,13 +69,13 @@ async function findShards(inputs: string[]): Promise<FoundShard[]> {
 /** The shards must describe one run: one count, one dataset and image list, one set of parameters. */
 function checkAgreement(shards: FoundShard[]): void {
   const ref = shards[0];
-  const differ = (what: string, a: FoundShard, detail = '') =>
-    bad(`the shards disagree on ${what}: ${ref.file} and ${a.file}${detail}`);
+  const differ = (what: string, a: FoundShard, detail = '') => bad(`the shards disagree on ${what}: ${ref.file} and ${a.file}${detail}`);
   for (const a of shards.slice(1)) {
     if (a.s.shard.count !== ref.s.shard.count) differ('the shard count', a, ` (${ref.s.shard.count} vs ${a.s.shard.count})`);
     if (a.s.dataset !== ref.s.dataset) differ('the dataset', a, ` (${ref.s.dataset} vs ${a.s.dataset})`);
     if (a.s.shard.split !== ref.s.shard.split || a.s.shard.limit !== ref.s.shard.limit) differ('--split/--limit', a);
-    if (!isDeepStrictEqual(a.s.shard.datasetIds, ref.s.shard.datasetIds)) differ('the list of images (the dataset changed between shards)', a);
+    if (!isDeepStrictEqual(a.s.shard.datasetIds, ref.s.shard.datasetIds))
+      differ('the list of images (the dataset changed between shards)', a);
   }
   const withParams = shards.filter((x) => x.s.params);
   for (const a of withParams.slice(1)) {
@@ -98,7 +101,7 @@ function modelKey(r: ImageReport): string {
 
 export async function mergeShards(inputs: string[], outDir: string, opts: MergeOptions = {}): Promise<DatasetSummary> {
   const log = opts.log ?? (() => undefined);
-  if (!inputs.length) bad('give the shards\' output folders');
+  if (!inputs.length) bad("give the shards' output folders");
   const shards = await findShards(inputs);
   checkAgreement(shards);
   await checkOutputDir(outDir, 'dataset');
@@ -118,7 +121,10 @@ export async function mergeShards(inputs: string[], outDir: string, opts: MergeO
     }
     if (sh.s.shard.status === 'complete') {
       const done = sh.s.perImage.map((p) => p.id);
-      if (!isDeepStrictEqual(done, mine)) bad(`${sh.file} does not list the images of shard ${index}/${count} (${list(done.filter((d) => !mine.includes(d)))} should not be there; it was not written by this certseg)`);
+      if (!isDeepStrictEqual(done, mine))
+        bad(
+          `${sh.file} does not list the images of shard ${index}/${count} (${list(done.filter((d) => !mine.includes(d)))} should not be there; it was not written by this certseg)`,
+        );
       for (const id of mine) {
         const dir = path.join(sh.folder, 'images', safeId(id));
         if (!existsSync(path.join(dir, 'report.json'))) bad(`${sh.file} lists ${id} but ${dir} has no report.json (moved or deleted?)`);
@@ -138,7 +144,9 @@ export async function mergeShards(inputs: string[], outDir: string, opts: MergeO
   }
   const missing = datasetIds.filter((id) => !source.has(id));
   if (missing.length && !opts.allowPartial) {
-    bad(`${missing.length} of ${datasetIds.length} images missing: ${problems.join('; ')}; missing images: ${list(missing)} (rerun those shards with --resume, or merge with --allow-partial)`);
+    bad(
+      `${missing.length} of ${datasetIds.length} images missing: ${problems.join('; ')}; missing images: ${list(missing)} (rerun those shards with --resume, or merge with --allow-partial)`,
+    );
   }
   if (!source.size) bad('no image has a result yet');
 
@@ -154,7 +162,8 @@ export async function mergeShards(inputs: string[], outDir: string, opts: MergeO
     const key = modelKey(r);
     if (refKey === null) [refKey, refId] = [key, id];
     else if (key !== refKey) bad(`images ${refId} and ${id} were certified with different models (content hashes ${refKey} vs ${key})`);
-    if (refParams && !isDeepStrictEqual(r.params, refParams)) bad(`image ${id} (${dir}) was certified with other parameters than its shard's summary`);
+    if (refParams && !isDeepStrictEqual(r.params, refParams))
+      bad(`image ${id} (${dir}) was certified with other parameters than its shard's summary`);
     reports.set(id, r);
   }
 
@@ -186,6 +195,8 @@ export async function mergeShards(inputs: string[], outDir: string, opts: MergeO
     };
   }
   await writeSummary(out, summary);
-  log(`merged ${shards.length} of ${count} shards: ${summary.images} images (${copied} copied into ${path.join(outDir, 'images')})${missing.length ? `; PARTIAL, ${missing.length} missing` : ''}`);
+  log(
+    `merged ${shards.length} of ${count} shards: ${summary.images} images (${copied} copied into ${path.join(outDir, 'images')})${missing.length ? `; PARTIAL, ${missing.length} missing` : ''}`,
+  );
   return summary;
 }

@@ -61,10 +61,12 @@ export function resolveShard(shard: string | undefined, shards: number | undefin
   }
   const k = env.JOB_COMPLETION_INDEX;
   if (k !== undefined && k !== '') {
-    if (shards === undefined) bad('JOB_COMPLETION_INDEX is set (Kubernetes Indexed Job) but the shard count is not; pass --shards N (the Job\'s completions)');
+    if (shards === undefined)
+      bad("JOB_COMPLETION_INDEX is set (Kubernetes Indexed Job) but the shard count is not; pass --shards N (the Job's completions)");
     return checked(int(k, 'JOB_COMPLETION_INDEX'), shards, 'kubernetes', `JOB_COMPLETION_INDEX ${k}`);
   }
-  if (shards !== undefined) bad('--shards N needs a shard index: --shard I/N, a Slurm array task or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)');
+  if (shards !== undefined)
+    bad('--shards N needs a shard index: --shard I/N, a Slurm array task or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)');
   return null;
 }
 
@@ -75,7 +77,8 @@ export function shardItems<T>(items: readonly T[], s: Shard | null): T[] {
 
 /** "shard 2/3 (from the Slurm array)" */
 export function describeShard(s: Shard): string {
-  const from = s.source === '--shard' ? 'from --shard' : s.source === 'slurm' ? 'from the Slurm job array' : 'from the Kubernetes Indexed Job';
+  const from =
+    s.source === '--shard' ? 'from --shard' : s.source === 'slurm' ? 'from the Slurm job array' : 'from the Kubernetes Indexed Job';
   return `shard ${s.index}/${s.count} (${from})`;
 }
 

@@ -36,7 +36,7 @@ export function defaultModelPaths(): { segmenter: string; denoiser: string } {
   return { segmenter: path.join(dir, 'segmenter.card.json'), denoiser: path.join(dir, 'denoiser.card.json') };
 }
 
-let validator: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+let validator: (((data: unknown) => boolean) & { errors?: ErrorObject[] | null }) | undefined;
 function validate(data: unknown): ErrorObject[] {
   if (!validator) {
     const ajv = new Ajv({ allErrors: true, strict: false });
@@ -105,7 +105,8 @@ export function parseConfigText(text: string, label: string): unknown {
 export async function loadConfig(configPath: string | null, overrides: Partial<CertsegConfig> = {}): Promise<ResolvedConfig> {
   if (configPath === null) return resolveConfig({}, null, overrides);
   if (!existsSync(configPath)) throw new CertsegError(`config file not found: ${configPath}`, 'config');
-  if (!statSync(configPath).isFile()) throw new CertsegError(`config ${configPath} is a folder, not a file (give the *.certseg.json file)`, 'config');
+  if (!statSync(configPath).isFile())
+    throw new CertsegError(`config ${configPath} is a folder, not a file (give the *.certseg.json file)`, 'config');
   let text: string;
   try {
     text = await readFile(configPath, 'utf8');

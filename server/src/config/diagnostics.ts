@@ -35,7 +35,10 @@ export async function configDiagnostics(text: string, configPath: string): Promi
   return (await analyzeConfig(text, configPath)).diagnostics;
 }
 
-export async function analyzeConfig(text: string, configPath: string): Promise<{ diagnostics: ConfigDiagnostic[]; insights: ConfigInsights | null }> {
+export async function analyzeConfig(
+  text: string,
+  configPath: string,
+): Promise<{ diagnostics: ConfigDiagnostic[]; insights: ConfigInsights | null }> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -48,7 +51,12 @@ export async function analyzeConfig(text: string, configPath: string): Promise<{
 
   const diagnostics: ConfigDiagnostic[] = [];
   const cfg: ResolvedConfig = resolveConfig(raw, configPath);
-  const insights: ConfigInsights = { radius: certifiedRadius(cfg.sigma, cfg.tau), timestep: null, assumedPixels: ASSUMED_SIDE ** 2, minCount: null };
+  const insights: ConfigInsights = {
+    radius: certifiedRadius(cfg.sigma, cfg.tau),
+    timestep: null,
+    assumedPixels: ASSUMED_SIDE ** 2,
+    minCount: null,
+  };
 
   let side = ASSUMED_SIDE;
   for (const key of ['segmenter', 'denoiser'] as const) {

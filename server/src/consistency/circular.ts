@@ -28,7 +28,8 @@ export interface CanonicalOptions {
 /** Roll a c×h×w image: out[y][x] = in[(y+dy) mod h][(x+dx) mod w] (content at (dy,dx) moves to the origin). */
 export function rollImage(img: Float32Array, c: number, h: number, w: number, dy: number, dx: number): Float32Array {
   const out = new Float32Array(img.length);
-  const sy = ((dy % h) + h) % h, sx = ((dx % w) + w) % w;
+  const sy = ((dy % h) + h) % h,
+    sx = ((dx % w) + w) % w;
   for (let k = 0; k < c; k++) {
     for (let y = 0; y < h; y++) {
       const src = k * h * w + ((y + sy) % h) * w;
@@ -43,7 +44,8 @@ export function rollImage(img: Float32Array, c: number, h: number, w: number, dy
 /** Roll h×w labels the same way: out[y][x] = in[(y+dy) mod h][(x+dx) mod w]. */
 export function rollLabels(lab: Uint8Array, h: number, w: number, dy: number, dx: number): Uint8Array {
   const out = new Uint8Array(lab.length);
-  const sy = ((dy % h) + h) % h, sx = ((dx % w) + w) % w;
+  const sy = ((dy % h) + h) % h,
+    sx = ((dx % w) + w) % w;
   for (let y = 0; y < h; y++) {
     const src = ((y + sy) % h) * w;
     out.set(lab.subarray(src + sx, src + w), y * w);
@@ -60,7 +62,10 @@ export function circularScore(img: Float32Array, h: number, w: number, opts: Can
   const rnd = mulberry32((opts.seed ?? 1) * 104729 + k);
   const f = new Float64Array(k * k);
   let m = 0;
-  for (let i = 0; i < f.length; i++) { f[i] = 2 * rnd() - 1; m += f[i] / f.length; }
+  for (let i = 0; i < f.length; i++) {
+    f[i] = 2 * rnd() - 1;
+    m += f[i] / f.length;
+  }
   for (let i = 0; i < f.length; i++) f[i] -= m;
   const L = luminance(img, c, h, w);
   const s = new Float64Array(h * w);
@@ -101,10 +106,13 @@ export function canonicalShift(img: Float32Array, h: number, w: number, opts: Ca
     // prune simultaneously in the canonical raster order: keep the candidates with the smallest value
     const n = h * w;
     for (let t = 0; t < c * n && cands.length > 1; t++) {
-      const ch = Math.floor(t / n), y = Math.floor((t % n) / w), x = t % w;
+      const ch = Math.floor(t / n),
+        y = Math.floor((t % n) / w),
+        x = t % w;
       let best = Infinity;
       const vals = cands.map((p) => {
-        const py = Math.floor(p / w), px = p % w;
+        const py = Math.floor(p / w),
+          px = p % w;
         const v = img[ch * n + ((y + py) % h) * w + ((x + px) % w)];
         if (v < best) best = v;
         return v;
@@ -117,7 +125,13 @@ export function canonicalShift(img: Float32Array, h: number, w: number, opts: Ca
 }
 
 /** Canonicalise, segment the single c×h×w image, roll the prediction back to the input frame. */
-export async function circularSegment(seg: SegmentFn, img: Float32Array, h: number, w: number, opts: CanonicalOptions = {}): Promise<{ labels: Uint8Array; canonical: Canonical }> {
+export async function circularSegment(
+  seg: SegmentFn,
+  img: Float32Array,
+  h: number,
+  w: number,
+  opts: CanonicalOptions = {},
+): Promise<{ labels: Uint8Array; canonical: Canonical }> {
   const c = channelsOf(img, h, w);
   const canonical = canonicalShift(img, h, w, opts);
   const rolled = rollImage(img, c, h, w, canonical.dy, canonical.dx);
@@ -143,7 +157,10 @@ export interface CircularReport {
  * into alignment. Shifts: the listed ones, or `count` pseudo-random non-zero ones from `seed`.
  */
 export async function measureCircularConsistency(
-  seg: SegmentFn, img: Float32Array, h: number, w: number,
+  seg: SegmentFn,
+  img: Float32Array,
+  h: number,
+  w: number,
   opts: CanonicalOptions & { shifts?: [number, number][]; count?: number; shiftSeed?: number } = {},
 ): Promise<CircularReport> {
   const c = channelsOf(img, h, w);
@@ -152,20 +169,28 @@ export async function measureCircularConsistency(
     const rnd = mulberry32(opts.shiftSeed ?? 7);
     shifts = [];
     while (shifts.length < (opts.count ?? 8)) {
-      const dy = Math.floor(rnd() * h), dx = Math.floor(rnd() * w);
+      const dy = Math.floor(rnd() * h),
+        dx = Math.floor(rnd() * w);
       if (dy !== 0 || dx !== 0) shifts.push([dy, dx]);
     }
   }
   const plain0 = await seg.segment(img, 1, h, w);
   const canon0 = (await circularSegment(seg, img, h, w, opts)).labels;
-  let pe = 0, ce = 0, pf = 0, cf = 0;
+  let pe = 0,
+    ce = 0,
+    pf = 0,
+    cf = 0;
   for (const [dy, dx] of shifts) {
     // shifted image: content moves by (dy,dx): shifted[y][x] = img[y−dy][x−dx]
     const shifted = rollImage(img, c, h, w, -dy, -dx);
     const p = rollLabels(await seg.segment(shifted, 1, h, w), h, w, dy, dx);
     const q = rollLabels((await circularSegment(seg, shifted, h, w, opts)).labels, h, w, dy, dx);
-    let dp = 0, dq = 0;
-    for (let i = 0; i < p.length; i++) { if (p[i] !== plain0[i]) dp++; if (q[i] !== canon0[i]) dq++; }
+    let dp = 0,
+      dq = 0;
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] !== plain0[i]) dp++;
+      if (q[i] !== canon0[i]) dq++;
+    }
     if (dp === 0) pe++;
     if (dq === 0) ce++;
     pf += dp / p.length;

@@ -12,7 +12,8 @@ import { ABSTAIN, MAX_CLASSES } from '../core/labels';
  */
 export const NOT_COVERED = 254;
 // Guard: NOT_COVERED must stay clear of the class ids and ABSTAIN.
-if ((NOT_COVERED as number) < MAX_CLASSES || (NOT_COVERED as number) === ABSTAIN) throw new Error('NOT_COVERED collides with a label value');
+if ((NOT_COVERED as number) < MAX_CLASSES || (NOT_COVERED as number) === ABSTAIN)
+  throw new Error('NOT_COVERED collides with a label value');
 
 /** The only part of a Segmenter the consistency tools need (so tests can pass plain objects). */
 export interface SegmentFn {
@@ -33,9 +34,16 @@ export function channelsOf(data: ArrayLike<number>, h: number, w: number, what =
 
 /** Copy the window [y, y+ch) × [x, x+cw) of a c×h×w image into `dst` at element offset `dstOff`. */
 export function cropInto(
-  src: Float32Array, c: number, h: number, w: number,
-  y: number, x: number, ch: number, cw: number,
-  dst: Float32Array, dstOff = 0,
+  src: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  y: number,
+  x: number,
+  ch: number,
+  cw: number,
+  dst: Float32Array,
+  dstOff = 0,
 ): void {
   if (y < 0 || x < 0 || y + ch > h || x + cw > w) {
     throw new CertsegError(`crop ${ch}×${cw} at (${y},${x}) leaves the ${h}×${w} image`);
@@ -74,10 +82,13 @@ export { mulberry32 } from '../core/rng';
  * foreground when its label is neither 0 nor NOT_COVERED (an uncovered pixel never counts as a hit).
  */
 export function foregroundDice(pred: Uint8Array, truth: Uint8Array, valid?: (i: number) => boolean): number | null {
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (let i = 0; i < pred.length; i++) {
     if (valid && !valid(i)) continue;
-    const p = pred[i] !== 0 && pred[i] !== NOT_COVERED, t = truth[i] !== 0;
+    const p = pred[i] !== 0 && pred[i] !== NOT_COVERED,
+      t = truth[i] !== 0;
     if (p && t) tp++;
     else if (p) fp++;
     else if (t) fn++;

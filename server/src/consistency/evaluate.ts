@@ -6,7 +6,14 @@
 import { foregroundDice, NOT_COVERED, type SegmentFn } from './common';
 import { measureCircularConsistency } from './circular';
 import { ricsAnyShiftRate, ricsOnePixelBound, type ScoreKind } from './rics';
-import { measureShiftConsistency, plainPredictor, ricsPredictor, summarizeShift, type ShiftDatasetSummary, type ShiftReport } from './shift';
+import {
+  measureShiftConsistency,
+  plainPredictor,
+  ricsPredictor,
+  summarizeShift,
+  type ShiftDatasetSummary,
+  type ShiftReport,
+} from './shift';
 
 export interface EvalItem {
   id: string;
@@ -60,7 +67,8 @@ export interface ConsistencyEvaluation {
 function diceOnView(r: ShiftReport, mask: Uint8Array): { covered: number | null; strict: number | null } {
   const { width: w, height: h } = r;
   const inView = (i: number) => {
-    const y = Math.floor(i / w), x = i % w;
+    const y = Math.floor(i / w),
+      x = i % w;
     return y >= 1 && y < h - 1 && x >= 1 && x < w - 1;
   };
   return {
@@ -115,7 +123,8 @@ export async function evaluateConsistency(seg: SegmentFn, items: EvalItem[], opt
     variants: variants.map((v, k) => {
       const b = v.M === null ? null : ricsOnePixelBound(v.M);
       return {
-        name: v.name, M: v.M,
+        name: v.name,
+        M: v.M,
         shift: summarizeShift(acc[k].reports),
         bound: b ? b.bound : null,
         exchangeableRate: b ? b.exchangeable : null,
@@ -126,15 +135,16 @@ export async function evaluateConsistency(seg: SegmentFn, items: EvalItem[], opt
         images: acc[k].reports.length,
       };
     }),
-    circular: opts.circular && circ.n
-      ? {
-          shiftsPerImage: circ.shifts,
-          plainExactShare: circ.pe / circ.n,
-          canonicalExactShare: circ.ce / circ.n,
-          plainChangedFraction: circ.pf / circ.n,
-          canonicalChangedFraction: circ.cf / circ.n,
-        }
-      : null,
+    circular:
+      opts.circular && circ.n
+        ? {
+            shiftsPerImage: circ.shifts,
+            plainExactShare: circ.pe / circ.n,
+            canonicalExactShare: circ.ce / circ.n,
+            plainChangedFraction: circ.pf / circ.n,
+            canonicalChangedFraction: circ.cf / circ.n,
+          }
+        : null,
     flipMaps,
   };
 }
@@ -146,7 +156,10 @@ export function heatRGBA(data: Uint32Array | Uint8Array): Uint8Array {
   const out = new Uint8Array(data.length * 4);
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (v === 0) { out.set([24, 24, 24, 255], 4 * i); continue; }
+    if (v === 0) {
+      out.set([24, 24, 24, 255], 4 * i);
+      continue;
+    }
     const t = max > 1 ? (v - 1) / (max - 1) : 1;
     out.set([255, Math.round(230 * (1 - t)), 0, 255], 4 * i);
   }

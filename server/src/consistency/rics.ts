@@ -59,8 +59,16 @@ export interface CropSelection {
 }
 
 interface Geometry {
-  c: number; cropH: number; cropW: number; wy: number; wx: number; k: number; py: number; px: number;
-  kind: ScoreKind; seed: number;
+  c: number;
+  cropH: number;
+  cropW: number;
+  wy: number;
+  wx: number;
+  k: number;
+  py: number;
+  px: number;
+  kind: ScoreKind;
+  seed: number;
 }
 
 function geometry(data: Float32Array, h: number, w: number, M: number, opts: CropSelectionOptions): Geometry {
@@ -80,7 +88,12 @@ function geometry(data: Float32Array, h: number, w: number, M: number, opts: Cro
   if (!Number.isInteger(patch) || patch < 1) throw new CertsegError(`crop selection: score patch must be an integer ≥ 1 (got ${patch})`);
   const k = Math.min(patch, cropH, cropW);
   return {
-    c, cropH, cropW, k, kind, seed: opts.seed ?? 1,
+    c,
+    cropH,
+    cropW,
+    k,
+    kind,
+    seed: opts.seed ?? 1,
     wy: Math.floor((h - cropH - (M - 1)) / 2),
     wx: Math.floor((w - cropW - (M - 1)) / 2),
     py: Math.floor((cropH - k) / 2),
@@ -96,7 +109,10 @@ function randomFilter(k: number, seed: number): Float64Array {
     const rnd = mulberry32(seed * 7919 + k);
     f = new Float64Array(k * k);
     let mean = 0;
-    for (let i = 0; i < f.length; i++) { f[i] = 2 * rnd() - 1; mean += f[i] / f.length; }
+    for (let i = 0; i < f.length; i++) {
+      f[i] = 2 * rnd() - 1;
+      mean += f[i] / f.length;
+    }
     for (let i = 0; i < f.length; i++) f[i] -= mean;
     filterCache.set(key, f);
   }
@@ -117,8 +133,14 @@ function patchScore(L: Float64Array, stride: number, r0: number, c0: number, k: 
       for (let i = 0; i < kh; i++) {
         for (let j = 0; j < kw; j++) {
           const v = L[(r0 + i) * stride + c0 + j];
-          if (j + 1 < kw) { const d = L[(r0 + i) * stride + c0 + j + 1] - v; s += d * d; }
-          if (i + 1 < kh) { const d = L[(r0 + i + 1) * stride + c0 + j] - v; s += d * d; }
+          if (j + 1 < kw) {
+            const d = L[(r0 + i) * stride + c0 + j + 1] - v;
+            s += d * d;
+          }
+          if (i + 1 < kh) {
+            const d = L[(r0 + i + 1) * stride + c0 + j] - v;
+            s += d * d;
+          }
         }
       }
       return s;
@@ -172,9 +194,13 @@ export function selectCrop(image: Float32Array, h: number, w: number, M: number,
   const g = geometry(image, h, w, M, opts);
   const L = luminance(image, g.c, h, w);
   const s = scoreWindowWith(L, w, M, g);
-  let best = 0, ties = 1;
+  let best = 0,
+    ties = 1;
   for (let i = 1; i < s.length; i++) {
-    if (s[i] > s[best]) { best = i; ties = 1; } else if (s[i] === s[best]) ties++;
+    if (s[i] > s[best]) {
+      best = i;
+      ties = 1;
+    } else if (s[i] === s[best]) ties++;
   }
   if (ties > 1) {
     // Tie-break levels, all covariant (functions of the crop's content): hashes of growing centred patches,
@@ -182,11 +208,13 @@ export function selectCrop(image: Float32Array, h: number, w: number, M: number,
     // collision) falls back to the first position in raster order, which is covariant too.
     let cands: number[] = [];
     for (let i = 0; i < s.length; i++) if (s[i] === s[best]) cands.push(i);
-    let kh = g.k, kw = g.k;
+    let kh = g.k,
+      kw = g.k;
     while (cands.length > 1 && (kh < g.cropH || kw < g.cropW)) {
       kh = Math.min(g.cropH, 2 * kh + 1);
       kw = Math.min(g.cropW, 2 * kw + 1);
-      const py = Math.floor((g.cropH - kh) / 2), px = Math.floor((g.cropW - kw) / 2);
+      const py = Math.floor((g.cropH - kh) / 2),
+        px = Math.floor((g.cropW - kw) / 2);
       let top = -Infinity;
       const vals = cands.map((i) => {
         const v = patchScore(L, w, g.wy + Math.floor(i / M) + py, g.wx + (i % M) + px, kh, 'hash', g.seed + 17 * kh + kw, kw);
@@ -198,8 +226,15 @@ export function selectCrop(image: Float32Array, h: number, w: number, M: number,
     best = cands[0];
   }
   return {
-    y: g.wy + Math.floor(best / M), x: g.wx + (best % M),
-    cropH: g.cropH, cropW: g.cropW, M, windowY: g.wy, windowX: g.wx, score: s[best], ties,
+    y: g.wy + Math.floor(best / M),
+    x: g.wx + (best % M),
+    cropH: g.cropH,
+    cropW: g.cropW,
+    M,
+    windowY: g.wy,
+    windowX: g.wx,
+    score: s[best],
+    ties,
   };
 }
 
@@ -211,7 +246,13 @@ export interface RicsResult {
 
 /** Crop selection + segmentation for a batch of b c×h×w images (one segmenter call on the b crops). */
 export async function ricsSegment(
-  seg: SegmentFn, images: Float32Array, b: number, h: number, w: number, M: number, opts: CropSelectionOptions = {},
+  seg: SegmentFn,
+  images: Float32Array,
+  b: number,
+  h: number,
+  w: number,
+  M: number,
+  opts: CropSelectionOptions = {},
 ): Promise<RicsResult> {
   if (!Number.isInteger(b) || b < 1) throw new CertsegError(`crop selection: batch size must be ≥ 1 (got ${b})`);
   const per = images.length / b;
@@ -221,7 +262,18 @@ export async function ricsSegment(
   const { cropH, cropW } = selections[0];
   const crops = new Float32Array(b * c * cropH * cropW);
   for (let i = 0; i < b; i++) {
-    cropInto(images.subarray(i * per, (i + 1) * per), c, h, w, selections[i].y, selections[i].x, cropH, cropW, crops, i * c * cropH * cropW);
+    cropInto(
+      images.subarray(i * per, (i + 1) * per),
+      c,
+      h,
+      w,
+      selections[i].y,
+      selections[i].x,
+      cropH,
+      cropW,
+      crops,
+      i * c * cropH * cropW,
+    );
   }
   const pred = await seg.segment(crops, b, cropH, cropW);
   if (pred.length !== b * cropH * cropW) {
@@ -253,11 +305,14 @@ export interface RicsBound {
 
 /** Consistency bound of crop selection with an M×M window for a content shift of (dy,dx) pixels. */
 export function ricsBound(M: number, dy: number, dx: number): RicsBound {
-  const ay = Math.abs(dy), ax = Math.abs(dx);
+  const ay = Math.abs(dy),
+    ax = Math.abs(dx);
   const inter = Math.max(0, M - ay) * Math.max(0, M - ax);
   const m2 = M * M;
   return {
-    M, dy, dx,
+    M,
+    dy,
+    dx,
     bound: Math.min(1, (2 * (m2 - inter)) / m2),
     exchangeable: (2 * (m2 - inter)) / (2 * m2 - inter),
   };
@@ -265,7 +320,8 @@ export function ricsBound(M: number, dy: number, dx: number): RicsBound {
 
 /** The bound averaged over the 8 one-pixel directions (a uniformly random one-pixel shift). */
 export function ricsOnePixelBound(M: number): { bound: number; exchangeable: number } {
-  let b = 0, e = 0;
+  let b = 0,
+    e = 0;
   for (let dy = -1; dy <= 1; dy++) {
     for (let dx = -1; dx <= 1; dx++) {
       if (dy === 0 && dx === 0) continue;

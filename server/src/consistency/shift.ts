@@ -16,14 +16,23 @@ import { channelsOf, cropInto, NOT_COVERED, type SegmentFn } from './common';
 import { ricsSegment, type CropSelection, type CropSelectionOptions } from './rics';
 
 export const DIRECTIONS: readonly (readonly [number, number])[] = [
-  [-1, -1], [-1, 0], [-1, 1],
-  [0, -1], [0, 1],
-  [1, -1], [1, 0], [1, 1],
+  [-1, -1],
+  [-1, 0],
+  [-1, 1],
+  [0, -1],
+  [0, 1],
+  [1, -1],
+  [1, 0],
+  [1, 1],
 ];
 
 /** Predicts labels for b views; may also report the crop each view selected (view coordinates). */
-export type ViewPredictor = (views: Float32Array, b: number, h: number, w: number) =>
-  Promise<{ labels: Uint8Array; selections?: CropSelection[] }>;
+export type ViewPredictor = (
+  views: Float32Array,
+  b: number,
+  h: number,
+  w: number,
+) => Promise<{ labels: Uint8Array; selections?: CropSelection[] }>;
 
 export function plainPredictor(seg: SegmentFn): ViewPredictor {
   return async (views, b, h, w) => ({ labels: await seg.segment(views, b, h, w) });
@@ -70,11 +79,16 @@ export interface ShiftOptions {
 }
 
 export async function measureShiftConsistency(
-  seg: SegmentFn, image: Float32Array, h: number, w: number, opts: ShiftOptions = {},
+  seg: SegmentFn,
+  image: Float32Array,
+  h: number,
+  w: number,
+  opts: ShiftOptions = {},
 ): Promise<ShiftReport> {
   const c = channelsOf(image, h, w);
   if (h < 3 || w < 3) throw new CertsegError(`one-pixel shifts need an image of at least 3×3 (got ${h}×${w})`);
-  const vh = h - 2, vw = w - 2;
+  const vh = h - 2,
+    vw = w - 2;
   const predict = opts.predictor ?? plainPredictor(seg);
   const offsets: [number, number][] = [[1, 1], ...DIRECTIONS.map(([dy, dx]) => [1 + dy, 1 + dx] as [number, number])];
   const per = c * vh * vw;
@@ -92,22 +106,31 @@ export async function measureShiftConsistency(
   let selChanges = 0;
   DIRECTIONS.forEach(([dy, dx], di) => {
     const base = (di + 1) * vn;
-    let compared = 0, changed = 0;
+    let compared = 0,
+      changed = 0;
     // frame rows Y seen by both views: 1 ≤ Y ≤ h−2 and 1+dy ≤ Y ≤ h−2+dy
-    const y0 = Math.max(1, 1 + dy), y1 = Math.min(h - 2, h - 2 + dy);
-    const x0 = Math.max(1, 1 + dx), x1 = Math.min(w - 2, w - 2 + dx);
+    const y0 = Math.max(1, 1 + dy),
+      y1 = Math.min(h - 2, h - 2 + dy);
+    const x0 = Math.max(1, 1 + dx),
+      x1 = Math.min(w - 2, w - 2 + dx);
     for (let Y = y0; Y <= y1; Y++) {
-      const ra = (Y - 1) * vw - 1, rb = base + (Y - 1 - dy) * vw - 1 - dx;
+      const ra = (Y - 1) * vw - 1,
+        rb = base + (Y - 1 - dy) * vw - 1 - dx;
       for (let X = x0; X <= x1; X++) {
-        const a = labels[ra + X], b = labels[rb + X];
+        const a = labels[ra + X],
+          b = labels[rb + X];
         if (a === NOT_COVERED && b === NOT_COVERED) continue;
         compared++;
-        if (a !== b) { changed++; flipMap[Y * w + X]++; }
+        if (a !== b) {
+          changed++;
+          flipMap[Y * w + X]++;
+        }
       }
     }
     const d: DirectionResult = { dy, dx, compared, changed, fraction: compared ? changed / compared : 0 };
     if (selections) {
-      const s0 = selections[0], s1 = selections[di + 1];
+      const s0 = selections[0],
+        s1 = selections[di + 1];
       // absolute frame origin of the selected crop: view offset + crop origin in the view
       d.selectionChanged = 1 + s0.y !== 1 + dy + s1.y || 1 + s0.x !== 1 + dx + s1.x;
       if (d.selectionChanged) selChanges++;
@@ -117,11 +140,16 @@ export async function measureShiftConsistency(
   let worst = directions[0];
   for (const d of directions) if (d.fraction > worst.fraction) worst = d;
   const report: ShiftReport = {
-    height: h, width: w, viewHeight: vh, viewWidth: vw, directions,
+    height: h,
+    width: w,
+    viewHeight: vh,
+    viewWidth: vw,
+    directions,
     meanFraction: directions.reduce((s, d) => s + d.fraction, 0) / directions.length,
     worst: { dy: worst.dy, dx: worst.dx, fraction: worst.fraction },
     anyChanged: directions.some((d) => d.changed > 0),
-    flipMap, reference,
+    flipMap,
+    reference,
   };
   if (selections) report.selectionChangeRate = selChanges / directions.length;
   return report;

@@ -5,17 +5,30 @@
 import { luminance, mulberry32, type SegmentFn } from './common';
 
 /** A smooth random RGB image (3×h×w in [0,1]): a sum of random low-frequency waves and Gaussian blobs. */
-export function smoothRandomImage(h: number, w: number, seed: number, opts: { waves?: number; blobs?: number; noise?: number } = {}): Float32Array {
+export function smoothRandomImage(
+  h: number,
+  w: number,
+  seed: number,
+  opts: { waves?: number; blobs?: number; noise?: number } = {},
+): Float32Array {
   const rnd = mulberry32(seed);
   const n = h * w;
   const out = new Float32Array(3 * n);
-  const waves = opts.waves ?? 4, blobs = opts.blobs ?? 5, noise = opts.noise ?? 0.02;
+  const waves = opts.waves ?? 4,
+    blobs = opts.blobs ?? 5,
+    noise = opts.noise ?? 0.02;
   for (let k = 0; k < 3; k++) {
     const ws = Array.from({ length: waves }, () => ({
-      fy: (rnd() - 0.5) * 0.5, fx: (rnd() - 0.5) * 0.5, ph: rnd() * 2 * Math.PI, a: 0.15 * rnd(),
+      fy: (rnd() - 0.5) * 0.5,
+      fx: (rnd() - 0.5) * 0.5,
+      ph: rnd() * 2 * Math.PI,
+      a: 0.15 * rnd(),
     }));
     const bs = Array.from({ length: blobs }, () => ({
-      y: rnd() * h, x: rnd() * w, r: 2 + rnd() * Math.max(h, w) / 6, a: (rnd() - 0.4) * 0.8,
+      y: rnd() * h,
+      x: rnd() * w,
+      r: 2 + (rnd() * Math.max(h, w)) / 6,
+      a: (rnd() - 0.4) * 0.8,
     }));
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
@@ -48,7 +61,12 @@ function each(images: Float32Array, b: number, h: number, w: number, f: (L: Floa
 
 /** Pointwise: label 1 where the luminance exceeds `t`. Exactly translation-equivariant. */
 export function thresholdSegmenter(t = 0.5): SegmentFn {
-  return { segment: async (images, b, h, w) => each(images, b, h, w, (L, o) => { for (let i = 0; i < L.length; i++) o[i] = L[i] > t ? 1 : 0; }) };
+  return {
+    segment: async (images, b, h, w) =>
+      each(images, b, h, w, (L, o) => {
+        for (let i = 0; i < L.length; i++) o[i] = L[i] > t ? 1 : 0;
+      }),
+  };
 }
 
 /**
@@ -57,18 +75,19 @@ export function thresholdSegmenter(t = 0.5): SegmentFn {
  */
 export function boxFilterSegmenter(r = 1, t = 0.5): SegmentFn {
   return {
-    segment: async (images, b, h, w) => each(images, b, h, w, (L, o) => {
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          let s = 0;
-          for (let i = -r; i <= r; i++) {
-            const yy = Math.min(h - 1, Math.max(0, y + i));
-            for (let j = -r; j <= r; j++) s += L[yy * w + Math.min(w - 1, Math.max(0, x + j))];
+    segment: async (images, b, h, w) =>
+      each(images, b, h, w, (L, o) => {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            let s = 0;
+            for (let i = -r; i <= r; i++) {
+              const yy = Math.min(h - 1, Math.max(0, y + i));
+              for (let j = -r; j <= r; j++) s += L[yy * w + Math.min(w - 1, Math.max(0, x + j))];
+            }
+            o[y * w + x] = s / (2 * r + 1) ** 2 > t ? 1 : 0;
           }
-          o[y * w + x] = s / (2 * r + 1) ** 2 > t ? 1 : 0;
         }
-      }
-    }),
+      }),
   };
 }
 
@@ -78,15 +97,18 @@ export function boxFilterSegmenter(r = 1, t = 0.5): SegmentFn {
  */
 export function stride2Segmenter(t = 0.5): SegmentFn {
   return {
-    segment: async (images, b, h, w) => each(images, b, h, w, (L, o) => {
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const y0 = y - (y % 2), x0 = x - (x % 2);
-          const y1 = Math.min(h - 1, y0 + 1), x1 = Math.min(w - 1, x0 + 1);
-          const m = (L[y0 * w + x0] + L[y0 * w + x1] + L[y1 * w + x0] + L[y1 * w + x1]) / 4;
-          o[y * w + x] = m > t ? 1 : 0;
+    segment: async (images, b, h, w) =>
+      each(images, b, h, w, (L, o) => {
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const y0 = y - (y % 2),
+              x0 = x - (x % 2);
+            const y1 = Math.min(h - 1, y0 + 1),
+              x1 = Math.min(w - 1, x0 + 1);
+            const m = (L[y0 * w + x0] + L[y0 * w + x1] + L[y1 * w + x0] + L[y1 * w + x1]) / 4;
+            o[y * w + x] = m > t ? 1 : 0;
+          }
         }
-      }
-    }),
+      }),
   };
 }

@@ -21,7 +21,7 @@ export function alphasCumprod(schedule: BetaSchedule, T: number): Float64Array {
     case 'cosine': {
       // Nichol & Dhariwal 2021: ᾱ(t) = cos²((t/T + s)/(1 + s)·π/2), β clipped at 0.999
       const s = schedule.s ?? 0.008;
-      const f = (t: number) => Math.cos((((t / T) + s) / (1 + s)) * (Math.PI / 2)) ** 2;
+      const f = (t: number) => Math.cos(((t / T + s) / (1 + s)) * (Math.PI / 2)) ** 2;
       for (let i = 0; i < T; i++) betas[i] = Math.min(1 - f(i + 1) / f(i), 0.999);
       break;
     }
@@ -66,7 +66,10 @@ export function miccaiTimestep(abar: Float64Array, sigma: number): number {
   const target = 1 / (1 + sigma * sigma);
   const last = abar[abar.length - 1];
   if (target < last) {
-    throw new CertsegError(`diffusion: σ = ${sigma} is beyond the schedule (largest σ it covers is ${Math.sqrt(1 / last - 1).toPrecision(4)})`, 'config');
+    throw new CertsegError(
+      `diffusion: σ = ${sigma} is beyond the schedule (largest σ it covers is ${Math.sqrt(1 / last - 1).toPrecision(4)})`,
+      'config',
+    );
   }
   let best = 0;
   for (let t = 1; t < abar.length; t++) if (Math.abs(abar[t] - target) < Math.abs(abar[best] - target)) best = t;
@@ -78,8 +81,14 @@ export function miccaiTimestep(abar: Float64Array, sigma: number): number {
  * epsHat holds `epsChannels` channels per image (learned variance: only the first c are ε).
  */
 export function predictX0(
-  xt: Float32Array, epsHat: Float32Array, abarT: number, b: number, c: number, hw: number,
-  epsChannels = c, out = new Float32Array(xt.length),
+  xt: Float32Array,
+  epsHat: Float32Array,
+  abarT: number,
+  b: number,
+  c: number,
+  hw: number,
+  epsChannels = c,
+  out = new Float32Array(xt.length),
 ): Float32Array {
   const sa = Math.sqrt(abarT);
   const sn = Math.sqrt(1 - abarT);

@@ -21,13 +21,7 @@ function checkArgs(n: number, tau: number, alpha: number, numPixels: number): vo
  * (P[Bin(n, τ) ≥ k] ≤ α/K, the same table certifyFromCounts uses), or null if even
  * k = n fails. The correction is accepted for symmetry: both start at α/K.
  */
-export function minCertifiableCount(
-  n: number,
-  tau: number,
-  alpha: number,
-  numPixels: number,
-  _correction: Correction,
-): number | null {
+export function minCertifiableCount(n: number, tau: number, alpha: number, numPixels: number, _correction: Correction): number | null {
   checkArgs(n, tau, alpha, numPixels);
   const table = binomPValueTable(n, tau);
   const thr = alpha / numPixels;
@@ -52,13 +46,7 @@ export function minFeasibleN(tau: number, alpha: number, numPixels: number): num
  * Throws CertsegError('infeasible') when no pixel can ever be certified; otherwise
  * returns minCertifiableCount.
  */
-export function assertFeasible(
-  n: number,
-  tau: number,
-  alpha: number,
-  numPixels: number,
-  correction: Correction,
-): number {
+export function assertFeasible(n: number, tau: number, alpha: number, numPixels: number, correction: Correction): number {
   const k = minCertifiableCount(n, tau, alpha, numPixels, correction);
   if (k !== null) return k;
   const p = binomUpperTail(n, n, tau);

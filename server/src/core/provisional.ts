@@ -29,7 +29,13 @@ export function smallestCountAtLevel(pValues: Float64Array, level: number): numb
 }
 
 /** The two thresholds of a run: K is the number of tested pixels (the certified region). */
-export function provisionalThresholds(n: number, tau: number, alpha: number, numPixels: number, correction: Correction): ProvisionalThresholds {
+export function provisionalThresholds(
+  n: number,
+  tau: number,
+  alpha: number,
+  numPixels: number,
+  correction: Correction,
+): ProvisionalThresholds {
   const pValues = binomPValueTable(n, tau);
   // alpha / numPixels: the very expression holmThreshold and bonferroniThreshold compare with
   const certainAt = smallestCountAtLevel(pValues, alpha / numPixels);

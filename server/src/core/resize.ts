@@ -75,7 +75,14 @@ function bilinearWeights(src: number, dst: number): ResizeWeights {
  * Resize b×c planes h×w → outH×outW (NCHW float32). Returns `data` itself when the size is unchanged.
  */
 export function resizeNCHW(
-  data: Float32Array, b: number, c: number, h: number, w: number, outH: number, outW: number, mode: ResizeMode = 'area',
+  data: Float32Array,
+  b: number,
+  c: number,
+  h: number,
+  w: number,
+  outH: number,
+  outW: number,
+  mode: ResizeMode = 'area',
 ): Float32Array {
   if (data.length !== b * c * h * w) {
     throw new CertsegError(`resize: buffer has ${data.length} values, expected ${b}×${c}×${h}×${w}`, 'input');
@@ -113,9 +120,7 @@ export function resizeNCHW(
 }
 
 /** Nearest-neighbour resize of b label maps (pixel centres), for class ids that must not be blended. */
-export function resizeLabelsNearest(
-  labels: Uint8Array, b: number, h: number, w: number, outH: number, outW: number,
-): Uint8Array {
+export function resizeLabelsNearest(labels: Uint8Array, b: number, h: number, w: number, outH: number, outW: number): Uint8Array {
   if (labels.length !== b * h * w) {
     throw new CertsegError(`resize: label buffer has ${labels.length} values, expected ${b}×${h}×${w}`, 'input');
   }

@@ -106,7 +106,10 @@ async function infer(
 export type SamplingPath = 'host' | 'device';
 
 /** What both phases share (a SamplingJob without the phase-specific fields). */
-export type SamplerJob<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> = Omit<SamplingJob<S, D>, 'firstSample' | 'total' | 'onLabels'>;
+export type SamplerJob<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> = Omit<
+  SamplingJob<S, D>,
+  'firstSample' | 'total' | 'onLabels'
+>;
 
 export interface SamplerPhase {
   /** global index of the first sample (selection 0, estimation n0) and number of samples */

@@ -87,7 +87,10 @@ export async function segCertify<S extends SegmentModel, D extends DenoiseModel>
   const job = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
   const sampler: Sampler<S, D> = input.sampler ?? hostSampler;
   const C = segmenter.numClasses;
-  for (const [what, v] of [['n0', p.n0], ['n', p.n]] as const) {
+  for (const [what, v] of [
+    ['n0', p.n0],
+    ['n', p.n],
+  ] as const) {
     if (v > 0xffff) throw new CertsegError(`${what} must be at most 65535`, 'config'); // counts are 16-bit
   }
 

@@ -9,7 +9,10 @@ export class SelectionVotes {
   readonly votes: Uint16Array;
   samples = 0;
 
-  constructor(readonly numPixels: number, readonly numClasses: number) {
+  constructor(
+    readonly numPixels: number,
+    readonly numClasses: number,
+  ) {
     this.votes = new Uint16Array(numPixels * numClasses);
   }
 

@@ -21,7 +21,8 @@ const C = 3; // canonical images are RGB
 function pick(list: TensorMeta[], name: string | undefined, what: string, shown: string, exclude?: string): TensorMeta {
   if (name) {
     const m = list.find((t) => sameTensorName(t.name, name));
-    if (!m) throw new CertsegError(`${shown}: the model has no ${what} named "${name}" (it has ${list.map((t) => t.name).join(', ')})`, 'model');
+    if (!m)
+      throw new CertsegError(`${shown}: the model has no ${what} named "${name}" (it has ${list.map((t) => t.name).join(', ')})`, 'model');
     return m;
   }
   const m = list.find((t) => !exclude || !sameTensorName(t.name, exclude));
@@ -38,10 +39,20 @@ function checkShape(meta: TensorMeta, spec: TensorSpec, what: string, shown: str
     throw new CertsegError(`${shown}: model ${what} "${meta.name}" has shape ${show}, which contradicts the card (${why})`, 'model');
   };
   let axes: [string, number | null, number][];
-  if (d.length === 3 && spec.channels === 1) axes = [['batch', spec.batch, 0], ['height', spec.height, 1], ['width', spec.width, 2]];
+  if (d.length === 3 && spec.channels === 1)
+    axes = [
+      ['batch', spec.batch, 0],
+      ['height', spec.height, 1],
+      ['width', spec.width, 2],
+    ];
   else if (d.length === 4) {
     const nchw = spec.layout === 'NCHW';
-    axes = [['batch', spec.batch, 0], ['channels', spec.channels, nchw ? 1 : 3], ['height', spec.height, nchw ? 2 : 1], ['width', spec.width, nchw ? 3 : 2]];
+    axes = [
+      ['batch', spec.batch, 0],
+      ['channels', spec.channels, nchw ? 1 : 3],
+      ['height', spec.height, nchw ? 2 : 1],
+      ['width', spec.width, nchw ? 3 : 2],
+    ];
   } else return fail(`${spec.layout} needs 4 dimensions`);
   for (const [field, want, axis] of axes) {
     const have = d[axis];
@@ -67,7 +78,17 @@ export const LUMA = [0.299, 0.587, 0.114] as const;
  * Writes image `src` (3×H×W, NCHW) into slot k of a model batch buffer, as y = a_c·x + b_c in the card's layout.
  * a, b fold range and mean/std: y = (lo + x·(hi−lo) − mean)/std. A 1-channel input (grey) gets the luma of x.
  */
-function writeSlot(out: Float32Array, k: number, src: Float32Array, H: number, W: number, nhwc: boolean, a: number[], b: number[], channels = C): void {
+function writeSlot(
+  out: Float32Array,
+  k: number,
+  src: Float32Array,
+  H: number,
+  W: number,
+  nhwc: boolean,
+  a: number[],
+  b: number[],
+  channels = C,
+): void {
   const hw = H * W;
   if (channels === 1) {
     const base = k * hw;
@@ -77,7 +98,8 @@ function writeSlot(out: Float32Array, k: number, src: Float32Array, H: number, W
   }
   const base = k * C * hw;
   for (let c = 0; c < C; c++) {
-    const ac = a[c], bc = b[c];
+    const ac = a[c],
+      bc = b[c];
     const s = c * hw;
     if (nhwc) for (let i = 0; i < hw; i++) out[base + i * C + c] = ac * src[s + i] + bc;
     else for (let i = 0; i < hw; i++) out[base + s + i] = ac * src[s + i] + bc;
@@ -92,13 +114,20 @@ export function affine(spec: InputSpec): { a: number[]; b: number[] } {
 }
 
 /** Output n of a batch as NCHW planes (channels × H × W), whatever the output layout. */
-function planesOf(out: RunOutput, n: number, spec: TensorSpec, what: string, shown: string): { data: Float32Array | Int32Array; ch: number; H: number; W: number } {
+function planesOf(
+  out: RunOutput,
+  n: number,
+  spec: TensorSpec,
+  what: string,
+  shown: string,
+): { data: Float32Array | Int32Array; ch: number; H: number; W: number } {
   const d = out.dims;
   let ch: number, H: number, W: number, nhwc: boolean;
   if (d.length === 3) [ch, H, W, nhwc] = [1, d[1], d[2], false];
   else if (d.length === 4) [ch, H, W, nhwc] = spec.layout === 'NHWC' ? [d[3], d[1], d[2], true] : [d[1], d[2], d[3], false];
   else throw new CertsegError(`${shown}: ${what} has shape [${d.join(',')}], expected 4 dimensions`, 'model');
-  if (ch !== spec.channels) throw new CertsegError(`${shown}: ${what} has ${ch} channels (shape [${d.join(',')}]), the card says ${spec.channels}`, 'model');
+  if (ch !== spec.channels)
+    throw new CertsegError(`${shown}: ${what} has ${ch} channels (shape [${d.join(',')}]), the card says ${spec.channels}`, 'model');
   const hw = H * W;
   const src = out.data.subarray(n * ch * hw, (n + 1) * ch * hw);
   if (!nhwc || ch === 1) return { data: src, ch, H, W };
@@ -122,7 +151,8 @@ function checkImages(data: Float32Array, b: number, h: number, w: number, who: s
 
 /** Runs images through the model in chunks of its (fixed or free) batch size, padding the last chunk. */
 async function forChunks(
-  b: number, fixedBatch: number | null,
+  b: number,
+  fixedBatch: number | null,
   body: (start: number, count: number, fed: number) => Promise<void>,
 ): Promise<void> {
   const step = fixedBatch ?? b;
@@ -144,7 +174,19 @@ export function planSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
   if (numClasses > MAX_CLASSES) throw new CertsegError(`${shown}: at most ${MAX_CLASSES} classes are supported`, 'config');
   const { a, b } = affine(inSpec);
   const inRank3 = inSpec.channels === 1 && inMeta.dims?.length === 3;
-  return { shown, inName: inMeta.name, outName: outMeta.name, inSpec, outSpec, numClasses, a, b, nhwc: inSpec.layout === 'NHWC', inChannels: inSpec.channels, inRank3 };
+  return {
+    shown,
+    inName: inMeta.name,
+    outName: outMeta.name,
+    inSpec,
+    outSpec,
+    numClasses,
+    a,
+    b,
+    nhwc: inSpec.layout === 'NHWC',
+    inChannels: inSpec.channels,
+    inRank3,
+  };
 }
 
 export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmenter {
@@ -154,11 +196,15 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
   const outMeta = { name: plan.outName };
 
   return {
-    card, info: runner.info, numClasses, adapter: { runner, plan },
+    card,
+    info: runner.info,
+    numClasses,
+    adapter: { runner, plan },
     async segment(images, b, h, w, shape) {
       checkImages(images, b, h, w, 'segment');
       const ws = shape ?? workingShape(inSpec, h, w);
-      const H = ws.height, W = ws.width;
+      const H = ws.height,
+        W = ws.width;
       const labels = new Uint8Array(b * h * w);
       await forChunks(b, inSpec.batch, async (start, count, fed) => {
         const buf = new Float32Array(fed * IC * H * W);
@@ -176,7 +222,9 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
       });
       return labels;
     },
-    async dispose() { await runner.dispose(); },
+    async dispose() {
+      await runner.dispose();
+    },
   };
 
   function decode(p: Float32Array | Int32Array, ch: number, ws: WorkingShape, h: number, w: number): Uint8Array {
@@ -184,7 +232,8 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
       const l = new Uint8Array(ws.height * ws.width);
       for (let i = 0; i < l.length; i++) {
         const v = p[i];
-        if (!(v >= 0 && v < numClasses)) throw new CertsegError(`${shown}: segmenter produced label ${v}, outside 0..${numClasses - 1}`, 'model');
+        if (!(v >= 0 && v < numClasses))
+          throw new CertsegError(`${shown}: segmenter produced label ${v}, outside 0..${numClasses - 1}`, 'model');
         l[i] = v;
       }
       return labelsFromWorking(l, ws, h, w);
@@ -200,8 +249,13 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
       return l;
     }
     for (let i = 0; i < hw; i++) {
-      let best = 0, bv = s[i];
-      for (let c = 1; c < ch; c++) if (s[c * hw + i] > bv) { bv = s[c * hw + i]; best = c; } // ties: lowest id
+      let best = 0,
+        bv = s[i];
+      for (let c = 1; c < ch; c++)
+        if (s[c * hw + i] > bv) {
+          bv = s[c * hw + i];
+          best = c;
+        } // ties: lowest id
       l[i] = best;
     }
     return l;
@@ -239,9 +293,19 @@ export function planDenoiser(runner: ModelRunner, card: ResolvedCard, convention
     return convention === 'miccai' ? miccaiTimestep(abar, sigma * f) : carliniTimestep(abar, sigma * f);
   };
   return {
-    shown, inName: inMeta.name, outName: outMeta.name,
+    shown,
+    inName: inMeta.name,
+    outName: outMeta.name,
     ts: tsMeta ? { meta: tsMeta, dtype: spec.timestep!.dtype, scale: spec.timestep!.scale ?? 1 } : null,
-    inSpec, outSpec, ddpm, abar, convention, a, b, nhwc: inSpec.layout === 'NHWC', timestepFor,
+    inSpec,
+    outSpec,
+    ddpm,
+    abar,
+    convention,
+    a,
+    b,
+    nhwc: inSpec.layout === 'NHWC',
+    timestepFor,
   };
 }
 
@@ -253,11 +317,16 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
   const tsMeta = plan.ts?.meta ?? null;
 
   return {
-    card, info: runner.info, timestepFor, adapter: { runner, plan },
+    card,
+    info: runner.info,
+    timestepFor,
+    adapter: { runner, plan },
     async denoise(noisy, b, h, w, sigma, shape) {
       checkImages(noisy, b, h, w, 'denoise');
       const ws = shape ?? workingShape(inSpec, h, w);
-      const H = ws.height, W = ws.width, hw = H * W;
+      const H = ws.height,
+        W = ws.width,
+        hw = H * W;
       const t = timestepFor(sigma, h, w, ws);
       const abarT = t == null ? 1 : abar![t];
       const sa = Math.sqrt(abarT);
@@ -275,7 +344,9 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
           }
           writeSlot(buf, k, x, H, W, nhwc, a, off);
         }
-        const feeds: Record<string, Feed> = { [inMeta.name]: { dtype: 'float32', data: buf, dims: nhwc ? [fed, H, W, C] : [fed, C, H, W] } };
+        const feeds: Record<string, Feed> = {
+          [inMeta.name]: { dtype: 'float32', data: buf, dims: nhwc ? [fed, H, W, C] : [fed, C, H, W] },
+        };
         if (tsMeta) feeds[tsMeta.name] = timestepFeed(tsMeta, plan.ts!.dtype, t! * plan.ts!.scale, fed);
         const out = await runner.run(feeds, outMeta.name);
         for (let k = 0; k < count; k++) {
@@ -284,9 +355,7 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
           let x01: Float32Array;
           if (ddpm) {
             const x0 = predictX0(xts[k], Float32Array.from(pl.data), abarT, 1, C, hw, pl.ch);
-            x01 = convention === 'miccai'
-              ? x0.map((v) => 0.5 * v)
-              : x0.map((v) => (Math.min(1, Math.max(-1, v)) + 1) / 2);
+            x01 = convention === 'miccai' ? x0.map((v) => 0.5 * v) : x0.map((v) => (Math.min(1, Math.max(-1, v)) + 1) / 2);
           } else {
             x01 = new Float32Array(C * hw);
             for (let c = 0; c < C; c++) for (let i = 0; i < hw; i++) x01[c * hw + i] = (pl.data[c * hw + i] - off[c]) / a[c];
@@ -296,6 +365,8 @@ export function makeDenoiser(runner: ModelRunner, card: ResolvedCard, convention
       });
       return result;
     },
-    async dispose() { await runner.dispose(); },
+    async dispose() {
+      await runner.dispose();
+    },
   };
 }

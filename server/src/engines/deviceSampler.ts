@@ -49,7 +49,8 @@ export function deviceUnsupported(seg: Segmenter, den: Denoiser | null): string 
   if (seg.info.engine !== 'tfjs') return `the segmenter runs on ${seg.info.engine}`;
   if (!seg.adapter?.runner.runTensors) return 'the segmenter has no tensor-level runner';
   if (den && den.info.engine !== 'tfjs') return `the denoiser runs on ${den.info.engine}`;
-  if (seg.adapter && seg.adapter.plan.inChannels !== 3) return 'the segmenter takes 1-channel (grey) input, which only the host loop converts';
+  if (seg.adapter && seg.adapter.plan.inChannels !== 3)
+    return 'the segmenter takes 1-channel (grey) input, which only the host loop converts';
   if (den && !den.adapter?.runner.runTensors) return 'the denoiser has no tensor-level runner';
   return null;
 }
@@ -59,7 +60,12 @@ export function deviceUnsupported(seg: Segmenter, den: Denoiser | null): string 
  * (on CPU backends it measured slower than the host loop: no transfers to save, extra tensor ops);
  * 'device': the device loop whatever the backend, and an error when the models cannot use it.
  */
-export function chooseSampler(seg: Segmenter, den: Denoiser | null, pref: SamplingPreference = 'auto', opts: DeviceSamplerOptions = {}): Sampler<Segmenter, Denoiser> {
+export function chooseSampler(
+  seg: Segmenter,
+  den: Denoiser | null,
+  pref: SamplingPreference = 'auto',
+  opts: DeviceSamplerOptions = {},
+): Sampler<Segmenter, Denoiser> {
   if (pref === 'host') return hostSampler;
   if (pref === 'auto' && (seg.info.device !== 'gpu' || (den && den.info.device !== 'gpu'))) return hostSampler;
   const why = deviceUnsupported(seg, den);
@@ -74,10 +80,23 @@ export function sampleSeed(seed: number, sample: number): number {
 }
 
 /** Noise for samples first..first+count−1 as a [count,3,h,w] tensor (N(0,σ²), not clipped). */
-export function noiseBatch(mode: DeviceNoise, sigma: number, seed: number, first: number, count: number, h: number, w: number): tf.Tensor4D {
+export function noiseBatch(
+  mode: DeviceNoise,
+  sigma: number,
+  seed: number,
+  first: number,
+  count: number,
+  h: number,
+  w: number,
+): tf.Tensor4D {
   const len = 3 * h * w;
   if (mode === 'tfjs') {
-    return tf.tidy(() => tf.stack(Array.from({ length: count }, (_, j) => tf.randomNormal([3, h, w], 0, sigma, 'float32', sampleSeed(seed, first + j)))) as tf.Tensor4D);
+    return tf.tidy(
+      () =>
+        tf.stack(
+          Array.from({ length: count }, (_, j) => tf.randomNormal([3, h, w], 0, sigma, 'float32', sampleSeed(seed, first + j))),
+        ) as tf.Tensor4D,
+    );
   }
   const buf = new Float32Array(count * len);
   for (let j = 0; j < count; j++) fillGaussian(buf.subarray(j * len, (j + 1) * len), sigma, seed, first + j);
@@ -111,7 +130,12 @@ function toWorkingT(x: tf.Tensor4D, s: WorkingShape, mode?: ResizeMode): tf.Tens
   const { top, left, height: ih, width: iw } = s.inner;
   const r = resizeT(x, ih, iw, mode);
   if (ih === s.height && iw === s.width) return r;
-  return tf.pad(r, [[0, 0], [0, 0], [top, s.height - top - ih], [left, s.width - left - iw]]);
+  return tf.pad(r, [
+    [0, 0],
+    [0, 0],
+    [top, s.height - top - ih],
+    [left, s.width - left - iw],
+  ]);
 }
 
 /** The image's part of working planes [N,C,H,W] (a letterbox cropped back out). */
@@ -143,12 +167,23 @@ function planesT(out: tf.Tensor, spec: TensorSpec, what: string, shown: string):
   if (d.length === 3) t = out.reshape([d[0], 1, d[1], d[2]]);
   else if (d.length === 4) t = spec.layout === 'NHWC' ? out.transpose([0, 3, 1, 2]) : (out as tf.Tensor4D);
   else throw new CertsegError(`${shown}: ${what} has shape [${d.join(',')}], expected 4 dimensions`, 'model');
-  if (t.shape[1] !== spec.channels) throw new CertsegError(`${shown}: ${what} has ${t.shape[1]} channels (shape [${d.join(',')}]), the card says ${spec.channels}`, 'model');
+  if (t.shape[1] !== spec.channels)
+    throw new CertsegError(
+      `${shown}: ${what} has ${t.shape[1]} channels (shape [${d.join(',')}]), the card says ${spec.channels}`,
+      'model',
+    );
   return t;
 }
 
 /** Runs [N,...] model-space inputs through the model in chunks of its fixed batch (zero-padding the last). */
-function runChunks(runner: ModelRunner, x: tf.Tensor4D, fixed: number | null, feeds: (t: tf.Tensor4D, fed: number) => Record<string, tf.Tensor>, output: string, shown: string): tf.Tensor {
+function runChunks(
+  runner: ModelRunner,
+  x: tf.Tensor4D,
+  fixed: number | null,
+  feeds: (t: tf.Tensor4D, fed: number) => Record<string, tf.Tensor>,
+  output: string,
+  shown: string,
+): tf.Tensor {
   const n = x.shape[0];
   const step = fixed ?? n;
   const parts: tf.Tensor[] = [];
@@ -181,16 +216,28 @@ export function segmentT(ad: Adapted<SegmenterPlan>, x: tf.Tensor4D): { labels: 
   const ws = ad.shape ?? workingShape(inSpec, h, w);
   let y = affineT(toWorkingT(x, ws, inSpec.resize), plan.a, plan.b);
   if (plan.nhwc) y = y.transpose([0, 2, 3, 1]);
-  const out = innerT(planesT(runChunks(runner, y, inSpec.batch, (t) => ({ [plan.inName]: t }), plan.outName, shown), outSpec, 'segmenter output', shown), ws);
-  const oh = out.shape[2], ow = out.shape[3];
+  const out = innerT(
+    planesT(
+      runChunks(runner, y, inSpec.batch, (t) => ({ [plan.inName]: t }), plan.outName, shown),
+      outSpec,
+      'segmenter output',
+      shown,
+    ),
+    ws,
+  );
+  const oh = out.shape[2],
+    ow = out.shape[3];
   if (outSpec.kind === 'labels') {
     const v = out.reshape([n, oh, ow]).cast('float32');
-    const bad = tf.logicalNot(tf.logicalAnd(tf.greaterEqual(v, 0), tf.less(v, numClasses))).cast('int32').sum() as tf.Scalar;
+    const bad = tf
+      .logicalNot(tf.logicalAnd(tf.greaterEqual(v, 0), tf.less(v, numClasses)))
+      .cast('int32')
+      .sum() as tf.Scalar;
     return { labels: resizeLabelsT(v.cast('int32') as tf.Tensor3D, h, w).reshape([n, h * w]), bad };
   }
   const scores = out.cast('float32') as tf.Tensor4D;
   const bad = nonFinite(scores);
-  const s = resizeT(scores, h, w) // back like the host adapter: area weights;
+  const s = resizeT(scores, h, w); // back like the host adapter: area weights;
   let labels: tf.Tensor;
   if (outSpec.kind === 'sigmoid') labels = tf.greater(s, outSpec.sigmoidIsLogit ? 0 : 0.5).cast('int32');
   else labels = tf.argMax(s, 1);
@@ -209,9 +256,10 @@ export function denoiseT(ad: Adapted<DenoiserPlan>, x: tf.Tensor4D, sigma: numbe
   const ws = ad.shape ?? workingShape(inSpec, h, w);
   const t = plan.timestepFor(sigma, h, w, ws);
   const abarT = t == null ? 1 : plan.abar![t];
-  const sa = Math.sqrt(abarT), sn = Math.sqrt(1 - abarT);
+  const sa = Math.sqrt(abarT),
+    sn = Math.sqrt(1 - abarT);
   const r = toWorkingT(x, ws, inSpec.resize);
-  const xt = plan.ddpm ? (plan.convention === 'miccai' ? r.mul(sa) : r.mul(2).sub(1).mul(sa)) as tf.Tensor4D : affineT(r, plan.a, plan.b);
+  const xt = plan.ddpm ? ((plan.convention === 'miccai' ? r.mul(sa) : r.mul(2).sub(1).mul(sa)) as tf.Tensor4D) : affineT(r, plan.a, plan.b);
   const fedIn = plan.nhwc ? xt.transpose([0, 2, 3, 1]) : xt;
   const feeds = (chunk: tf.Tensor4D, fed: number): Record<string, tf.Tensor> => {
     const f: Record<string, tf.Tensor> = { [plan.inName]: chunk };
@@ -222,7 +270,12 @@ export function denoiseT(ad: Adapted<DenoiserPlan>, x: tf.Tensor4D, sigma: numbe
     }
     return f;
   };
-  const out = planesT(runChunks(runner, fedIn as tf.Tensor4D, inSpec.batch, feeds, plan.outName, shown), outSpec, 'denoiser output', shown).cast('float32') as tf.Tensor4D;
+  const out = planesT(
+    runChunks(runner, fedIn as tf.Tensor4D, inSpec.batch, feeds, plan.outName, shown),
+    outSpec,
+    'denoiser output',
+    shown,
+  ).cast('float32') as tf.Tensor4D;
   const bad = nonFinite(out);
   let x01: tf.Tensor4D;
   if (plan.ddpm) {
@@ -302,7 +355,10 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
       const nBad = (await bad.data())[0];
       if (nBad > 0) {
         const who = job.denoiser ? 'segmenter or denoiser' : 'segmenter';
-        throw new CertsegError(`${seg.plan.shown}: the ${who} produced ${nBad} invalid values (NaN/Inf scores or labels outside 0..${C - 1})`, 'model');
+        throw new CertsegError(
+          `${seg.plan.shown}: the ${who} produced ${nBad} invalid values (NaN/Inf scores or labels outside 0..${C - 1})`,
+          'model',
+        );
       }
     };
     try {
@@ -348,7 +404,8 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
         [acc, bad] = next;
         const done = start + count;
         t0 = performance.now();
-        if ((b + 1) % this.syncEvery === 0) await checkBad(); // bounds queued device work, fails early
+        if ((b + 1) % this.syncEvery === 0)
+          await checkBad(); // bounds queued device work, fails early
         else await new Promise((r) => setImmediate(r)); // let cancellation and other messages in
         if (phase.onCounts && (done === total || performance.now() - lastRead >= this.readbackMs)) {
           counts = await readCounts(acc);

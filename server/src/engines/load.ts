@@ -82,8 +82,13 @@ export async function describeEngines(): Promise<EngineAvailability[]> {
     const { onnxProviders, onnxVersion } = await import('./onnx');
     const eps = onnxProviders();
     res.push({
-      engine: 'onnx', available: true, backend: eps[0], device: eps[0] === 'cpu' ? 'cpu' : 'gpu', version: onnxVersion(),
-      note: eps.length > 1 ? `providers ${eps.join(', ')} (CUDA used if a session can be created)` : 'CPU only (CUDA provider not installed)',
+      engine: 'onnx',
+      available: true,
+      backend: eps[0],
+      device: eps[0] === 'cpu' ? 'cpu' : 'gpu',
+      version: onnxVersion(),
+      note:
+        eps.length > 1 ? `providers ${eps.join(', ')} (CUDA used if a session can be created)` : 'CPU only (CUDA provider not installed)',
     });
   } catch (e) {
     res.push({ engine: 'onnx', available: false, note: String((e as Error).message ?? e).split('\n')[0] });
@@ -91,7 +96,12 @@ export async function describeEngines(): Promise<EngineAvailability[]> {
   try {
     const { tfjsBackend } = await import('./tfjs');
     const info = await tfjsBackend();
-    res.push({ ...info, available: true, note: info.backend === 'wasm' || info.backend === 'cpu' ? 'tfjs-node not installed: using the ' + info.backend + ' backend' : undefined });
+    res.push({
+      ...info,
+      available: true,
+      note:
+        info.backend === 'wasm' || info.backend === 'cpu' ? 'tfjs-node not installed: using the ' + info.backend + ' backend' : undefined,
+    });
   } catch (e) {
     res.push({ engine: 'tfjs', available: false, note: String((e as Error).message ?? e).split('\n')[0] });
   }

@@ -55,7 +55,10 @@ export function ortCacheDir(env: NodeJS.ProcessEnv = process.env): string {
  */
 export function ortCacheFile(dir: string, modelBytes: Buffer, ep: string, level: string): string {
   const sha = createHash('sha256').update(modelBytes).digest('hex');
-  const hw = createHash('sha256').update(`${process.platform}|${process.arch}|${os.cpus()[0]?.model ?? ''}`).digest('hex').slice(0, 12);
+  const hw = createHash('sha256')
+    .update(`${process.platform}|${process.arch}|${os.cpus()[0]?.model ?? ''}`)
+    .digest('hex')
+    .slice(0, 12);
   return path.join(dir, `${sha}-ort${onnxVersion()}-${ep}-${level}-${hw}.onnx`);
 }
 
@@ -83,8 +86,15 @@ export function onnxProviders(): string[] {
     // older packages have no listing: CPU only
   }
   // 'cuda' is listed even when its provider library was never downloaded: check the file, or ORT logs an error
-  const cudaLib = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch,
-    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+  const cudaLib = path.join(
+    path.dirname(require.resolve('onnxruntime-node')),
+    '..',
+    'bin',
+    'napi-v6',
+    process.platform,
+    process.arch,
+    process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so',
+  );
   return listed.some((b) => b.name === 'cuda') && existsSync(cudaLib) ? ['cuda', 'cpu'] : ['cpu'];
 }
 
@@ -101,7 +111,12 @@ function sessionOptions(ep: string, o: OrtSessionChoice): ort.InferenceSession.S
 }
 
 /** One session on one execution provider, through the optimized-model cache where it can. */
-async function createCached(file: string, ep: string, o: OrtSessionChoice, useCache: boolean): Promise<{ session: ort.InferenceSession; cache: OrtSessionRecord['optimizedModelCache'] }> {
+async function createCached(
+  file: string,
+  ep: string,
+  o: OrtSessionChoice,
+  useCache: boolean,
+): Promise<{ session: ort.InferenceSession; cache: OrtSessionRecord['optimizedModelCache'] }> {
   const opts = sessionOptions(ep, o);
   const dir = useCache && o.graphOptimizationLevel !== 'disabled' ? writableDir(ortCacheDir()) : null;
   let cached: string | null = null;
@@ -141,7 +156,12 @@ async function createCached(file: string, ep: string, o: OrtSessionChoice, useCa
   return { session: await ort.InferenceSession.create(file, opts), cache: 'off' };
 }
 
-async function createSession(file: string, shown: string, o: OrtSessionChoice, useCache: boolean): Promise<{ session: ort.InferenceSession; backend: string; cache: OrtSessionRecord['optimizedModelCache'] }> {
+async function createSession(
+  file: string,
+  shown: string,
+  o: OrtSessionChoice,
+  useCache: boolean,
+): Promise<{ session: ort.InferenceSession; backend: string; cache: OrtSessionRecord['optimizedModelCache'] }> {
   let lastErr: unknown;
   for (const ep of onnxProviders()) {
     if (ep === 'cuda' && cudaBroken) continue;
@@ -164,12 +184,24 @@ function meta(m: ort.InferenceSession.ValueMetadata): TensorMeta {
 function toNumbers(t: ort.Tensor): RunOutput {
   const dims = [...t.dims];
   switch (t.type) {
-    case 'float32': return { data: t.data as Float32Array, dims };
-    case 'float16': case 'float64': return { data: Float32Array.from(t.data as ArrayLike<number>), dims };
-    case 'int64': case 'uint64': return { data: Int32Array.from(t.data as BigInt64Array, Number), dims };
-    case 'int32': case 'int8': case 'uint8': case 'int16': case 'uint16': case 'uint32': case 'bool':
+    case 'float32':
+      return { data: t.data as Float32Array, dims };
+    case 'float16':
+    case 'float64':
+      return { data: Float32Array.from(t.data as ArrayLike<number>), dims };
+    case 'int64':
+    case 'uint64':
+      return { data: Int32Array.from(t.data as BigInt64Array, Number), dims };
+    case 'int32':
+    case 'int8':
+    case 'uint8':
+    case 'int16':
+    case 'uint16':
+    case 'uint32':
+    case 'bool':
       return { data: Int32Array.from(t.data as ArrayLike<number>, Number), dims };
-    default: throw new CertsegError(`ONNX output of type ${t.type} is not supported`, 'model');
+    default:
+      throw new CertsegError(`ONNX output of type ${t.type} is not supported`, 'model');
   }
 }
 
@@ -177,7 +209,10 @@ export async function loadOnnxRunner(file: string, shown: string, opts: OnnxLoad
   const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...opts.session };
   const { session, backend, cache } = await createSession(file, shown, choice, opts.cache ?? true);
   const info: EngineInfo = {
-    engine: 'onnx', backend, device: backend === 'cpu' ? 'cpu' : 'gpu', version: onnxVersion(),
+    engine: 'onnx',
+    backend,
+    device: backend === 'cpu' ? 'cpu' : 'gpu',
+    version: onnxVersion(),
     session: { ...choice, optimizedModelCache: cache },
   };
   return {

@@ -12,7 +12,10 @@ import type { ModelFormat } from '../models/card';
 import type { EngineInfo } from '../../../protocol/results';
 import { sameTensorName, type Feed, type ModelRunner, type RunOutput, type TensorMeta } from './runner';
 
-interface Backend { backend: string; device: 'gpu' | 'cpu' }
+interface Backend {
+  backend: string;
+  device: 'gpu' | 'cpu';
+}
 let ready: Promise<Backend> | null = null;
 
 function tryNative(pkg: string): boolean {
@@ -67,7 +70,10 @@ export function fileIOHandler(modelJsonPath: string): tf.io.IOHandler {
 }
 
 async function detectFormat(file: string): Promise<Exclude<ModelFormat, 'onnx'>> {
-  const json = JSON.parse(await fsp.readFile(file, 'utf8')) as { format?: string; modelTopology?: { class_name?: string; keras_version?: string } };
+  const json = JSON.parse(await fsp.readFile(file, 'utf8')) as {
+    format?: string;
+    modelTopology?: { class_name?: string; keras_version?: string };
+  };
   if (json.format === 'layers-model' || json.modelTopology?.class_name || json.modelTopology?.keras_version) return 'tfjs-layers';
   return 'tfjs-graph';
 }
@@ -100,9 +106,12 @@ function signatureShapes(sig: unknown): [string, (number | null)[]][] {
 
 export async function loadTfjsRunner(file: string, shown: string, format?: ModelFormat): Promise<ModelRunner> {
   const info = await tfjsBackend();
-  const fmt = format && format !== 'onnx' ? format : await detectFormat(file).catch(() => {
-    throw new CertsegError(`${shown}: ${file} is not a TF.js model.json`, 'model');
-  });
+  const fmt =
+    format && format !== 'onnx'
+      ? format
+      : await detectFormat(file).catch(() => {
+          throw new CertsegError(`${shown}: ${file} is not a TF.js model.json`, 'model');
+        });
   const handler = fileIOHandler(file);
   try {
     if (fmt === 'tfjs-graph') {
@@ -111,10 +120,14 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
       // converted graphs often leave output shapes off the graph but keep them in the signature
       const sig = signatureShapes(model.modelSignature);
       const outputs: TensorMeta[] = model.outputs.map((o) => ({
-        name: o.name, dims: dims(o.shape) ?? sig.find(([n]) => sameTensorName(n, o.name))?.[1] ?? null, dtype: o.dtype,
+        name: o.name,
+        dims: dims(o.shape) ?? sig.find(([n]) => sameTensorName(n, o.name))?.[1] ?? null,
+        dtype: o.dtype,
       }));
       return {
-        info, inputs, outputs,
+        info,
+        inputs,
+        outputs,
         async run(feeds, output) {
           const named: tf.NamedTensorMap = {};
           for (const [n, f] of Object.entries(feeds)) named[inputs.find((i) => sameTensorName(i.name, n))?.name ?? n] = toFeedTensor(f);
@@ -126,7 +139,11 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
             } catch {
               res = (await model.executeAsync(named, outName)) as tf.Tensor; // graphs with control flow
             }
-            try { return await readOut(res); } finally { res.dispose(); }
+            try {
+              return await readOut(res);
+            } finally {
+              res.dispose();
+            }
           } finally {
             tf.dispose(Object.values(named));
           }
@@ -136,14 +153,18 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
           for (const [n, t] of Object.entries(feeds)) named[inputs.find((i) => sameTensorName(i.name, n))?.name ?? n] = t;
           return model.execute(named, outputs.find((o) => sameTensorName(o.name, output))?.name ?? output) as tf.Tensor;
         },
-        async dispose() { model.dispose(); },
+        async dispose() {
+          model.dispose();
+        },
       };
     }
     const model = await tf.loadLayersModel(handler);
     const inputs: TensorMeta[] = model.inputs.map((i) => ({ name: i.name, dims: dims(i.shape), dtype: i.dtype }));
     const outputs: TensorMeta[] = model.outputs.map((o) => ({ name: o.name, dims: dims(o.shape), dtype: o.dtype }));
     return {
-      info, inputs, outputs,
+      info,
+      inputs,
+      outputs,
       async run(feeds, output) {
         const ordered = inputs.map((i) => {
           const f = Object.entries(feeds).find(([n]) => sameTensorName(n, i.name))?.[1];
@@ -157,7 +178,11 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
             const all = Array.isArray(r) ? r : [r];
             return all[Math.max(0, oi)];
           });
-          try { return await readOut(res); } finally { res.dispose(); }
+          try {
+            return await readOut(res);
+          } finally {
+            res.dispose();
+          }
         } finally {
           tf.dispose(ordered);
         }
@@ -170,12 +195,22 @@ export async function loadTfjsRunner(file: string, shown: string, format?: Model
         });
         const r = model.predict(ordered.length === 1 ? ordered[0] : ordered);
         const all = Array.isArray(r) ? r : [r];
-        return all[Math.max(0, outputs.findIndex((o) => sameTensorName(o.name, output)))];
+        return all[
+          Math.max(
+            0,
+            outputs.findIndex((o) => sameTensorName(o.name, output)),
+          )
+        ];
       },
-      async dispose() { model.dispose(); },
+      async dispose() {
+        model.dispose();
+      },
     };
   } catch (e) {
     if (e instanceof CertsegError) throw e;
-    throw new CertsegError(`${shown}: TensorFlow.js cannot load ${path.basename(file)} (${String((e as Error).message ?? e).split('\n')[0]})`, 'model');
+    throw new CertsegError(
+      `${shown}: TensorFlow.js cannot load ${path.basename(file)} (${String((e as Error).message ?? e).split('\n')[0]})`,
+      'model',
+    );
   }
 }

@@ -23,14 +23,19 @@ export function segmenterFeeds(plan: SegmenterPlan, b: number, H: number, W: num
 
 /** The denoiser's input for b samples at H×W (3 channels): `data` or zeros, and timestep t if the model takes one. */
 export function denoiserFeeds(plan: DenoiserPlan, b: number, H: number, W: number, data?: Float32Array, t = 0): Record<string, Feed> {
-  const feeds: Record<string, Feed> = { [plan.inName]: { dtype: 'float32', data: data ?? new Float32Array(b * 3 * H * W), dims: plan.nhwc ? [b, H, W, 3] : [b, 3, H, W] } };
+  const feeds: Record<string, Feed> = {
+    [plan.inName]: { dtype: 'float32', data: data ?? new Float32Array(b * 3 * H * W), dims: plan.nhwc ? [b, H, W, 3] : [b, 3, H, W] },
+  };
   if (plan.ts) {
     const dims = plan.ts.meta.dims && plan.ts.meta.dims.length === 0 ? [] : [b];
     const n = dims.length ? b : 1;
     const v = t * plan.ts.scale;
-    feeds[plan.ts.meta.name] = plan.ts.dtype === 'int64' ? { dtype: 'int64', dims, data: new BigInt64Array(n).fill(BigInt(Math.round(v))) }
-      : plan.ts.dtype === 'int32' ? { dtype: 'int32', dims, data: new Int32Array(n).fill(Math.round(v)) }
-        : { dtype: 'float32', dims, data: new Float32Array(n).fill(v) };
+    feeds[plan.ts.meta.name] =
+      plan.ts.dtype === 'int64'
+        ? { dtype: 'int64', dims, data: new BigInt64Array(n).fill(BigInt(Math.round(v))) }
+        : plan.ts.dtype === 'int32'
+          ? { dtype: 'int32', dims, data: new Int32Array(n).fill(Math.round(v)) }
+          : { dtype: 'float32', dims, data: new Float32Array(n).fill(v) };
   }
   return feeds;
 }
@@ -51,7 +56,8 @@ export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, b
   const done = warmed.get(ad.runner) ?? new Set<string>();
   if (done.has(key)) return 0;
   const t0 = performance.now();
-  const feeds = 'numClasses' in ad.plan ? segmenterFeeds(ad.plan, b, shape.height, shape.width) : denoiserFeeds(ad.plan, b, shape.height, shape.width);
+  const feeds =
+    'numClasses' in ad.plan ? segmenterFeeds(ad.plan, b, shape.height, shape.width) : denoiserFeeds(ad.plan, b, shape.height, shape.width);
   await ad.runner.run(feeds, ad.plan.outName);
   done.add(key);
   warmed.set(ad.runner, done);

@@ -39,29 +39,35 @@ const whole = (height: number, width: number) => ({ top: 0, left: 0, height, wid
  * (null: no cap); fixed sizes ignore it. A card with only one of height/width fixed keeps the image's other one.
  */
 export function workingShape(spec: InputSpec, h: number, w: number, maxPixels: number | null = null): WorkingShape {
-  const H = spec.height, W = spec.width;
+  const H = spec.height,
+    W = spec.width;
   if (H != null && W != null) {
-    const sy = H / h, sx = W / w;
+    const sy = H / h,
+      sx = W / w;
     const distortion = Math.max(sy / sx, sx / sy);
     const s = Math.min(sy, sx);
-    const ih = Math.max(1, Math.round(h * s)), iw = Math.max(1, Math.round(w * s));
+    const ih = Math.max(1, Math.round(h * s)),
+      iw = Math.max(1, Math.round(w * s));
     if (ih === H && iw === W) return { height: H, width: W, inner: whole(H, W), how: 'resized', distortion: 1 };
     if ((spec.fit ?? 'letterbox') === 'stretch') return { height: H, width: W, inner: whole(H, W), how: 'stretch', distortion };
-    const top = Math.floor((H - ih) / 2), left = Math.floor((W - iw) / 2);
+    const top = Math.floor((H - ih) / 2),
+      left = Math.floor((W - iw) / 2);
     return { height: H, width: W, inner: { top, left, height: ih, width: iw }, how: 'letterbox', distortion: 1 };
   }
   if (H != null || W != null) {
-    const hh = H ?? h, ww = W ?? w;
-    const distortion = Math.max((hh / h) / (ww / w), (ww / w) / (hh / h));
+    const hh = H ?? h,
+      ww = W ?? w;
+    const distortion = Math.max(hh / h / (ww / w), ww / w / (hh / h));
     return { height: hh, width: ww, inner: whole(hh, ww), how: distortion === 1 ? 'resized' : 'stretch', distortion };
   }
   if (maxPixels != null && h * w > maxPixels) {
     const s = Math.sqrt(maxPixels / (h * w));
-    let sh = Math.floor(h * s), sw = Math.floor(w * s);
+    let sh = Math.floor(h * s),
+      sw = Math.floor(w * s);
     // a sliver (one side under a pixel): one pixel across, the cap along
     if (sh < 1) [sh, sw] = [1, Math.min(w, maxPixels)];
     if (sw < 1) [sh, sw] = [Math.min(h, maxPixels), 1];
-    return { height: sh, width: sw, inner: whole(sh, sw), how: 'scaled', distortion: Math.max((sh / h) / (sw / w), (sw / w) / (sh / h)) };
+    return { height: sh, width: sw, inner: whole(sh, sw), how: 'scaled', distortion: Math.max(sh / h / (sw / w), sw / w / (sh / h)) };
   }
   return { height: h, width: w, inner: whole(h, w), how: 'native', distortion: 1 };
 }
@@ -69,7 +75,8 @@ export function workingShape(spec: InputSpec, h: number, w: number, maxPixels: n
 /** Pixels of the working tensor. */
 export const workingPixels = (s: WorkingShape): number => s.height * s.width;
 
-const isWhole = (s: WorkingShape): boolean => s.inner.top === 0 && s.inner.left === 0 && s.inner.height === s.height && s.inner.width === s.width;
+const isWhole = (s: WorkingShape): boolean =>
+  s.inner.top === 0 && s.inner.left === 0 && s.inner.height === s.height && s.inner.width === s.width;
 
 /** Image planes c×h×w → the working tensor's planes c×H×W (letterbox: black, i.e. 0 in [0,1], around the image). */
 export function toWorking(img: Float32Array, c: number, h: number, w: number, s: WorkingShape, mode?: ResizeMode, pad = 0): Float32Array {
@@ -102,12 +109,28 @@ function crop<T extends Float32Array | Uint8Array>(planes: T, ch: number, s: Wor
 
 /** Working planes ch×H×W (scores or images) → ch×h×w at the image's size. */
 export function fromWorking(planes: Float32Array, ch: number, s: WorkingShape, h: number, w: number, mode?: ResizeMode): Float32Array {
-  return resizeNCHW(crop(planes, ch, s, (n) => new Float32Array(n)), 1, ch, s.inner.height, s.inner.width, h, w, mode);
+  return resizeNCHW(
+    crop(planes, ch, s, (n) => new Float32Array(n)),
+    1,
+    ch,
+    s.inner.height,
+    s.inner.width,
+    h,
+    w,
+    mode,
+  );
 }
 
 /** A working label map H×W → h×w (nearest neighbour: class ids are never blended). */
 export function labelsFromWorking(labels: Uint8Array, s: WorkingShape, h: number, w: number): Uint8Array {
-  return resizeLabelsNearest(crop(labels, 1, s, (n) => new Uint8Array(n)), 1, s.inner.height, s.inner.width, h, w);
+  return resizeLabelsNearest(
+    crop(labels, 1, s, (n) => new Uint8Array(n)),
+    1,
+    s.inner.height,
+    s.inner.width,
+    h,
+    w,
+  );
 }
 
 /** One line for the console and the report: e.g. "765×572 → 443×331 (scaled for memory)". */
@@ -115,7 +138,7 @@ export function describeShape(s: WorkingShape, h: number, w: number): string {
   const what = {
     native: 'image size',
     scaled: 'scaled down for the memory budget',
-    resized: 'the model\'s fixed size, aspect kept',
+    resized: "the model's fixed size, aspect kept",
     stretch: `stretched to the model's fixed size, aspect ratio changed ${s.distortion.toFixed(2)}×`,
     letterbox: `letterboxed into the model's fixed size, the image at ${s.inner.width}×${s.inner.height}`,
   }[s.how];

@@ -35,8 +35,7 @@ export interface FindDatasetOptions {
 }
 
 const MANIFESTS = DATASET_MANIFESTS;
-const LAYOUTS =
-  'expected DIR/images + DIR/masks, a manifest (DIR/manifest.txt, .csv or .json with "image,mask" lines), or a manifest file';
+const LAYOUTS = 'expected DIR/images + DIR/masks, a manifest (DIR/manifest.txt, .csv or .json with "image,mask" lines), or a manifest file';
 
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'variant' });
 export const naturalCompare = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
@@ -84,7 +83,9 @@ async function listImages(root: string, onBroken?: (rel: string) => void): Promi
 function warnBroken(where: string, broken: string[], opts: FindDatasetOptions | undefined): void {
   if (broken.length > 0 && opts?.onWarning) {
     const shown = broken.slice(0, 5).join(', ');
-    opts.onWarning(`${where} has ${broken.length} broken symbolic link${broken.length > 1 ? 's' : ''} (${shown}${broken.length > 5 ? ', …' : ''}); skipped`);
+    opts.onWarning(
+      `${where} has ${broken.length} broken symbolic link${broken.length > 1 ? 's' : ''} (${shown}${broken.length > 5 ? ', …' : ''}); skipped`,
+    );
   }
 }
 
@@ -105,7 +106,10 @@ function indexById(files: string[], where: string): Map<string, string> {
 function warnMissing(pairs: DatasetPair[], opts: FindDatasetOptions | undefined): void {
   const missing = pairs.filter((p) => p.mask === null);
   if (missing.length > 0 && opts?.onWarning) {
-    const shown = missing.slice(0, 5).map((p) => p.id).join(', ');
+    const shown = missing
+      .slice(0, 5)
+      .map((p) => p.id)
+      .join(', ');
     opts.onWarning(
       `${missing.length} of ${pairs.length} images have no mask (${shown}${missing.length > 5 ? ', …' : ''}); they get no accuracy metrics`,
     );
@@ -140,7 +144,10 @@ async function fromFolders(dir: string, opts?: FindDatasetOptions): Promise<Data
     } catch {
       let available: string[] = [];
       try {
-        available = (await fs.readdir(splitsDir)).filter((f) => f.endsWith('.txt')).map(stripExt).sort(naturalCompare);
+        available = (await fs.readdir(splitsDir))
+          .filter((f) => f.endsWith('.txt'))
+          .map(stripExt)
+          .sort(naturalCompare);
       } catch {
         /* no splits folder */
       }
@@ -195,7 +202,12 @@ async function fromManifest(file: string): Promise<DatasetPair[]> {
       if (Array.isArray(e) && typeof e[0] === 'string') rows.push({ image: e[0], mask: typeof e[1] === 'string' ? e[1] : null, where });
       else if (e && typeof e === 'object' && typeof (e as { image?: unknown }).image === 'string') {
         const o = e as { image: string; mask?: unknown; id?: unknown };
-        rows.push({ image: o.image, mask: typeof o.mask === 'string' ? o.mask : null, id: typeof o.id === 'string' ? o.id : undefined, where });
+        rows.push({
+          image: o.image,
+          mask: typeof o.mask === 'string' ? o.mask : null,
+          id: typeof o.id === 'string' ? o.id : undefined,
+          where,
+        });
       } else throw new CertsegError(`manifest ${name}, ${where}: expected {"image": "...", "mask": "..."}`, 'input');
     });
   } else {
@@ -214,7 +226,8 @@ async function fromManifest(file: string): Promise<DatasetPair[]> {
     const image = path.resolve(base, r.image);
     const mask = r.mask ? path.resolve(base, r.mask) : null;
     if ((await statKind(image)) !== 'file') throw new CertsegError(`manifest ${name}, ${r.where}: image ${r.image} not found`, 'input');
-    if (mask && (await statKind(mask)) !== 'file') throw new CertsegError(`manifest ${name}, ${r.where}: mask ${r.mask} not found`, 'input');
+    if (mask && (await statKind(mask)) !== 'file')
+      throw new CertsegError(`manifest ${name}, ${r.where}: mask ${r.mask} not found`, 'input');
     let id = r.id ?? toPosix(stripExt(path.relative(base, image)));
     if (seen.has(id)) id = `${id}#${pairs.length}`;
     seen.add(id);

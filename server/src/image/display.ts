@@ -25,7 +25,9 @@ function reason(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  const msg = String((e as Error)?.message ?? e).split('\n')[0].trim();
+  const msg = String((e as Error)?.message ?? e)
+    .split('\n')[0]
+    .trim();
   return msg.length > 160 ? msg.slice(0, 157) + '...' : msg || 'decode failed';
 }
 

@@ -42,18 +42,26 @@ export function resolveMaskValues(cfg: MaskValuesConfig, classes: ClassSpec[], c
   const names = classes.map((c) => c.name);
   const ignoreLabel = cardIgnoreLabel ?? DEFAULT_IGNORE_LABEL;
   const out: MaskValueMap = { grey: new Map(), colour: new Map(), ignoreLabel, keys: Object.keys(cfg) };
-  if (out.keys.length === 0) throw new CertsegError('maskValues is empty: list the values your masks hold, e.g. {"0": "background", "255": "polyp"}', 'config');
+  if (out.keys.length === 0)
+    throw new CertsegError('maskValues is empty: list the values your masks hold, e.g. {"0": "background", "255": "polyp"}', 'config');
   for (const [key, value] of Object.entries(cfg)) {
     let label: number;
     if (value === 'ignore') label = ignoreLabel;
     else if (typeof value === 'number') {
       if (!Number.isInteger(value) || value < 0 || value >= classes.length) {
-        throw new CertsegError(`maskValues "${key}": ${value} is not a class id of the segmenter (0..${classes.length - 1}: ${names.join(', ')})`, 'config');
+        throw new CertsegError(
+          `maskValues "${key}": ${value} is not a class id of the segmenter (0..${classes.length - 1}: ${names.join(', ')})`,
+          'config',
+        );
       }
       label = value;
     } else {
       label = names.indexOf(value);
-      if (label < 0) throw new CertsegError(`maskValues "${key}": "${value}" is not a class of the segmenter (${names.join(', ')}) nor "ignore"`, 'config');
+      if (label < 0)
+        throw new CertsegError(
+          `maskValues "${key}": "${value}" is not a class of the segmenter (${names.join(', ')}) nor "ignore"`,
+          'config',
+        );
     }
     const colour = /^#([0-9a-f]{6})$/i.exec(key);
     if (colour) out.colour.set(parseInt(colour[1], 16), label);

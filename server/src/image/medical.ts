@@ -46,7 +46,12 @@ export function parseSlice(spec: string): SliceSpec {
   return { axis: m[1].toLowerCase() as SliceAxis, index: Number(m[2]) };
 }
 
-type ItkImage = { size: number[]; data: ArrayLike<number> | null; imageType: { components: number; pixelType: string }; metadata: Map<string, unknown> | Record<string, unknown> };
+type ItkImage = {
+  size: number[];
+  data: ArrayLike<number> | null;
+  imageType: { components: number; pixelType: string };
+  metadata: Map<string, unknown> | Record<string, unknown>;
+};
 
 function metaValue(meta: ItkImage['metadata'], tag: string): string | null {
   const v = meta instanceof Map ? meta.get(tag) : (meta as Record<string, unknown>)[tag];
@@ -67,9 +72,16 @@ async function itkRead(kind: 'dicom' | 'nifti', file: string): Promise<ItkImage>
     r = kind === 'dicom' ? await io.gdcmReadImageNode(file) : await io.niftiReadImageNode(file);
   } catch {
     // the WebAssembly readers throw bare exception pointers: say what it means instead
-    throw new Error(kind === 'dicom' ? 'GDCM cannot decode it (an unsupported transfer syntax, or corrupt pixel data)' : 'corrupt or unsupported NIfTI file');
+    throw new Error(
+      kind === 'dicom'
+        ? 'GDCM cannot decode it (an unsupported transfer syntax, or corrupt pixel data)'
+        : 'corrupt or unsupported NIfTI file',
+    );
   }
-  if (!r.couldRead || !r.image?.data) throw new Error(kind === 'dicom' ? 'not a readable DICOM image (no pixel data, or an unsupported transfer syntax)' : 'not a readable NIfTI image');
+  if (!r.couldRead || !r.image?.data)
+    throw new Error(
+      kind === 'dicom' ? 'not a readable DICOM image (no pixel data, or an unsupported transfer syntax)' : 'not a readable NIfTI image',
+    );
   return r.image as unknown as ItkImage;
 }
 
@@ -83,14 +95,23 @@ export function percentileWindow(v: Float64Array): { center: number; width: numb
 }
 
 /** Take one 2-D plane out of an x-fastest volume of size [sx, sy, sz]. */
-function extractSlice(data: ArrayLike<number>, size: number[], comps: number, slice: SliceSpec | null): { values: Float64Array; width: number; height: number } {
+function extractSlice(
+  data: ArrayLike<number>,
+  size: number[],
+  comps: number,
+  slice: SliceSpec | null,
+): { values: Float64Array; width: number; height: number } {
   const [sx, sy, sz] = [size[0], size[1] ?? 1, size[2] ?? 1];
   const depth = { x: sx, y: sy, z: sz };
   if (!slice) {
-    if (sz > 1) throw new Error(`it is a volume of ${sx}×${sy}×${sz} voxels: choose a slice with --slice AXIS:INDEX (e.g. z:${Math.floor(sz / 2)})`);
+    if (sz > 1)
+      throw new Error(`it is a volume of ${sx}×${sy}×${sz} voxels: choose a slice with --slice AXIS:INDEX (e.g. z:${Math.floor(sz / 2)})`);
     slice = { axis: 'z', index: 0 };
   }
-  if (slice.index >= depth[slice.axis]) throw new Error(`slice ${slice.axis}:${slice.index} is out of range (axis ${slice.axis} has ${depth[slice.axis]} slices, 0–${depth[slice.axis] - 1})`);
+  if (slice.index >= depth[slice.axis])
+    throw new Error(
+      `slice ${slice.axis}:${slice.index} is out of range (axis ${slice.axis} has ${depth[slice.axis]} slices, 0–${depth[slice.axis] - 1})`,
+    );
   // plane axes: z-slice → (x columns, y rows); y-slice → (x, z); x-slice → (y, z)
   const [width, height] = slice.axis === 'z' ? [sx, sy] : slice.axis === 'y' ? [sx, sz] : [sy, sz];
   const values = new Float64Array(width * height * comps);
@@ -129,7 +150,8 @@ export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: 
   if (slice === 'middle') slice = (img.size[2] ?? 1) > 1 ? { axis: 'z', index: Math.floor(img.size[2] / 2) } : null;
   const comps = img.imageType.components;
   if (comps !== 1 && comps !== 3) throw new Error(`${comps} components per pixel are not supported (grey or RGB only)`);
-  if (kind === 'dicom' && slice && (img.size[2] ?? 1) <= 1 && slice.index > 0) throw new Error(`slice ${slice.axis}:${slice.index} is out of range (a single-frame DICOM has one slice)`);
+  if (kind === 'dicom' && slice && (img.size[2] ?? 1) <= 1 && slice.index > 0)
+    throw new Error(`slice ${slice.axis}:${slice.index} is out of range (a single-frame DICOM has one slice)`);
   const plane = extractSlice(img.data!, img.size, comps, kind === 'dicom' && (img.size[2] ?? 1) <= 1 ? null : slice);
   const photometric = kind === 'dicom' ? metaValue(img.metadata, '0028|0004') : null;
   if (photometric === 'MONOCHROME1') undoGdcmInversion(plane.values, img.metadata);
@@ -149,7 +171,11 @@ export async function readMedical(file: string, kind: 'dicom' | 'nifti', slice: 
  * A DICOM or NIfTI label map (a ground-truth mask): integer labels of one plane, no window. A 2-D mask goes with
  * any plane of a volume image (the slice is for volumes); a volume mask gives the same slice as the image.
  */
-export async function readMedicalLabels(file: string, kind: 'dicom' | 'nifti', slice: SliceSpec | null): Promise<{ labels: Uint16Array; width: number; height: number; maxLabel: number }> {
+export async function readMedicalLabels(
+  file: string,
+  kind: 'dicom' | 'nifti',
+  slice: SliceSpec | null,
+): Promise<{ labels: Uint16Array; width: number; height: number; maxLabel: number }> {
   await fs.access(file);
   const img = await itkRead(kind, file);
   if (img.imageType.components !== 1) throw new Error(`a mask holds one label per pixel, not ${img.imageType.components} components`);

@@ -4,7 +4,14 @@
  * CertsegErrors ('input').
  */
 import { CertsegError } from '../core/errors';
-import { NPY_MAGIC, NpyFormatError, decodeNpy as decodeNpyBytes, type NpyArray, type NpyContents, type NpyDtype } from '../../../common/npy';
+import {
+  NPY_MAGIC,
+  NpyFormatError,
+  decodeNpy as decodeNpyBytes,
+  type NpyArray,
+  type NpyContents,
+  type NpyDtype,
+} from '../../../common/npy';
 
 export type { NpyArray, NpyContents, NpyDtype } from '../../../common/npy';
 

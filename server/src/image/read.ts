@@ -69,7 +69,9 @@ function shortReason(e: unknown): string {
   if (code === 'ENOENT') return 'no such file';
   if (code === 'EISDIR') return 'it is a folder';
   if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  const msg = String((e as Error)?.message ?? e).split('\n')[0].trim();
+  const msg = String((e as Error)?.message ?? e)
+    .split('\n')[0]
+    .trim();
   if (/unsupported image format/i.test(msg)) return 'unsupported or unrecognised image format';
   if (/corrupt header|premature end|truncated|not a png|bad|invalid|unexpected end/i.test(msg)) {
     return `corrupt or truncated file (${msg.slice(0, 80)})`;
@@ -263,7 +265,10 @@ export function greyToLabels(
     for (let i = 0; i < values.length; i++) out[i] = values[i] >= t ? 1 : 0;
     return out;
   }
-  throw new CertsegError(`${name} has values ${listValues(distinct)} ${expectedClasses(C, opts.classes, ignore)}${maskValuesHint(distinct, C, opts.classes)}`, 'input');
+  throw new CertsegError(
+    `${name} has values ${listValues(distinct)} ${expectedClasses(C, opts.classes, ignore)}${maskValuesHint(distinct, C, opts.classes)}`,
+    'input',
+  );
 }
 
 /** "but the segmenter's classes are 0 background, 1 polyp (or 255, ignored)" */
@@ -277,7 +282,10 @@ function expectedClasses(C: number, classes: ClassSpec[] | undefined, ignore: nu
 /** '; say what the values mean with "maskValues" in the config, e.g. {"0": "background", "255": "polyp"}' */
 function maskValuesHint(distinct: number[], C: number, classes: ClassSpec[] | undefined): string {
   const names = classes && classes.length === C ? classes.map((c) => c.name) : Array.from({ length: C }, (_, i) => i);
-  const example = distinct.slice(0, 3).map((v, i) => `"${v}": ${JSON.stringify(names[Math.min(i, C - 1)])}`).join(', ');
+  const example = distinct
+    .slice(0, 3)
+    .map((v, i) => `"${v}": ${JSON.stringify(names[Math.min(i, C - 1)])}`)
+    .join(', ');
   return `; say what the values mean with "maskValues" in the config, e.g. "maskValues": {${example}${distinct.length > 3 ? ', …' : ''}}`;
 }
 
@@ -380,10 +388,7 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
     throw fileError('mask', file, shortReason(e));
   }
   const { width, height } = raw;
-  if (
-    (opts.expectWidth !== undefined && opts.expectWidth !== width) ||
-    (opts.expectHeight !== undefined && opts.expectHeight !== height)
-  ) {
+  if ((opts.expectWidth !== undefined && opts.expectWidth !== width) || (opts.expectHeight !== undefined && opts.expectHeight !== height)) {
     throw new CertsegError(
       `mask ${name} is ${width}×${height} but image is ${opts.expectWidth ?? width}×${opts.expectHeight ?? height}`,
       'input',
@@ -392,7 +397,8 @@ export async function readMask(file: string, opts: ReadMaskOptions): Promise<Uin
   const n = width * height;
   const where = `mask ${name}`;
   const map = opts.maskValues;
-  if (raw.channels === 1) return map ? mapGrey(raw.data, map, where) : greyToLabels(raw.data, raw.maxValue, { ...opts, lossy: raw.lossy }, where);
+  if (raw.channels === 1)
+    return map ? mapGrey(raw.data, map, where) : greyToLabels(raw.data, raw.maxValue, { ...opts, lossy: raw.lossy }, where);
   // colour: check whether it is grey after all
   const src = raw.data;
   let exactGrey = true;

@@ -47,7 +47,9 @@ export async function encodePngRGBA(rgba: Uint8Array, width: number, height: num
     throw new CertsegError(`cannot encode PNG: ${rgba.length} bytes is not 4×${width}×${height}`, 'input');
   }
   const buf = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
-  return sharp(buf, { raw: { width, height, channels: 4 } }).png({ compressionLevel: 6 }).toBuffer();
+  return sharp(buf, { raw: { width, height, channels: 4 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
 }
 
 // NumPy .npy: the format itself is in npy.ts (pure, shared with the extension, which reads results back)
@@ -65,7 +67,7 @@ export async function readNpy(file: string): Promise<NpyContents> {
     buf = await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CertsegError(`cannot read ${path.basename(file)}: ${code === 'ENOENT' ? 'no such file' : code ?? 'read failed'}`, 'input');
+    throw new CertsegError(`cannot read ${path.basename(file)}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'read failed')}`, 'input');
   }
   return decodeNpy(buf, path.basename(file));
 }

@@ -35,7 +35,12 @@ export interface DatasetOptions extends RunHooks {
   onImage?(i: number, total: number, id: string, report: ImageReport, skipped: boolean): void;
 }
 
-export async function certifyDataset(dir: string, config: ResolvedConfig, outDir: string, opts: DatasetOptions = {}): Promise<DatasetSummary> {
+export async function certifyDataset(
+  dir: string,
+  config: ResolvedConfig,
+  outDir: string,
+  opts: DatasetOptions = {},
+): Promise<DatasetSummary> {
   await checkOutputDir(outDir, 'dataset');
   const all = (await findDatasetPairs(dir, opts.split ? { split: opts.split } : undefined)).slice(0, opts.limit ?? Infinity);
   const pairs = shardItems(all, opts.shard ?? null);
@@ -48,7 +53,8 @@ export async function certifyDataset(dir: string, config: ResolvedConfig, outDir
       : null;
   const summaryName = opts.shard ? shardSummaryName(opts.shard) : 'summary.json';
   // A shard announces itself first: a shard that dies leaves 'running' behind, which merge reports.
-  if (opts.shard) await writeSummary(outDir, { ...acc.summary(path.resolve(dir), 0), shard: shardInfo('running') } as ShardSummary, summaryName);
+  if (opts.shard)
+    await writeSummary(outDir, { ...acc.summary(path.resolve(dir), 0), shard: shardInfo('running') } as ShardSummary, summaryName);
 
   for (let i = 0; i < pairs.length; i++) {
     throwIfAborted(opts.signal);
@@ -66,7 +72,8 @@ export async function certifyDataset(dir: string, config: ResolvedConfig, outDir
                 ignoreLabel: ignoreLabelFor(undefined, config.maskValues),
                 maskValues: config.maskValues ? resolveMaskValues(config.maskValues, earlier.classes) : undefined,
               })
-            : null)
+            : null,
+        )
       : await certifyImage({ imagePath: pair.image, maskPath: pair.mask, config, outDir: imgOut }, opts);
     acc.add(pair.id, path.relative(outDir, imgOut), r);
     opts.onImage?.(i, pairs.length, pair.id, r.report, earlier !== null);
@@ -82,8 +89,14 @@ async function reusable(dir: string, config: ResolvedConfig): Promise<ImageRepor
   try {
     const r = JSON.parse(await readFile(path.join(dir, OUTPUT_FILES.report), 'utf8')) as ImageReport;
     const p = r.params;
-    const same = p.sigma === config.sigma && p.n0 === config.n0 && p.n === config.n && p.tau === config.tau &&
-      p.alpha === config.alpha && p.correction === config.correction && p.seed === config.seed &&
+    const same =
+      p.sigma === config.sigma &&
+      p.n0 === config.n0 &&
+      p.n === config.n &&
+      p.tau === config.tau &&
+      p.alpha === config.alpha &&
+      p.correction === config.correction &&
+      p.seed === config.seed &&
       (p.denoiser?.card ?? null) === config.denoiser;
     return same ? r : null;
   } catch {

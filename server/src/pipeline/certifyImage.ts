@@ -56,7 +56,11 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const budgetMiB = cfg.memoryBudgetMiB ?? defaultBudgetMiB(loadedSegmenter.info.device);
   const baseline = baselineBytes();
   const plan = planMemory({
-    height: h, width: w, batchSize: cfg.batchSize, budgetBytes: budgetMiB * 2 ** 20, baselineBytes: baseline,
+    height: h,
+    width: w,
+    batchSize: cfg.batchSize,
+    budgetBytes: budgetMiB * 2 ** 20,
+    baselineBytes: baseline,
     numClasses: loadedSegmenter.numClasses,
     segmenter: { spec: loadedSegmenter.card.input },
     denoiser: loadedDenoiser ? { spec: loadedDenoiser.card.input } : null,
@@ -69,7 +73,9 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
   throwIfAborted(hooks.signal);
   // ONNX Runtime's slow first run, paid on zeros at the sampling batch's shapes (no random stream is touched)
-  const warmMs = (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) + (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0);
+  const warmMs =
+    (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) +
+    (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0);
   throwIfAborted(hooks.signal);
 
   progress('clean', 0, 1, 'clean prediction');
@@ -84,8 +90,15 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     // a first picture before any noisy sample (the first batch takes a while): the clean prediction, provisional
     lastPartial = performance.now();
     hooks.onPartial({
-      width: W, height: H, phase: 'clean', samplesDone: 0, samplesTotal: cfg.n0,
-      selected: region.place(clean), counts: new Uint16Array(W * H), certifiedSoFar: null, thresholds: null,
+      width: W,
+      height: H,
+      phase: 'clean',
+      samplesDone: 0,
+      samplesTotal: cfg.n0,
+      selected: region.place(clean),
+      counts: new Uint16Array(W * H),
+      certifiedSoFar: null,
+      thresholds: null,
     });
   }
   const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
@@ -182,18 +195,34 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
 }
 
 function shapeReport(s: WorkingShape, h: number, w: number): WorkingShapeReport {
-  return { width: s.width, height: s.height, how: s.how, inner: { ...s.inner }, distortion: Math.round(s.distortion * 1000) / 1000, note: describeShape(s, h, w) };
+  return {
+    width: s.width,
+    height: s.height,
+    how: s.how,
+    inner: { ...s.inner },
+    distortion: Math.round(s.distortion * 1000) / 1000,
+    note: describeShape(s, h, w),
+  };
 }
 
 /** Says what the memory plan and the cards' fit changed, once per run (console and the worker's log). */
 function warnAboutShapes(plan: MemoryPlan, h: number, w: number, hooks: RunHooks): void {
   const say = (m: string) => hooks.onNotice?.(m);
-  for (const [who, s] of [['segmenter', plan.segmenter], ['denoiser', plan.denoiser]] as const) {
+  for (const [who, s] of [
+    ['segmenter', plan.segmenter],
+    ['denoiser', plan.denoiser],
+  ] as const) {
     if (!s) continue;
-    if (s.how === 'stretch' && s.distortion > STRETCH_WARNING) say(`warning: the ${who} stretches the image: ${describeShape(s, h, w)}; set input.fit "letterbox" in its card unless it was trained on stretched images`);
+    if (s.how === 'stretch' && s.distortion > STRETCH_WARNING)
+      say(
+        `warning: the ${who} stretches the image: ${describeShape(s, h, w)}; set input.fit "letterbox" in its card unless it was trained on stretched images`,
+      );
     else if (s.how === 'scaled' || s.how === 'letterbox') say(`${who}: ${describeShape(s, h, w)}`);
   }
-  if (plan.limitedBy !== 'nothing') say(`memory plan: ${plan.batchSize} sample${plan.batchSize > 1 ? 's' : ''} per batch, about ${Math.round(plan.estimatedBytes / 2 ** 20)} of ${Math.round(plan.budgetBytes / 2 ** 20)} MiB`);
+  if (plan.limitedBy !== 'nothing')
+    say(
+      `memory plan: ${plan.batchSize} sample${plan.batchSize > 1 ? 's' : ''} per batch, about ${Math.round(plan.estimatedBytes / 2 ** 20)} of ${Math.round(plan.budgetBytes / 2 ** 20)} MiB`,
+    );
 }
 
 function partial(p: SegCertifyProgress, region: Region): PartialResult {
@@ -220,12 +249,24 @@ function progressReporter(n0: number, n: number, hooks: RunHooks) {
     const frac = phaseTotal > 0 ? done / phaseTotal : 1;
     let percent: number;
     switch (phase) {
-      case 'load': percent = 0; break;
-      case 'clean': percent = 2; break;
-      case 'selection': percent = 3 + 94 * ((frac * n0) / total); break;
-      case 'estimation': percent = 3 + 94 * ((n0 + frac * n) / total); break;
-      case 'stats': percent = 97; break;
-      case 'write': percent = 98 + 2 * frac; break;
+      case 'load':
+        percent = 0;
+        break;
+      case 'clean':
+        percent = 2;
+        break;
+      case 'selection':
+        percent = 3 + 94 * ((frac * n0) / total);
+        break;
+      case 'estimation':
+        percent = 3 + 94 * ((n0 + frac * n) / total);
+        break;
+      case 'stats':
+        percent = 97;
+        break;
+      case 'write':
+        percent = 98 + 2 * frac;
+        break;
     }
     hooks.onProgress({ phase, done, total: phaseTotal, percent, message });
   };
@@ -240,4 +281,3 @@ async function samplerFor(seg: Segmenter, den: Denoiser | null, pref: SamplingPr
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
-

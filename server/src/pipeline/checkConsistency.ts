@@ -100,16 +100,21 @@ export async function checkConsistency(args: ConsistencyArgs, log: (line: string
     const ev = await evaluateConsistency(seg, items, {
       rics: args.rics !== undefined ? [args.rics] : [],
       circular: !!args.circular,
-      onImage: (i, n, id) => { if (n > 1 && (i % 10 === 0 || i === n - 1)) log(`[${i + 1}/${n}] ${id}`); },
+      onImage: (i, n, id) => {
+        if (n > 1 && (i % 10 === 0 || i === n - 1)) log(`[${i + 1}/${n}] ${id}`);
+      },
     });
     for (const v of ev.variants) {
       const s = v.shift;
       let line = `${v.name}: changed by a one-pixel shift on ${pct(s.shareChangedAny)} of images (> ${pct(s.threshold)} of pixels: ${pct(s.shareChangedAboveThreshold)}), mean ${pct(s.meanChangedFraction)} of pixels`;
-      if (v.M !== null) line += `; selection changed on ${pct(s.selectionChangeRate ?? 0)} of (image, shift) pairs (bound ${pct(v.bound ?? 1)}, exchangeable scores ${pct(v.exchangeableRate ?? 1)}; by some shift, exchangeable scores: ${pct(v.anyShiftRate ?? 1)} of images), coverage ${pct(v.coverage)}`;
-      if (v.diceStrict !== null) line += `; Dice ${v.diceStrict.toFixed(4)}${v.M !== null ? ` (covered pixels ${v.diceCovered?.toFixed(4)})` : ''}`;
+      if (v.M !== null)
+        line += `; selection changed on ${pct(s.selectionChangeRate ?? 0)} of (image, shift) pairs (bound ${pct(v.bound ?? 1)}, exchangeable scores ${pct(v.exchangeableRate ?? 1)}; by some shift, exchangeable scores: ${pct(v.anyShiftRate ?? 1)} of images), coverage ${pct(v.coverage)}`;
+      if (v.diceStrict !== null)
+        line += `; Dice ${v.diceStrict.toFixed(4)}${v.M !== null ? ` (covered pixels ${v.diceCovered?.toFixed(4)})` : ''}`;
       log(line);
     }
-    if (ev.circular) log(`circular shifts: exact ${pct(ev.circular.plainExactShare)} plain, ${pct(ev.circular.canonicalExactShare)} canonicalised`);
+    if (ev.circular)
+      log(`circular shifts: exact ${pct(ev.circular.plainExactShare)} plain, ${pct(ev.circular.canonicalExactShare)} canonicalised`);
     const summary = {
       kind: 'consistency',
       input: args.input,
@@ -127,7 +132,9 @@ export async function checkConsistency(args: ConsistencyArgs, log: (line: string
       await fs.mkdir(args.out, { recursive: true });
       for (const [name, fm] of Object.entries(ev.flipMaps)) {
         const file = `flipmap-${name}.png`;
-        await sharp(Buffer.from(heatRGBA(fm.data)), { raw: { width: fm.width, height: fm.height, channels: 4 } }).png().toFile(path.join(args.out, file));
+        await sharp(Buffer.from(heatRGBA(fm.data)), { raw: { width: fm.width, height: fm.height, channels: 4 } })
+          .png()
+          .toFile(path.join(args.out, file));
         summary.files[name] = file;
       }
       await fs.writeFile(path.join(args.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
@@ -209,7 +216,10 @@ function measurement(r: ShiftReport): ShiftMeasurement {
 }
 
 /** Translation consistency of one image: the 8 one-pixel shifts, plain and with crop selection. */
-export async function checkImageConsistency(req: ImageConsistencyRequest, hooks: ImageConsistencyHooks = {}): Promise<ImageConsistencyResult> {
+export async function checkImageConsistency(
+  req: ImageConsistencyRequest,
+  hooks: ImageConsistencyHooks = {},
+): Promise<ImageConsistencyResult> {
   const progress = (percent: number, message: string) => hooks.onProgress?.(percent, message);
   progress(0, 'loading the segmenter');
   const config = await loadConfig(req.configPath, req.overrides);

@@ -17,7 +17,6 @@ import { cutToCrop } from './region';
 import type { DatasetSummary, ImageReport, MetricBlock } from '../../../protocol/results';
 import type { Shard } from '../cluster/shard';
 
-
 export type { DatasetSummary } from '../../../protocol/results';
 
 /** A shard's summary (shard-I-of-N.json): the dataset summary of its share, plus what merge checks. */
@@ -103,7 +102,8 @@ export class DatasetAccumulator {
         acc += cum[b];
         cum[b] = acc; // now: correct pixels with radius ≥ bin b
       }
-      for (let b = 0; b <= RADIUS_BINS; b++) curve.push({ radius: (b / RADIUS_BINS) * this.maxRadius, accuracy: cum[b] / this.validPixels });
+      for (let b = 0; b <= RADIUS_BINS; b++)
+        curve.push({ radius: (b / RADIUS_BINS) * this.maxRadius, accuracy: cum[b] / this.validPixels });
     }
     const agg = (cms: ConfusionMatrix[]) => (cms.length ? toBlocks(aggregate(cms)) : null);
     const n = this.perImage.length;
@@ -145,12 +145,18 @@ export async function writeSummary(outDir: string, summary: DatasetSummary, name
  * An image result read back from its folder. The ground truth comes from the folder's mask.npy (the mask as
  * read when certifying), so no dataset is needed; `readMaskFallback` covers folders written without it.
  */
-export async function readImageResult(dir: string, report: ImageReport, readMaskFallback?: () => Promise<Uint8Array | null>): Promise<ImageResultArrays> {
+export async function readImageResult(
+  dir: string,
+  report: ImageReport,
+  readMaskFallback?: () => Promise<Uint8Array | null>,
+): Promise<ImageResultArrays> {
   const npy = async <T>(f: string) => (await readNpy(path.join(dir, f))).data as T;
   const certified = await npy<Uint8Array>(OUTPUT_FILES.certifiedNpy);
   const clean = await npy<Uint8Array>(OUTPUT_FILES.clean);
   const radiusMap = existsSync(path.join(dir, OUTPUT_FILES.radiusNpy)) ? await npy<Float32Array>(OUTPUT_FILES.radiusNpy) : null;
-  const mask = existsSync(path.join(dir, OUTPUT_FILES.mask)) ? await npy<Uint8Array>(OUTPUT_FILES.mask) : ((await readMaskFallback?.()) ?? null);
+  const mask = existsSync(path.join(dir, OUTPUT_FILES.mask))
+    ? await npy<Uint8Array>(OUTPUT_FILES.mask)
+    : ((await readMaskFallback?.()) ?? null);
   return { report, certified, clean, radiusMap, mask };
 }
 

@@ -70,11 +70,16 @@ export function planMemory(p: MemoryPlanInput): MemoryPlan {
   const hw = p.height * p.width;
   const models = [p.segmenter, ...(p.denoiser ? [p.denoiser] : [])];
   const shapes = (cap: number | null) => models.map((m) => workingShape(m.spec, p.height, p.width, cap));
-  const perSample = (s: WorkingShape[]) => hw * HOST_BYTES_PER_PIXEL + ACTIVATION_MARGIN * s.reduce((a, sh, i) => a + bpp(models[i]) * workingPixels(sh), 0);
+  const perSample = (s: WorkingShape[]) =>
+    hw * HOST_BYTES_PER_PIXEL + ACTIVATION_MARGIN * s.reduce((a, sh, i) => a + bpp(models[i]) * workingPixels(sh), 0);
   const fixed = p.baselineBytes + RUNTIME_RESERVE_BYTES + hw * fixedBytesPerPixel(p.numClasses);
   const plan = (batch: number, s: WorkingShape[], limitedBy: MemoryPlan['limitedBy']): MemoryPlan => ({
-    batchSize: batch, segmenter: s[0], denoiser: p.denoiser ? s[1] : null, budgetBytes: p.budgetBytes,
-    estimatedBytes: fixed + batch * perSample(s), limitedBy,
+    batchSize: batch,
+    segmenter: s[0],
+    denoiser: p.denoiser ? s[1] : null,
+    budgetBytes: p.budgetBytes,
+    estimatedBytes: fixed + batch * perSample(s),
+    limitedBy,
   });
 
   const full = shapes(null);
@@ -104,7 +109,10 @@ export function planMemory(p: MemoryPlanInput): MemoryPlan {
 export function defaultBudgetMiB(device: 'cpu' | 'gpu'): number {
   if (device !== 'gpu') return CPU_BUDGET_MIB;
   try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits'], { encoding: 'utf8', timeout: 5000 });
+    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.total', '--format=csv,noheader,nounits'], {
+      encoding: 'utf8',
+      timeout: 5000,
+    });
     const mib = Number(out.split('\n')[0].trim());
     return Number.isFinite(mib) && mib > CPU_BUDGET_MIB ? mib : CPU_BUDGET_MIB;
   } catch {
@@ -132,7 +140,11 @@ export function notePlanned(plan: MemoryPlan, baseline: number): void {
 /** The segmenter, running every call on the plan's working shape. */
 export function bindSegmenter(s: Segmenter, shape: WorkingShape): Segmenter {
   return {
-    card: s.card, info: s.info, numClasses: s.numClasses, adapter: s.adapter, shape,
+    card: s.card,
+    info: s.info,
+    numClasses: s.numClasses,
+    adapter: s.adapter,
+    shape,
     segment: (images, b, h, w) => s.segment(images, b, h, w, shape),
     dispose: () => s.dispose(),
   };
@@ -141,7 +153,10 @@ export function bindSegmenter(s: Segmenter, shape: WorkingShape): Segmenter {
 /** The denoiser, running every call on the plan's working shape (its timestep follows that shape). */
 export function bindDenoiser(d: Denoiser, shape: WorkingShape): Denoiser {
   return {
-    card: d.card, info: d.info, adapter: d.adapter, shape,
+    card: d.card,
+    info: d.info,
+    adapter: d.adapter,
+    shape,
     denoise: (noisy, b, h, w, sigma) => d.denoise(noisy, b, h, w, sigma, shape),
     timestepFor: (sigma, h, w) => d.timestepFor(sigma, h, w, shape),
     dispose: () => d.dispose(),

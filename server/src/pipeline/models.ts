@@ -34,7 +34,11 @@ function cached<T extends Segmenter | Denoiser>(id: string, card: string, load: 
   const hit = cache.get(id);
   if (hit && hit.version === v) return hit.model as Promise<T>;
   // an older version of the same model is released: a long-lived run process must not pile them up
-  if (hit) void hit.model.then((m) => m.dispose(), () => undefined);
+  if (hit)
+    void hit.model.then(
+      (m) => m.dispose(),
+      () => undefined,
+    );
   const model = load();
   cache.set(id, { version: v, model });
   model.catch(() => {

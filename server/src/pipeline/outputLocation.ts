@@ -25,7 +25,10 @@ const OWNED: Record<OutputKind, { marker: string | null; isOwned: (name: string)
   // (shards of a cluster run may share one folder: shard-I-of-N.json and its plot)
   dataset: {
     marker: null,
-    isOwned: (f) => ['summary.json', 'images', 'accuracy-vs-radius.svg'].includes(f) || f.endsWith('.tmp') || /^shard-\d+-of-\d+(\.json|-accuracy-vs-radius\.svg)$/.test(f),
+    isOwned: (f) =>
+      ['summary.json', 'images', 'accuracy-vs-radius.svg'].includes(f) ||
+      f.endsWith('.tmp') ||
+      /^shard-\d+-of-\d+(\.json|-accuracy-vs-radius\.svg)$/.test(f),
   },
   consistency: { marker: null, isOwned: (f) => f === 'summary.json' || /^flipmap-.*\.png$/.test(f) },
 };
@@ -63,7 +66,10 @@ export async function checkOutputDir(outDir: string, kind: OutputKind): Promise<
     // (another process's staging, swap or write probe: shards racing on one folder)
     const foreign = entries.filter((f) => !own.isOwned(f) && !f.includes('.partial-') && !f.includes('.old-') && !f.startsWith(PROBE));
     if (entries.length > 0 && ((own.marker !== null && !entries.includes(own.marker)) || foreign.length > 0)) {
-      fail(outDir, `the folder is not empty and is not a certseg ${kind} result (it holds ${foreign.slice(0, 3).join(', ') || entries.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty folder`);
+      fail(
+        outDir,
+        `the folder is not empty and is not a certseg ${kind} result (it holds ${foreign.slice(0, 3).join(', ') || entries.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}); choose a new or empty folder`,
+      );
     }
   }
   // The real test of writability: create and remove a folder where the result will go.
@@ -73,7 +79,14 @@ export async function checkOutputDir(outDir: string, kind: OutputKind): Promise<
     await rmdir(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EROFS' ? 'read-only file system' : code === 'ENOENT' ? 'folders cannot be created there' : code ?? String(e);
+    const why =
+      code === 'EACCES' || code === 'EPERM'
+        ? 'permission denied'
+        : code === 'EROFS'
+          ? 'read-only file system'
+          : code === 'ENOENT'
+            ? 'folders cannot be created there'
+            : (code ?? String(e));
     fail(outDir, `${probeIn} is not writable (${why})`);
   }
 }

@@ -64,7 +64,13 @@ export async function recertifyDir(dir: string, params: RecertifyParams, outDir?
     const stored = path.join(dir, OUTPUT_FILES.mask);
     const mask = existsSync(stored)
       ? ((await readNpy(stored)).data as Uint8Array)
-      : await readMask(base.mask.path, { numClasses, expectWidth: w, expectHeight: h, classes: base.classes, slice: base.image.intensity?.slice });
+      : await readMask(base.mask.path, {
+          numClasses,
+          expectWidth: w,
+          expectHeight: h,
+          classes: base.classes,
+          slice: base.image.intensity?.slice,
+        });
     certifiedBlock = metricBlock(cutToCrop(test.certified, base), cutToCrop(mask, base), numClasses, storedIgnoreLabel(mask, numClasses));
   }
   const target = outDir ?? path.join(dir, `recertified-tau${tau}-alpha${alpha}-${correction}`);

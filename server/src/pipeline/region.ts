@@ -24,7 +24,10 @@ export interface Region {
 export function selectRegion(image: Float32Array, H: number, W: number, window: number | null): Region {
   if (!window) {
     return {
-      frameHeight: H, frameWidth: W, height: H, width: W,
+      frameHeight: H,
+      frameWidth: W,
+      height: H,
+      width: W,
       crop: (a) => a,
       place: (a) => a.slice() as typeof a,
       describe: () => null,
@@ -33,7 +36,10 @@ export function selectRegion(image: Float32Array, H: number, W: number, window: 
   const s = selectCrop(image, H, W, window); // clear error when the image is smaller than crop + window
   const { y, x, cropH: h, cropW: w } = s;
   return {
-    frameHeight: H, frameWidth: W, height: h, width: w,
+    frameHeight: H,
+    frameWidth: W,
+    height: h,
+    width: w,
     crop<T extends PixelArray>(a: T, channels: number): T {
       const out = new (a.constructor as new (n: number) => T)(channels * h * w);
       for (let c = 0; c < channels; c++) {
@@ -48,7 +54,11 @@ export function selectRegion(image: Float32Array, H: number, W: number, window: 
       return out;
     },
     describe: () => ({
-      y, x, height: h, width: w, window,
+      y,
+      x,
+      height: h,
+      width: w,
+      window,
       notCoveredRate: 1 - (h * w) / (H * W),
       onePixelShiftBound: ricsOnePixelBound(window).bound,
       note: 'the crop is chosen on the clean image; the certificate covers the crop, not the choice of crop',

@@ -35,7 +35,10 @@ export function fieldOf(message: string): (string | number)[] {
 }
 
 /** Diagnostics for a card's text, and the check result (for hovers) when the check ran. */
-export async function cardDiagnostics(text: string, cardPath: string): Promise<{ diagnostics: CardDiagnostic[]; check: CardCheckResult | null }> {
+export async function cardDiagnostics(
+  text: string,
+  cardPath: string,
+): Promise<{ diagnostics: CardDiagnostic[]; check: CardCheckResult | null }> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -49,10 +52,20 @@ export async function cardDiagnostics(text: string, cardPath: string): Promise<{
     const check = await checkCard(cardPath, { text, reps: 1 });
     const diagnostics: CardDiagnostic[] = [];
     for (const e of check.engines) {
-      for (const w of e.warnings) diagnostics.push({ message: `${e.engine}: ${w}`, severity: 'warning', path: check.role === 'segmenter' ? ['output', 'kind'] : ['input', 'range'] });
+      for (const w of e.warnings)
+        diagnostics.push({
+          message: `${e.engine}: ${w}`,
+          severity: 'warning',
+          path: check.role === 'segmenter' ? ['output', 'kind'] : ['input', 'range'],
+        });
     }
     for (const [engine, rel] of Object.entries(json.alternates ?? {})) {
-      if (!check.engines.some((e) => e.engine === engine)) diagnostics.push({ message: `alternates.${engine}: ${rel} not found (the ${engine} engine cannot run this card)`, severity: 'warning', path: ['alternates', engine] });
+      if (!check.engines.some((e) => e.engine === engine))
+        diagnostics.push({
+          message: `alternates.${engine}: ${rel} not found (the ${engine} engine cannot run this card)`,
+          severity: 'warning',
+          path: ['alternates', engine],
+        });
     }
     return { diagnostics, check };
   } catch (e) {
@@ -71,16 +84,26 @@ export function cardHover(key: string, check: CardCheckResult | null): string | 
     const head = `**${e.engine}** (${e.info.backend}): `;
     switch (key) {
       case 'input':
-        lines.push(head + e.inputs.map((t) => `\`${t.name}\` ${t.dtype ?? ''} ${dims(t.dims)}`).join(', ') + ` · fed ${e.fed.map((f) => `${dims(f.dims)}`).join(', ')}`);
+        lines.push(
+          head +
+            e.inputs.map((t) => `\`${t.name}\` ${t.dtype ?? ''} ${dims(t.dims)}`).join(', ') +
+            ` · fed ${e.fed.map((f) => `${dims(f.dims)}`).join(', ')}`,
+        );
         break;
       case 'output':
-        lines.push(head + e.outputs.map((t) => `\`${t.name}\` ${t.dtype ?? ''} ${dims(t.dims)}`).join(', ') + ` · returned ${dims(e.returned.dims)}`);
+        lines.push(
+          head + e.outputs.map((t) => `\`${t.name}\` ${t.dtype ?? ''} ${dims(t.dims)}`).join(', ') + ` · returned ${dims(e.returned.dims)}`,
+        );
         break;
       case 'classes':
         if (e.histogram) lines.push(head + e.histogram.map((c) => `${c.name} ${(100 * c.fraction).toFixed(1)}%`).join(', '));
         break;
       case 'denoiser':
-        if (e.denoise) lines.push(head + `σ = ${e.denoise.sigma}${e.denoise.timestep !== null ? `, t* = ${e.denoise.timestep}` : ''}: PSNR ${e.denoise.psnrNoisy.toFixed(1)} → ${e.denoise.psnrDenoised.toFixed(1)} dB`);
+        if (e.denoise)
+          lines.push(
+            head +
+              `σ = ${e.denoise.sigma}${e.denoise.timestep !== null ? `, t* = ${e.denoise.timestep}` : ''}: PSNR ${e.denoise.psnrNoisy.toFixed(1)} → ${e.denoise.psnrDenoised.toFixed(1)} dB`,
+          );
         break;
       case 'file':
       case 'alternates':

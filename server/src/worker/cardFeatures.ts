@@ -38,7 +38,7 @@ export class CardFeatures {
       this.checks.set(doc.uri, check);
       return found.map((d) => pathDiagnostic(doc, d));
     } catch (e) {
-      this.log.error(`card check failed for ${doc.uri}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.log.error(`card check failed for ${doc.uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return [];
     }
   }

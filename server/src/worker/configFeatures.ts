@@ -36,7 +36,7 @@ export class ConfigFeatures {
       if (!this.isCurrent(doc)) return undefined; // stale
       return found.map((d) => pathDiagnostic(doc, d));
     } catch (e) {
-      this.log.error(`config diagnostics failed for ${path}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      this.log.error(`config diagnostics failed for ${path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       return [];
     }
   }
@@ -49,9 +49,14 @@ export class ConfigFeatures {
     const key = /^\*\*(\w+)\*\*/.exec(h.markdown)?.[1] ?? '';
     const { insights } = await analyzeConfig(doc.getText(), fileURLToPath(doc.uri)).catch(() => ({ insights: null }));
     const implied: string[] = [];
-    if (insights && ['sigma', 'tau'].includes(key) && insights.radius !== null) implied.push(`certified radius σ·Φ⁻¹(τ) = ${insights.radius.toFixed(4)}`);
-    if (insights && ['sigma', 'denoiser', 'denoiseConvention'].includes(key) && insights.timestep !== null) implied.push(`denoiser timestep t* = ${insights.timestep}`);
-    if (insights && ['n', 'alpha', 'tau', 'correction'].includes(key) && insights.minCount !== null) implied.push(`a pixel needs ≥ ${insights.minCount} of n votes to be certified (at ${Math.round(Math.sqrt(insights.assumedPixels))}² pixels)`);
+    if (insights && ['sigma', 'tau'].includes(key) && insights.radius !== null)
+      implied.push(`certified radius σ·Φ⁻¹(τ) = ${insights.radius.toFixed(4)}`);
+    if (insights && ['sigma', 'denoiser', 'denoiseConvention'].includes(key) && insights.timestep !== null)
+      implied.push(`denoiser timestep t* = ${insights.timestep}`);
+    if (insights && ['n', 'alpha', 'tau', 'correction'].includes(key) && insights.minCount !== null)
+      implied.push(
+        `a pixel needs ≥ ${insights.minCount} of n votes to be certified (at ${Math.round(Math.sqrt(insights.assumedPixels))}² pixels)`,
+      );
     const value = implied.length ? `${h.markdown}\n\n${implied.map((l) => `→ ${l}`).join('  \n')}` : h.markdown;
     return { contents: { kind: MarkupKind.Markdown, value }, range: h.range };
   }

@@ -10,9 +10,13 @@ export function toEngineInfoResult(described: unknown): EngineInfoResult {
   const engines: EngineInfoResult['engines'] = [];
   let preferred: EngineInfo | null = null;
   const d = described as Record<string, unknown> | unknown[] | null;
-  const list: unknown[] = Array.isArray(d) ? d : d && typeof d === 'object'
-    ? (Array.isArray((d as Record<string, unknown>).engines) ? ((d as Record<string, unknown>).engines as unknown[]) : Object.values(d))
-    : [];
+  const list: unknown[] = Array.isArray(d)
+    ? d
+    : d && typeof d === 'object'
+      ? Array.isArray((d as Record<string, unknown>).engines)
+        ? ((d as Record<string, unknown>).engines as unknown[])
+        : Object.values(d)
+      : [];
   if (d && !Array.isArray(d) && typeof d === 'object') {
     for (const k of ['preferred', 'auto', 'selected', 'default']) if (isInfo(d[k])) preferred = d[k] as EngineInfo;
   }
@@ -21,7 +25,12 @@ export function toEngineInfoResult(described: unknown): EngineInfoResult {
     const o = e as Record<string, unknown>;
     if (isInfo(e) && o.available !== false) {
       const { engine, backend, device, version } = e;
-      engines.push({ name: engine, available: true, info: { engine, backend, device, version }, ...(typeof o.note === 'string' ? { reason: o.note } : {}) });
+      engines.push({
+        name: engine,
+        available: true,
+        info: { engine, backend, device, version },
+        ...(typeof o.note === 'string' ? { reason: o.note } : {}),
+      });
       continue;
     }
     const info = isInfo(o.info) ? (o.info as EngineInfo) : null;

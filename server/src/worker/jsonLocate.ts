@@ -21,7 +21,12 @@ export function pathDiagnostic(doc: TextDocument, d: PathProblem): Diagnostic {
     range: jsonPointerRange(doc, d.path),
     message: d.message,
     source: 'certseg',
-    severity: d.severity === 'error' ? DiagnosticSeverity.Error : d.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
+    severity:
+      d.severity === 'error'
+        ? DiagnosticSeverity.Error
+        : d.severity === 'warning'
+          ? DiagnosticSeverity.Warning
+          : DiagnosticSeverity.Information,
   };
 }
 

@@ -46,7 +46,8 @@ function requirePath(method: string, p: Record<string, unknown>, key: string, wh
 function optionalPath(method: string, p: Record<string, unknown>, key: string): string | null {
   const v = p[key];
   if (v === undefined || v === null) return null;
-  if (typeof v !== 'string' || !isAbsolute(v)) throw invalid(`${method}: params.${key} must be an absolute path (got ${JSON.stringify(v)})`);
+  if (typeof v !== 'string' || !isAbsolute(v))
+    throw invalid(`${method}: params.${key} must be an absolute path (got ${JSON.stringify(v)})`);
   return v;
 }
 function requireFile(path: string, what: string, code = 'input') {
@@ -84,7 +85,13 @@ function overridesOf(method: string, p: Record<string, unknown>) {
 function sliceOf(method: string, p: Record<string, unknown>): SliceSpecWire | null {
   const s = p.slice as Record<string, unknown> | null | undefined;
   if (s === undefined || s === null) return null;
-  if (typeof s !== 'object' || !['x', 'y', 'z'].includes(s.axis as string) || typeof s.index !== 'number' || !Number.isInteger(s.index) || s.index < 0) {
+  if (
+    typeof s !== 'object' ||
+    !['x', 'y', 'z'].includes(s.axis as string) ||
+    typeof s.index !== 'number' ||
+    !Number.isInteger(s.index) ||
+    s.index < 0
+  ) {
     throw invalid(`${method}: params.slice must be { axis: 'x' | 'y' | 'z', index: integer >= 0 } or null (got ${JSON.stringify(s)})`);
   }
   return { axis: s.axis as SliceSpecWire['axis'], index: s.index };
@@ -94,7 +101,9 @@ function cropSelectionOf(method: string, p: Record<string, unknown>): number | n
   if (p.cropSelection === null) return null;
   if (p.cropSelection === undefined) return 8;
   if (typeof p.cropSelection !== 'number' || !Number.isInteger(p.cropSelection) || p.cropSelection < 1) {
-    throw invalid(`${method}: params.cropSelection must be a positive integer window size or null (got ${JSON.stringify(p.cropSelection)})`);
+    throw invalid(
+      `${method}: params.cropSelection must be a positive integer window size or null (got ${JSON.stringify(p.cropSelection)})`,
+    );
   }
   return p.cropSelection;
 }
@@ -114,7 +123,17 @@ export async function certifyImageJob(params: CertifyImageParams): Promise<Job<'
   if (outDir) await requireOutputDir(outDir, 'image');
   const partialIntervalMs = typeof p.partialIntervalMs === 'number' && p.partialIntervalMs >= 0 ? p.partialIntervalMs : 250;
   const partials = params.partialResultToken !== undefined;
-  return { kind: 'certifyImage', imagePath, slice, maskPath, configPath, overrides: overridesOf(m, p), outDir, partialIntervalMs, partials };
+  return {
+    kind: 'certifyImage',
+    imagePath,
+    slice,
+    maskPath,
+    configPath,
+    overrides: overridesOf(m, p),
+    outDir,
+    partialIntervalMs,
+    partials,
+  };
 }
 
 /** certseg/certifyDataset: the dataset folder (and config) exist, the output folder is usable. */

@@ -3,7 +3,13 @@
  * the worker itself) and certseg/engineInfo (asks a run process which runtimes load, once).
  */
 import type { CancellationToken } from 'vscode-languageserver/node';
-import type { DisplayImageParams, DisplayImageResult, EngineInfoResult, ListDatasetParams, ListDatasetResult } from '../../../protocol/messages';
+import type {
+  DisplayImageParams,
+  DisplayImageResult,
+  EngineInfoResult,
+  ListDatasetParams,
+  ListDatasetResult,
+} from '../../../protocol/messages';
 import { displayImageQuery, listDatasetQuery, userError } from './params';
 import { cancelled, type RunProcesses } from './runProcess';
 
@@ -32,7 +38,11 @@ export function queryHandlers(processes: RunProcesses): QueryHandlers {
       const warnings: string[] = [];
       try {
         const pairs = await findDatasetPairs(dir, { split, onWarning: (w) => warnings.push(w) });
-        return { total: pairs.length, pairs: pairs.slice(offset, offset + limit).map((x) => ({ id: x.id, image: x.image, mask: x.mask })), warnings };
+        return {
+          total: pairs.length,
+          pairs: pairs.slice(offset, offset + limit).map((x) => ({ id: x.id, image: x.image, mask: x.mask })),
+          warnings,
+        };
       } catch (e) {
         return asUserError(e);
       }

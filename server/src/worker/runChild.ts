@@ -19,7 +19,13 @@ import { findDatasetPairs } from '../image/dataset';
 import { certifyImage } from '../pipeline/certifyImage';
 import { recertifyDir } from '../pipeline/recertify';
 import type { CertifyImageResult, PartialResult } from '../pipeline/types';
-import { encodeArray, type CertifyImageResultWire, type ConsistencyResultWire, type PartialResultWire, type ShiftMeasurementWire } from '../../../protocol/messages';
+import {
+  encodeArray,
+  type CertifyImageResultWire,
+  type ConsistencyResultWire,
+  type PartialResultWire,
+  type ShiftMeasurementWire,
+} from '../../../protocol/messages';
 import { checkImageConsistency, type ShiftMeasurement } from '../pipeline/checkConsistency';
 import { toEngineInfoResult } from './engineInfo';
 import type { RunJob, RunMessage, RunResult } from './runMessages';
@@ -84,10 +90,26 @@ async function run(job: RunJob): Promise<RunResult> {
       let done = 0;
       const summary = await certifyDataset(job.dir, config, job.outDir, {
         onProgress: (event) =>
-          post({ type: 'progress', event: { ...event, percent: total ? ((done + event.percent / 100) / total) * 100 : event.percent, message: `image ${done + 1}/${total}${event.message ? ` ${event.message}` : ''}` } }),
+          post({
+            type: 'progress',
+            event: {
+              ...event,
+              percent: total ? ((done + event.percent / 100) / total) * 100 : event.percent,
+              message: `image ${done + 1}/${total}${event.message ? ` ${event.message}` : ''}`,
+            },
+          }),
         onImage: (i, n, id, _report, skipped) => {
           done = i + 1;
-          post({ type: 'progress', event: { phase: 'write', done: i + 1, total: n, percent: (100 * (i + 1)) / n, message: `${id} ${skipped ? 'done earlier (resumed)' : 'certified'} (${i + 1}/${n})` } });
+          post({
+            type: 'progress',
+            event: {
+              phase: 'write',
+              done: i + 1,
+              total: n,
+              percent: (100 * (i + 1)) / n,
+              message: `${id} ${skipped ? 'done earlier (resumed)' : 'certified'} (${i + 1}/${n})`,
+            },
+          });
         },
         ...(job.limit !== undefined ? { limit: job.limit } : {}),
         ...(job.resume !== undefined ? { resume: job.resume } : {}),

@@ -45,7 +45,11 @@ export interface RunHandlers {
 
 export function runHandlers(connection: Connection, queue: RunQueue): RunHandlers {
   /** work-done progress around a queued run: "queued" until it starts, then the run's own progress */
-  async function withProgress<R>(title: string, params: { workDoneToken?: string | number }, run: (reporter: WorkDoneProgressReporter) => Promise<R>): Promise<R> {
+  async function withProgress<R>(
+    title: string,
+    params: { workDoneToken?: string | number },
+    run: (reporter: WorkDoneProgressReporter) => Promise<R>,
+  ): Promise<R> {
     const reporter = await connection.window.attachWorkDoneProgress(params.workDoneToken);
     reporter.begin(title, 0, 'queued', true);
     try {

@@ -40,7 +40,14 @@ export type RunJob =
       resume?: boolean;
     }
   | { kind: 'recertify'; dir: string; params: Omit<RecertifyParams, 'dir'> }
-  | { kind: 'consistency'; imagePath: string; slice: SliceSpecWire | null; configPath: string | null; overrides: ConfigOverrides; cropSelection: number | null }
+  | {
+      kind: 'consistency';
+      imagePath: string;
+      slice: SliceSpecWire | null;
+      configPath: string | null;
+      overrides: ConfigOverrides;
+      cropSelection: number | null;
+    }
   | { kind: 'engineInfo' };
 
 export type RunKind = RunJob['kind'];

@@ -176,7 +176,9 @@ export class RunProcesses {
         }
         if (!settled) {
           // "see the certseg log" must find something there: what ran, how it ended, what it last wrote
-          const how = signal ? `signal ${signal}${signal === 'SIGKILL' ? ', e.g. killed by the system for memory or by hand' : ''}` : `exit code ${code}`;
+          const how = signal
+            ? `signal ${signal}${signal === 'SIGKILL' ? ', e.g. killed by the system for memory or by hand' : ''}`
+            : `exit code ${code}`;
           const tail = rp.stderrTail.trim();
           log.error(
             `run ${job.kind} (process ${child.pid}) stopped unexpectedly: ${how}. ` +
@@ -184,7 +186,12 @@ export class RunProcesses {
           );
         }
         settle(() =>
-          reject(new ResponseError(CertsegErrorCodes.InternalRunError, `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`)),
+          reject(
+            new ResponseError(
+              CertsegErrorCodes.InternalRunError,
+              `The run stopped unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); see the certseg log`,
+            ),
+          ),
         );
         this.keep(null); // a fresh one in reserve for the next run
         endRun();
@@ -203,7 +210,8 @@ async function removeStaging(outDir: string, pid: number | undefined) {
   if (pid === undefined) return;
   const prefix = `${basename(outDir)}.partial-${pid}-`;
   try {
-    for (const f of await readdir(dirname(outDir))) if (f.startsWith(prefix)) await rm(join(dirname(outDir), f), { recursive: true, force: true });
+    for (const f of await readdir(dirname(outDir)))
+      if (f.startsWith(prefix)) await rm(join(dirname(outDir), f), { recursive: true, force: true });
   } catch {
     /* parent folder missing: nothing to clean */
   }

@@ -43,7 +43,13 @@ export class RunQueue {
   }
 
   /** Queues a run; `onStart` is called when it leaves the queue for its process. */
-  submit<J extends QueuedJob>(label: string, job: J, token: CancellationToken, hooks: RunHooks, onStart: () => void): Promise<RunResults[J['kind']]> {
+  submit<J extends QueuedJob>(
+    label: string,
+    job: J,
+    token: CancellationToken,
+    hooks: RunHooks,
+    onStart: () => void,
+  ): Promise<RunResults[J['kind']]> {
     return new Promise((resolve, reject) => {
       const run: QueuedRun = {
         summary: { id: this.nextRunId++, kind: job.kind, label },

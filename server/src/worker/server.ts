@@ -43,7 +43,11 @@ console.error = (...a: unknown[]) => connection.console.error(a.map(String).join
 console.debug = console.log;
 
 // Runs: one queue, one warm run process; the queue's state goes to the client after every change.
-const processes = new RunProcesses({ log: (m) => connection.console.log(m), warn: (m) => connection.console.warn(m), error: (m) => connection.console.error(m) });
+const processes = new RunProcesses({
+  log: (m) => connection.console.log(m),
+  warn: (m) => connection.console.warn(m),
+  error: (m) => connection.console.error(m),
+});
 const queue = new RunQueue(processes, (q) => void connection.sendNotification(QueueStatusNotification.type, q).catch(() => undefined));
 
 const runs = runHandlers(connection, queue);

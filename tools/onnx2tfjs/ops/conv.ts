@@ -23,8 +23,10 @@ function convPads(n: OnnxNode, kh: number, kw: number, strides: number[], dil: n
   if (autoPad !== 'NOTSET' && autoPad !== 'VALID') {
     if (!strides.every((s) => s === 1)) throw new ConversionError(`Conv ${n.name}: auto_pad ${autoPad} with stride > 1 is not supported`);
     const tot = [dil[0] * (kh - 1), dil[1] * (kw - 1)];
-    pads = autoPad === 'SAME_UPPER' ? [Math.floor(tot[0] / 2), Math.floor(tot[1] / 2), Math.ceil(tot[0] / 2), Math.ceil(tot[1] / 2)]
-      : [Math.ceil(tot[0] / 2), Math.ceil(tot[1] / 2), Math.floor(tot[0] / 2), Math.floor(tot[1] / 2)];
+    pads =
+      autoPad === 'SAME_UPPER'
+        ? [Math.floor(tot[0] / 2), Math.floor(tot[1] / 2), Math.ceil(tot[0] / 2), Math.ceil(tot[1] / 2)]
+        : [Math.ceil(tot[0] / 2), Math.ceil(tot[1] / 2), Math.floor(tot[0] / 2), Math.floor(tot[1] / 2)];
   } else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
   return pads;
 }
@@ -42,8 +44,10 @@ function conv(ctx: ConversionContext, n: OnnxNode): Val {
   const pads = convPads(n, kh, kw, strides, dil);
   const inp = ctx.asNhwc(v);
   const common = {
-    strides: attrInts([1, strides[0], strides[1], 1]), dilations: attrInts([1, dil[0], dil[1], 1]),
-    data_format: attrS('NHWC'), ...paddingAttrs(pads, [kh, kw], strides, dil),
+    strides: attrInts([1, strides[0], strides[1], 1]),
+    dilations: attrInts([1, dil[0], dil[1], 1]),
+    data_format: attrS('NHWC'),
+    ...paddingAttrs(pads, [kh, kw], strides, dil),
   };
   let y: string;
   if (group === 1) {
@@ -53,8 +57,16 @@ function conv(ctx: ConversionContext, n: OnnxNode): Val {
     const relu = cons.length === 1 && cons[0].opType === 'Relu' && !ctx.graphOutputs.has(out) ? cons[0] : undefined;
     if (bias) {
       const fused = ['BiasAdd', ...(relu ? ['Relu'] : [])];
-      y = ctx.emit('_FusedConv2D', [inp, filter, ctx.ref(bias, 'bias')], { ...common, num_args: attrI(1), fused_ops: { list: { s: fused.map(b64) } }, T: attrType('float32') });
-      if (relu) { ctx.fusedInto.add(relu); ctx.set(relu.outputs[0], dyn(y, 'float32', 4, true)); }
+      y = ctx.emit('_FusedConv2D', [inp, filter, ctx.ref(bias, 'bias')], {
+        ...common,
+        num_args: attrI(1),
+        fused_ops: { list: { s: fused.map(b64) } },
+        T: attrType('float32'),
+      });
+      if (relu) {
+        ctx.fusedInto.add(relu);
+        ctx.set(relu.outputs[0], dyn(y, 'float32', 4, true));
+      }
     } else {
       y = ctx.emit('Conv2D', [inp, filter], common);
     }

@@ -27,7 +27,8 @@ function clip(ctx: ConversionContext, n: OnnxNode): Val {
   const v = ctx.get(n.inputs[0]);
   const lo = n.inputs[1] ? ctx.constOf(n.inputs[1], 'min', n).data[0] : attrFloat(n, 'min', -3.4e38);
   const hi = n.inputs[2] ? ctx.constOf(n.inputs[2], 'max', n).data[0] : attrFloat(n, 'max', 3.4e38);
-  const y = lo === 0 && hi === 6 ? ctx.emit('Relu6', [v.tf!]) : ctx.emit('ClipByValue', [ctx.ref(v), ctx.floatConst(lo), ctx.floatConst(hi)]);
+  const y =
+    lo === 0 && hi === 6 ? ctx.emit('Relu6', [v.tf!]) : ctx.emit('ClipByValue', [ctx.ref(v), ctx.floatConst(lo), ctx.floatConst(hi)]);
   return { ...v, tf: y, konst: undefined };
 }
 
@@ -37,10 +38,16 @@ function clip(ctx: ConversionContext, n: OnnxNode): Val {
  */
 function binary(tfOp: string, fn: (a: number, b: number) => number): OpHandler {
   return (ctx, n) => {
-    const a = ctx.get(n.inputs[0]), b = ctx.get(n.inputs[1]);
+    const a = ctx.get(n.inputs[0]),
+      b = ctx.get(n.inputs[1]);
     const dtype = a.dtype === 'float32' || b.dtype === 'float32' ? 'float32' : a.dtype;
     if (a.konst && b.konst) {
-      const c = broadcastConst(a.konst, b.konst, n.opType === 'Div' && dtype !== 'float32' ? (p, q) => Math.trunc(p / q) : fn, dtype === 'float32');
+      const c = broadcastConst(
+        a.konst,
+        b.konst,
+        n.opType === 'Div' && dtype !== 'float32' ? (p, q) => Math.trunc(p / q) : fn,
+        dtype === 'float32',
+      );
       return mkConst(c, dtype);
     }
     const rank = Math.max(a.rank, b.rank);
@@ -63,7 +70,10 @@ function cast(ctx: ConversionContext, n: OnnxNode): Val {
   const v = ctx.get(n.inputs[0]);
   const to = dtypeOf(attrInt(n, 'to', ONNX_DT.FLOAT));
   if (v.konst) {
-    const data = to === 'float32' ? Float32Array.from(v.konst.data) : Array.from(v.konst.data, (q) => (to === 'bool' ? Number(q !== 0) : Math.trunc(q)));
+    const data =
+      to === 'float32'
+        ? Float32Array.from(v.konst.data)
+        : Array.from(v.konst.data, (q) => (to === 'bool' ? Number(q !== 0) : Math.trunc(q)));
     return mkConst({ dims: v.konst.dims, data }, to);
   }
   if (to === v.dtype) return v;
@@ -71,12 +81,30 @@ function cast(ctx: ConversionContext, n: OnnxNode): Val {
 }
 
 export const ELEMENTWISE_OPS: Record<string, OpHandler> = {
-  Identity: passThrough, Dropout: passThrough,
-  Relu: unary('Relu'), Sigmoid: unary('Sigmoid'), Tanh: unary('Tanh'), Exp: unary('Exp'), Log: unary('Log'), Sqrt: unary('Sqrt'),
-  Neg: unary('Neg'), Abs: unary('Abs'), Sin: unary('Sin'), Cos: unary('Cos'), Erf: unary('Erf'), Floor: unary('Floor'), Ceil: unary('Ceil'),
-  Reciprocal: unary('Reciprocal'), LeakyRelu: leakyRelu,
+  Identity: passThrough,
+  Dropout: passThrough,
+  Relu: unary('Relu'),
+  Sigmoid: unary('Sigmoid'),
+  Tanh: unary('Tanh'),
+  Exp: unary('Exp'),
+  Log: unary('Log'),
+  Sqrt: unary('Sqrt'),
+  Neg: unary('Neg'),
+  Abs: unary('Abs'),
+  Sin: unary('Sin'),
+  Cos: unary('Cos'),
+  Erf: unary('Erf'),
+  Floor: unary('Floor'),
+  Ceil: unary('Ceil'),
+  Reciprocal: unary('Reciprocal'),
+  LeakyRelu: leakyRelu,
   Clip: clip,
-  Add: binary('AddV2', (a, b) => a + b), Sub: binary('Sub', (a, b) => a - b), Mul: binary('Mul', (a, b) => a * b),
-  Div: binary('RealDiv', (a, b) => a / b), Pow: binary('Pow', (a, b) => a ** b), Max: binary('Maximum', Math.max), Min: binary('Minimum', Math.min),
+  Add: binary('AddV2', (a, b) => a + b),
+  Sub: binary('Sub', (a, b) => a - b),
+  Mul: binary('Mul', (a, b) => a * b),
+  Div: binary('RealDiv', (a, b) => a / b),
+  Pow: binary('Pow', (a, b) => a ** b),
+  Max: binary('Maximum', Math.max),
+  Min: binary('Minimum', Math.min),
   Cast: cast,
 };

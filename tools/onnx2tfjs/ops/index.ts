@@ -14,7 +14,15 @@ import { SHAPE_OPS } from './shape';
 import { SLICE_OPS } from './slice';
 
 export const OPS: Readonly<Record<string, OpHandler>> = {
-  ...CONV_OPS, ...POOL_OPS, ...RESIZE_OPS, ...NORM_OPS, ...ELEMENTWISE_OPS, ...LINEAR_OPS, ...SHAPE_OPS, ...SLICE_OPS, ...REDUCE_OPS,
+  ...CONV_OPS,
+  ...POOL_OPS,
+  ...RESIZE_OPS,
+  ...NORM_OPS,
+  ...ELEMENTWISE_OPS,
+  ...LINEAR_OPS,
+  ...SHAPE_OPS,
+  ...SLICE_OPS,
+  ...REDUCE_OPS,
 };
 
 /** the handler for an ONNX op type (own keys only: 'constructor' is not an op) */

@@ -23,12 +23,19 @@ function pool2d(ctx: ConversionContext, n: OnnxNode): Val {
   // windows, and max/avg pools in TF ignore padded cells (PyTorch ceil_mode windows average only the covered cells)
   else if (noPad && ceil && k.every((kk, i) => kk === s[i] && kk <= 2)) padding = 'SAME';
   else if (op === 'MaxPool' && !ceil && s.every((x) => x === 1) && pads.every((p, i) => p === (k[i % 2] - 1) / 2)) padding = 'SAME';
-  else throw new ConversionError(`${op} ${n.name}: pads ${JSON.stringify(pads)} with kernel ${JSON.stringify(k)}, strides ${JSON.stringify(s)}, ceil_mode ${Number(ceil)} is not supported`);
+  else
+    throw new ConversionError(
+      `${op} ${n.name}: pads ${JSON.stringify(pads)} with kernel ${JSON.stringify(k)}, strides ${JSON.stringify(s)}, ceil_mode ${Number(ceil)} is not supported`,
+    );
   if (op === 'AveragePool' && !noPad && attrInt(n, 'count_include_pad', 0) === 1) {
     throw new ConversionError(`AveragePool ${n.name}: count_include_pad with padding is not supported`);
   }
   const y = ctx.emit(op === 'MaxPool' ? 'MaxPool' : 'AvgPool', [ctx.asNhwc(ctx.get(n.inputs[0]))], {
-    ksize: attrInts([1, k[0], k[1], 1]), strides: attrInts([1, s[0], s[1], 1]), padding: attrS(padding), data_format: attrS('NHWC'), T: attrType('float32'),
+    ksize: attrInts([1, k[0], k[1], 1]),
+    strides: attrInts([1, s[0], s[1], 1]),
+    padding: attrS(padding),
+    data_format: attrS('NHWC'),
+    T: attrType('float32'),
   });
   return dyn(y, 'float32', 4, true);
 }
@@ -42,7 +49,7 @@ function globalAveragePool(ctx: ConversionContext, n: OnnxNode): Val {
 function pad(ctx: ConversionContext, n: OnnxNode): Val {
   const v = ctx.get(n.inputs[0]);
   const mode = attrStr(n, 'mode', 'constant');
-  const pads = n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'pads', n).data) : attrIntList(n, 'pads') ?? [];
+  const pads = n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'pads', n).data) : (attrIntList(n, 'pads') ?? []);
   const value = n.inputs[2] ? Number(ctx.constOf(n.inputs[2], 'constant_value', n).data[0] ?? 0) : attrFloat(n, 'value', 0);
   if (n.inputs[3]) throw new ConversionError(`Pad ${n.name}: the axes input is not supported`);
   if (pads.every((p) => p === 0)) return v; // PyTorch exports no-op pads before ceil_mode pools

@@ -6,7 +6,9 @@ import { PHYS_AXIS } from '../tensors';
 
 function reduceMean(ctx: ConversionContext, n: OnnxNode): Val {
   const v = ctx.get(n.inputs[0]);
-  const axes = (n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'axes', n).data) : attrIntList(n, 'axes')) ?? Array.from({ length: v.rank }, (_, i) => i);
+  const axes =
+    (n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'axes', n).data) : attrIntList(n, 'axes')) ??
+    Array.from({ length: v.rank }, (_, i) => i);
   const keep = attrInt(n, 'keepdims', 1) === 1;
   const norm = axes.map((a) => (a < 0 ? a + v.rank : a));
   const rank = keep ? v.rank : v.rank - norm.length;

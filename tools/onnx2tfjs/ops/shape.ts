@@ -10,7 +10,8 @@ import { NHWC_TO_NCHW, size, transposeConst } from '../tensors';
 function constant(_ctx: ConversionContext, n: OnnxNode): Val {
   const a = attr(n, 'value');
   if (a?.kind === 'tensor') return constVal(a.t);
-  if (attr(n, 'value_float')?.kind === 'float') return mkConst({ dims: [], data: Float32Array.of(attrFloat(n, 'value_float', 0)) }, 'float32');
+  if (attr(n, 'value_float')?.kind === 'float')
+    return mkConst({ dims: [], data: Float32Array.of(attrFloat(n, 'value_float', 0)) }, 'float32');
   if (attr(n, 'value_int')?.kind === 'int') return mkConst({ dims: [], data: [attrInt(n, 'value_int', 0)] }, 'int32');
   const xs = attrIntList(n, 'value_ints');
   if (xs) return mkConst({ dims: [xs.length], data: xs }, 'int32');
@@ -48,7 +49,9 @@ function reshape(ctx: ConversionContext, n: OnnxNode): Val {
     else {
       // ONNX 0 = copy that input dim: build the shape from the input's runtime shape
       const sh = ctx.emit('Shape', [ctx.asPlain(v)], { out_type: attrType('int32') });
-      const parts = target.map((d, i) => (d === 0 ? ctx.emit('StridedSlice', [sh, ctx.intConst([i]), ctx.intConst([i + 1]), ctx.intConst([1])]) : ctx.intConst([d])));
+      const parts = target.map((d, i) =>
+        d === 0 ? ctx.emit('StridedSlice', [sh, ctx.intConst([i]), ctx.intConst([i + 1]), ctx.intConst([1])]) : ctx.intConst([d]),
+      );
       shapeRef = ctx.emit('ConcatV2', [...parts, ctx.intConst(0)], { N: attrI(parts.length) });
     }
     if (rank === 1) len = target[0] > 0 ? target[0] : undefined;
@@ -66,13 +69,19 @@ function flatten(ctx: ConversionContext, n: OnnxNode): Val {
   const axis = attrInt(n, 'axis', 1);
   const a = axis < 0 ? axis + v.rank : axis;
   const sh = ctx.emit('Shape', [ctx.asPlain(v)], { out_type: attrType('int32') });
-  const lead = a === 0 ? ctx.intConst([1]) : ctx.emit('Prod', [ctx.emit('StridedSlice', [sh, ctx.intConst([0]), ctx.intConst([a]), ctx.intConst([1])]), ctx.intConst(0)], { keep_dims: attrB(true) });
+  const lead =
+    a === 0
+      ? ctx.intConst([1])
+      : ctx.emit('Prod', [ctx.emit('StridedSlice', [sh, ctx.intConst([0]), ctx.intConst([a]), ctx.intConst([1])]), ctx.intConst(0)], {
+          keep_dims: attrB(true),
+        });
   const shapeRef = ctx.emit('ConcatV2', [lead, ctx.intConst([-1]), ctx.intConst(0)], { N: attrI(2) });
   return dyn(ctx.emit('Reshape', [ctx.asPlain(v), shapeRef]), v.dtype, 2, false, undefined);
 }
 
 /** axes from the input (opset 13) or the attribute (older opsets) */
-const axesOf = (ctx: ConversionContext, n: OnnxNode) => (n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'axes', n).data) : attrIntList(n, 'axes'));
+const axesOf = (ctx: ConversionContext, n: OnnxNode) =>
+  n.inputs[1] ? Array.from(ctx.constOf(n.inputs[1], 'axes', n).data) : attrIntList(n, 'axes');
 
 function unsqueeze(ctx: ConversionContext, n: OnnxNode): Val {
   const v = ctx.get(n.inputs[0]);
@@ -105,8 +114,18 @@ function transpose(ctx: ConversionContext, n: OnnxNode): Val {
   const perm = attrIntList(n, 'perm') ?? Array.from({ length: v.rank }, (_, i) => v.rank - 1 - i);
   if (v.konst) return mkConst(transposeConst(v.konst, perm), v.dtype);
   // composing with the internal NHWC layout: plain = nhwc∘[0,3,1,2]
-  const y = v.nhwc ? ctx.emit('Transpose', [v.tf!, ctx.intConst(perm.map((p) => NHWC_TO_NCHW[p]))]) : ctx.emit('Transpose', [v.tf!, ctx.intConst(perm)]);
+  const y = v.nhwc
+    ? ctx.emit('Transpose', [v.tf!, ctx.intConst(perm.map((p) => NHWC_TO_NCHW[p]))])
+    : ctx.emit('Transpose', [v.tf!, ctx.intConst(perm)]);
   return dyn(y, v.dtype, v.rank);
 }
 
-export const SHAPE_OPS = { Constant: constant, Shape: shape, Reshape: reshape, Flatten: flatten, Unsqueeze: unsqueeze, Squeeze: squeeze, Transpose: transpose };
+export const SHAPE_OPS = {
+  Constant: constant,
+  Shape: shape,
+  Reshape: reshape,
+  Flatten: flatten,
+  Unsqueeze: unsqueeze,
+  Squeeze: squeeze,
+  Transpose: transpose,
+};

@@ -20,7 +20,9 @@ function gather(ctx: ConversionContext, n: OnnxNode): Val {
     return i + dimLen;
   });
   if (v.konst && v.rank === 1) return mkConst({ dims: idx.konst.dims, data: norm.map((i) => v.konst!.data[i]) }, v.dtype);
-  const y = ctx.emit('GatherV2', [ctx.asPlain(v), ctx.intConst(idx.konst.dims.length ? norm : norm[0]), ctx.intConst(axis)], { batch_dims: attrI(0) });
+  const y = ctx.emit('GatherV2', [ctx.asPlain(v), ctx.intConst(idx.konst.dims.length ? norm : norm[0]), ctx.intConst(axis)], {
+    batch_dims: attrI(0),
+  });
   const rank = v.rank - 1 + idx.konst.dims.length;
   return dyn(y, v.dtype, rank, false, rank === 1 && idx.konst.dims.length === 1 ? idx.konst.dims[0] : undefined);
 }
@@ -40,18 +42,38 @@ function slice(ctx: ConversionContext, n: OnnxNode): Val {
     const data = Array.from(v.konst.data).slice(clamp(starts[0]), clamp(ends[0]));
     return mkConst({ dims: [data.length], data: v.dtype === 'float32' ? Float32Array.from(data) : data }, v.dtype);
   }
-  const begin = new Array(v.rank).fill(0), end = new Array(v.rank).fill(0), stride = new Array(v.rank).fill(1);
-  let beginMask = 0, endMask = 0;
-  for (let d = 0; d < v.rank; d++) { beginMask |= 1 << d; endMask |= 1 << d; }
+  const begin = new Array(v.rank).fill(0),
+    end = new Array(v.rank).fill(0),
+    stride = new Array(v.rank).fill(1);
+  let beginMask = 0,
+    endMask = 0;
+  for (let d = 0; d < v.rank; d++) {
+    beginMask |= 1 << d;
+    endMask |= 1 << d;
+  }
   axes.forEach((a0, i) => {
     const a = a0 < 0 ? a0 + v.rank : a0;
-    begin[a] = starts[i]; end[a] = ends[i]; stride[a] = steps[i];
-    beginMask &= ~(1 << a); endMask &= ~(1 << a);
-    if (Math.abs(ends[i]) >= INT_BIG) { end[a] = 0; endMask |= 1 << a; }
-    if (Math.abs(starts[i]) >= INT_BIG) { begin[a] = 0; beginMask |= 1 << a; }
+    begin[a] = starts[i];
+    end[a] = ends[i];
+    stride[a] = steps[i];
+    beginMask &= ~(1 << a);
+    endMask &= ~(1 << a);
+    if (Math.abs(ends[i]) >= INT_BIG) {
+      end[a] = 0;
+      endMask |= 1 << a;
+    }
+    if (Math.abs(starts[i]) >= INT_BIG) {
+      begin[a] = 0;
+      beginMask |= 1 << a;
+    }
   });
   const y = ctx.emit('StridedSlice', [ctx.asPlain(v), ctx.intConst(begin), ctx.intConst(end), ctx.intConst(stride)], {
-    begin_mask: attrI(beginMask), end_mask: attrI(endMask), ellipsis_mask: attrI(0), new_axis_mask: attrI(0), shrink_axis_mask: attrI(0), T: attrType(v.dtype),
+    begin_mask: attrI(beginMask),
+    end_mask: attrI(endMask),
+    ellipsis_mask: attrI(0),
+    new_axis_mask: attrI(0),
+    shrink_axis_mask: attrI(0),
+    T: attrType(v.dtype),
   });
   let len: number | undefined;
   if (v.rank === 1 && v.len !== undefined && steps[0] === 1) {
@@ -74,7 +96,10 @@ function concat(ctx: ConversionContext, n: OnnxNode): Val {
   }
   const useNhwc = rank === 4 && ins.some((v) => v.nhwc);
   const refs = ins.map((v) => (useNhwc ? ctx.asNhwc(v) : ctx.asPlain(v)));
-  const y = ctx.emit('ConcatV2', [...refs, ctx.intConst(useNhwc ? PHYS_AXIS[axis] : axis)], { N: attrI(refs.length), T: attrType(ins[0].dtype) });
+  const y = ctx.emit('ConcatV2', [...refs, ctx.intConst(useNhwc ? PHYS_AXIS[axis] : axis)], {
+    N: attrI(refs.length),
+    T: attrType(ins[0].dtype),
+  });
   const len = rank === 1 && ins.every((v) => v.len !== undefined) ? ins.reduce((s, v) => s + v.len!, 0) : undefined;
   return dyn(y, ins[0].dtype, rank, useNhwc, len);
 }

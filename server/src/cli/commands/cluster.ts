@@ -58,12 +58,21 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
   const gpus = c.gpusPerTask ?? 1;
   if (!Number.isInteger(gpus) || gpus < 0) bad('--gpus-per-task needs a non-negative integer');
   // These go into #SBATCH lines and YAML: one plain word each (a newline would inject a directive).
-  for (const [flag, x] of [['--partition', c.partition], ['--time', c.time], ['--image', c.image], ['--pvc', c.pvc]] as const) {
-    if (x !== undefined && !/^[\w.:/@+,=-]+$/.test(x)) bad(`${flag} needs one word (letters, digits, . : / @ + , = - _), got ${JSON.stringify(x)}`);
+  for (const [flag, x] of [
+    ['--partition', c.partition],
+    ['--time', c.time],
+    ['--image', c.image],
+    ['--pvc', c.pvc],
+  ] as const) {
+    if (x !== undefined && !/^[\w.:/@+,=-]+$/.test(x))
+      bad(`${flag} needs one word (letters, digits, . : / @ + , = - _), got ${JSON.stringify(x)}`);
   }
   const name = jobName(path.basename(path.resolve(c.dataset)));
   const jobDir = path.resolve(c.jobDir ?? 'certseg-jobs');
-  const makeJobDir = (sub = '') => mkdir(path.join(jobDir, sub), { recursive: true }).catch((e) => bad(`cannot write the job files to ${jobDir}: ${(e as NodeJS.ErrnoException).code}`));
+  const makeJobDir = (sub = '') =>
+    mkdir(path.join(jobDir, sub), { recursive: true }).catch((e) =>
+      bad(`cannot write the job files to ${jobDir}: ${(e as NodeJS.ErrnoException).code}`),
+    );
 
   if (c.kind === 'slurm') {
     // Nodes see the same file system (shared storage): absolute paths of this machine.
@@ -82,7 +91,9 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
     await writeFile(f.array, s.array, { mode: 0o755 });
     await writeFile(f.merge, s.merge, { mode: 0o755 });
     const line = slurmSubmitLine(job);
-    log(`wrote ${f.array} (${c.shards} array tasks${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge, after all shards succeeded)`);
+    log(
+      `wrote ${f.array} (${c.shards} array tasks${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge, after all shards succeeded)`,
+    );
     if (!c.submit) {
       log(`submit with:\n  ${line}`);
       return { files: [f.array, f.merge], submitLine: line };
@@ -94,20 +105,30 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
       } catch (e) {
         const err = e as NodeJS.ErrnoException & { stderr?: string; signal?: string };
         if (err.code === 'ENOENT') bad('sbatch is not installed here; submit from a Slurm login node (the job files are written)');
-        const why = err.signal ? 'sbatch did not answer within 2 minutes (is the Slurm controller up?)' : `sbatch failed: ${(err.stderr || err.message).trim().split('\n')[0]}`;
+        const why = err.signal
+          ? 'sbatch did not answer within 2 minutes (is the Slurm controller up?)'
+          : `sbatch failed: ${(err.stderr || err.message).trim().split('\n')[0]}`;
         bad(`${why}${what}`);
       }
     };
     const arrayId = sbatch(['--parsable', f.array], '; nothing was submitted').split(';')[0];
-    const mergeId = sbatch(['--parsable', `--dependency=afterok:${arrayId}`, f.merge], `; the shards were submitted (job ${arrayId}) but not the merge: sbatch --dependency=afterok:${arrayId} ${f.merge}`).split(';')[0];
-    log(`submitted: shards as job array ${arrayId}, merge as job ${mergeId} (runs after every shard succeeded); the result goes to ${job.out}`);
+    const mergeId = sbatch(
+      ['--parsable', `--dependency=afterok:${arrayId}`, f.merge],
+      `; the shards were submitted (job ${arrayId}) but not the merge: sbatch --dependency=afterok:${arrayId} ${f.merge}`,
+    ).split(';')[0];
+    log(
+      `submitted: shards as job array ${arrayId}, merge as job ${mergeId} (runs after every shard succeeded); the result goes to ${job.out}`,
+    );
     return { files: [f.array, f.merge], submitLine: line };
   }
 
   if (!c.image) bad('cluster k8s needs --image IMAGE (the certseg container image; see the Dockerfile)');
   if (c.submit) bad('cluster k8s does not submit; apply the manifests with kubectl (the line is printed)');
   // Paths as the pods see them (the volume's mount), not this machine's.
-  const inPod = (p: string, what: string) => (path.posix.isAbsolute(p) ? p : bad(`cluster k8s needs ${what} as an absolute path inside the container (e.g. ${c.mount ?? '/data'}/…), got ${p}`));
+  const inPod = (p: string, what: string) =>
+    path.posix.isAbsolute(p)
+      ? p
+      : bad(`cluster k8s needs ${what} as an absolute path inside the container (e.g. ${c.mount ?? '/data'}/…), got ${p}`);
   const dataset = inPod(c.dataset, 'DIR');
   const out = inPod(c.out ?? bad('cluster k8s needs --out (the output folder inside the container, on the shared volume)'), '--out');
   for (let i = 0; i < c.datasetArgs.length; i++) {
@@ -117,12 +138,15 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
   const job = { ...base(c, name, dataset, out, gpus), image: c.image, pvc: c.pvc, mountPath: c.mount };
   const m = kubernetesManifests(job);
   const f = kubernetesFiles(job, jobDir);
-  const header = (what: string) => `# ${what}\n# Written by \`certseg cluster k8s\`; yours to edit. Run:\n#   ${kubernetesSubmitLine(job, jobDir)}\n`;
+  const header = (what: string) =>
+    `# ${what}\n# Written by \`certseg cluster k8s\`; yours to edit. Run:\n#   ${kubernetesSubmitLine(job, jobDir)}\n`;
   await makeJobDir();
   await writeFile(f.shards, header(`certseg: certify ${dataset} in ${c.shards} shards (an Indexed Job).`) + toYaml(m.shards) + '\n');
   await writeFile(f.merge, header(`certseg: merge the shards into ${out}/summary.json.`) + toYaml(m.merge) + '\n');
   const line = kubernetesSubmitLine(job, jobDir);
-  log(`wrote ${f.shards} (Indexed Job, ${c.shards} pods${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge Job)\nrun:\n  ${line}`);
+  log(
+    `wrote ${f.shards} (Indexed Job, ${c.shards} pods${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge Job)\nrun:\n  ${line}`,
+  );
   return { files: [f.shards, f.merge], submitLine: line };
 }
 
@@ -133,13 +157,28 @@ function base(c: ClusterCommand, name: string, dataset: string, out: string, gpu
 /** Options of `certseg cluster` that only one scheduler takes: refused for the other, not ignored. */
 const ONLY: Record<'slurm' | 'k8s', string[]> = { slurm: ['partition', 'time', 'submit'], k8s: ['image', 'pvc', 'mount'] };
 /** `certseg dataset` options that the shards run with (config overrides, the split and limit). */
-const PASS_VALUES = ['split', 'limit', 'sigma', 'n0', 'n', 'tau', 'alpha', 'correction', 'engine', 'batch-size', 'memory-budget', 'convention', 'seed'];
+const PASS_VALUES = [
+  'split',
+  'limit',
+  'sigma',
+  'n0',
+  'n',
+  'tau',
+  'alpha',
+  'correction',
+  'engine',
+  'batch-size',
+  'memory-budget',
+  'convention',
+  'seed',
+];
 const PASS_PATHS = ['config', 'segmenter', 'denoiser'];
 
 function count(v: unknown, flag: string, min: number): number | undefined {
   if (v === undefined) return undefined;
   const x = Number(v);
-  if (String(v).trim() === '' || !Number.isInteger(x) || x < min) bad(`${flag} needs ${min ? 'a positive' : 'a non-negative'} integer, got "${v}"`);
+  if (String(v).trim() === '' || !Number.isInteger(x) || x < min)
+    bad(`${flag} needs ${min ? 'a positive' : 'a non-negative'} integer, got "${v}"`);
   return x;
 }
 
@@ -155,7 +194,8 @@ export async function clusterFromCli(
   overrides: Partial<CertsegConfig>,
 ): Promise<{ files: string[]; submitLine: string }> {
   const [kind, ...dirs] = positionals;
-  if (kind !== 'slurm' && kind !== 'k8s') bad(`cluster needs slurm or k8s: certseg cluster slurm|k8s DIR --shards N${kind ? ` (got "${kind}")` : ''}`);
+  if (kind !== 'slurm' && kind !== 'k8s')
+    bad(`cluster needs slurm or k8s: certseg cluster slurm|k8s DIR --shards N${kind ? ` (got "${kind}")` : ''}`);
   if (dirs.length !== 1) bad(`cluster ${kind} needs one dataset folder DIR, got ${dirs.length}`);
   const other = kind === 'slurm' ? 'k8s' : 'slurm';
   const wrong = ONLY[other].filter((o) => v[o] !== undefined);
