@@ -7,8 +7,8 @@
  *
  * checkConsistency: one-pixel (non-cyclic) camera shifts: how often the segmentation changes, without and
  * (with rics M) with Robust Inference by Crop Selection; circular adds exact-invariance checks under integer
- * circular shifts. A folder may be a dataset (images/ + masks/ with the same base names, Dice is then
- * reported) or a plain folder of images. Writes summary.json and flip-map PNGs into out.
+ * circular shifts. A folder may be a dataset (read as certify-dataset reads it: images/ + masks or a
+ * manifest; Dice is then reported) or a plain folder of images. Writes summary.json and flip-map PNGs into out.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -22,6 +22,8 @@ import { CertsegError } from '../core/errors';
 import type { EnginePreference, SliceSpec } from '../../../protocol/results';
 import { loadSegmenter } from '../engines/load';
 import { isImagePath, readImage, readMask } from '../image/read';
+import { findDatasetPairs, naturalCompare } from '../image/dataset';
+import { DATASET_MANIFESTS } from '../../../common/datasetLayout';
 import { checkOutputDir } from './outputLocation';
 
 // ---------------------------------------------------------------------------------------------------
@@ -60,16 +62,19 @@ async function listItems(input: string, limit: number | undefined, numClasses: n
     if (!isImagePath(input)) throw new CertsegError(`consistency: ${path.basename(input)} is not an image (or a folder)`);
     return [mk(input, null)];
   }
-  const imagesDir = (await exists(path.join(input, 'images'))) ? path.join(input, 'images') : input;
-  const masksDir = path.join(input, 'masks');
-  const masks = new Map<string, string>();
-  if (imagesDir !== input && (await exists(masksDir))) {
-    for (const f of await fs.readdir(masksDir)) if (isImagePath(f)) masks.set(path.basename(f, path.extname(f)), path.join(masksDir, f));
-  }
-  const files = (await fs.readdir(imagesDir)).filter(isImagePath).sort();
-  if (files.length === 0) throw new CertsegError(`consistency: no images in ${input}`);
-  const chosen = limit !== undefined ? files.slice(0, limit) : files;
-  return chosen.map((f) => mk(path.join(imagesDir, f), masks.get(path.basename(f, path.extname(f))) ?? null));
+  // A dataset folder (images/ + masks, or a manifest) is read by THE dataset rule (image/dataset.ts, as
+  // certify-dataset reads it: the same mask naming and order); anything else is a plain folder of images.
+  const entries = await fs.readdir(input);
+  const isDataset = (await exists(path.join(input, 'images'))) || DATASET_MANIFESTS.some((m) => entries.includes(m));
+  const pairs = isDataset
+    ? await findDatasetPairs(input)
+    : entries
+        .filter(isImagePath)
+        .sort(naturalCompare)
+        .map((f) => ({ image: path.join(input, f), mask: null }));
+  if (pairs.length === 0) throw new CertsegError(`consistency: no images in ${input}`);
+  const chosen = limit !== undefined ? pairs.slice(0, limit) : pairs;
+  return chosen.map((p) => mk(p.image, p.mask));
 }
 
 async function exists(p: string): Promise<boolean> {
