@@ -16,3 +16,8 @@ export function repoRoot(): string {
   }
   return (root = dir);
 }
+
+/** A file of the package (repository or installed extension), by its path relative to the package root. */
+export function packagePath(rel: string): string {
+  return path.join(repoRoot(), rel);
+}

@@ -8,18 +8,16 @@ import * as path from 'node:path';
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from '../../schemas/model-card.schema.json';
 import { CertsegError } from '../core/errors';
+import { packagePath } from '../paths';
 import type { ModelCard, ResolvedCard, SegmenterOutputSpec } from './card';
 
 /** Where the schema lives in the repository / extension package (for package.json jsonValidation). */
 export const MODEL_CARD_SCHEMA_REL = 'server/schemas/model-card.schema.json';
 
-/** Absolute path of the schema on disk, found by walking up from this module (works from src and dist). */
+/** Absolute path of the schema on disk (works from src and dist), or null when the package lacks it. */
 export function modelCardSchemaPath(): string | null {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const p = path.join(dir, MODEL_CARD_SCHEMA_REL);
-    if (existsSync(p)) return p;
-    if (path.dirname(dir) === dir) return null;
-  }
+  const p = packagePath(MODEL_CARD_SCHEMA_REL);
+  return existsSync(p) ? p : null;
 }
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true });

@@ -4,12 +4,12 @@
  * values imply: the certified radius, the denoiser timestep, the votes a pixel needs).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Diagnostic, type Hover, MarkupKind, type Position, type RemoteConsole } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyzeConfig, configDiagnostics } from '../config/diagnostics';
 import { pathDiagnostic, schemaHover } from './jsonLocate';
+import { packagePath } from '../paths';
 
 export const isConfigDoc = (uri: string): boolean => uri.endsWith('.certseg.json');
 
@@ -63,15 +63,11 @@ export class ConfigFeatures {
 
   private loadSchema(): Record<string, unknown> | null {
     if (this.schema !== undefined) return this.schema;
-    for (const p of [join(__dirname, '../../server/schemas/config.schema.json'), join(__dirname, '../schemas/config.schema.json')]) {
-      if (existsSync(p)) {
-        try {
-          return (this.schema = JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>);
-        } catch {
-          /* try next */
-        }
-      }
+    const p = packagePath('server/schemas/config.schema.json');
+    try {
+      return (this.schema = existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>) : null);
+    } catch {
+      return (this.schema = null);
     }
-    return (this.schema = null);
   }
 }

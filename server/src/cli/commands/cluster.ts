@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../../core/errors';
+import { packagePath } from '../../paths';
 import { loadConfig } from '../../config/config';
 import type { CertsegConfig } from '../../../../protocol/config';
 import {
@@ -45,8 +46,7 @@ function bad(msg: string): never {
 
 /** How a Slurm node runs this certseg: this Node and this installation's bundled CLI (shared storage). */
 export function thisCertseg(): string {
-  const bundled = path.join(__dirname, 'cli.js'); // dist/server/cli.js when bundled
-  const cli = existsSync(bundled) ? bundled : path.resolve(__dirname, '../../../../dist/server/cli.js');
+  const cli = packagePath('dist/server/cli.js');
   // Under VS Code (the "Write Cluster Job…" command) execPath is Electron's binary, which is no Node on a
   // compute node: the node on PATH there runs it.
   return `${process.versions.electron ? 'node' : process.execPath} ${cli}`;
