@@ -126,7 +126,7 @@ export class Worker extends Disposable {
     };
     const client = new LanguageClient('certseg', 'certseg worker', serverOptions, clientOptions);
     scope.add(
-      client.onNotification(QueueStatusNotification.method, (q: QueueStatusParams) => {
+      client.onNotification(QueueStatusNotification.type, (q: QueueStatusParams) => {
         this.queue = q;
         this.render();
       }),

@@ -38,7 +38,7 @@ for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   console[level] = (...args: unknown[]) => post({ type: 'log', level: level === 'debug' ? 'log' : level, text: format(...args) });
 }
 
-export function partialToWire(p: PartialResult): PartialResultWire {
+function partialToWire(p: PartialResult): PartialResultWire {
   return {
     width: p.width,
     height: p.height,
@@ -52,7 +52,7 @@ export function partialToWire(p: PartialResult): PartialResultWire {
   };
 }
 
-export function resultToWire(r: CertifyImageResult, outDir: string | null, runMs: number): CertifyImageResultWire {
+function resultToWire(r: CertifyImageResult, outDir: string | null, runMs: number): CertifyImageResultWire {
   return {
     report: r.report,
     width: r.width,
