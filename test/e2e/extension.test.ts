@@ -135,6 +135,20 @@ test(
     }
 
     // crash the worker: the client restarts it and says so
+    // the reloaded window's worker is up (its engine in the status bar) and the old window's worker gone, so
+    // the kill below hits the worker whose client is watching
+    await until(
+      "the reloaded window's worker",
+      async () => {
+        const t = await page
+          .locator('.statusbar-item', { hasText: 'certseg' })
+          .first()
+          .innerText()
+          .catch(() => '');
+        return /certseg: \S+\/\S+/.test(t) && vs.workerPids().length === 1;
+      },
+      60_000,
+    ).catch(() => console.log(`worker processes before the kill: ${vs.workerPids().length}`));
     const pids = vs.workerPids();
     assert.ok(pids.length >= 1, 'the worker process runs');
     for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
