@@ -50,7 +50,8 @@ const warmed = new WeakMap<ModelRunner, Set<string>>();
  */
 export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, batch: number): Promise<number> {
   const ad = model.adapter;
-  if (!ad || model.info.engine !== 'onnx') return 0;
+  // CERTSEG_WARMUP=0: no warm-up (the bench measures a fresh process's first certification with and without)
+  if (!ad || model.info.engine !== 'onnx' || process.env.CERTSEG_WARMUP === '0') return 0;
   const b = ad.plan.inSpec.batch ?? batch;
   const key = `${shape.height}x${shape.width}x${b}`;
   const done = warmed.get(ad.runner) ?? new Set<string>();
