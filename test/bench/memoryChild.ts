@@ -21,7 +21,19 @@ async function main() {
     secondMs = performance.now() - t1;
   }
   await disposeModels();
-  process.stdout.write(JSON.stringify({ n: Number(n), maxRssKiB: process.resourceUsage().maxRSS, totalMs: r.report.timings.total, firstMs, secondMs, working: r.report.working, timings: r.report.timings, secondTimings: second?.report.timings, cache: r.report.provenance.segmenter.session?.optimizedModelCache }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      n: Number(n),
+      maxRssKiB: process.resourceUsage().maxRSS,
+      totalMs: r.report.timings.total,
+      firstMs,
+      secondMs,
+      working: r.report.working,
+      timings: r.report.timings,
+      secondTimings: second?.report.timings,
+      cache: r.report.provenance.segmenter.session?.optimizedModelCache,
+    }) + '\n',
+  );
 }
 main().catch((e) => {
   process.stderr.write(String(e?.message ?? e) + '\n');
