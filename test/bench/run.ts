@@ -381,7 +381,7 @@ async function ortOptions(doc: string, reps: number): Promise<void> {
       '',
       COLD_HEADING,
       '',
-      `The first batch of a fresh session (batch 8, default options, ${ORT_SIZE}² as above, ${rounds} interleaved round${rounds === 1 ? '' : 's'}, medians): "plain" is a session optimized at creation, no warm-up (what a run paid before issue 16); "cache" is created from the optimized-model cache (engines/onnx.ts; graph optimizations off at load); "warm-up" runs one batch of zeros at the same shapes first (engines/warmUp.ts, what certifyImage now does before its clean pass), so its first batch is the first real one. "second" is the next batch in the same session: a warm session's cost.`,
+      `The first batch of a fresh session (batch 8, default options, ${ORT_SIZE}² as above, ${rounds} interleaved round${rounds === 1 ? '' : 's'}, medians): "plain" is a session optimized at creation, no warm-up (what a run paid before issue 16); "cache" is created from the optimized-model cache (engines/onnx.ts; graph optimizations off at load); "warm-up" runs one batch of zeros at the same shapes first (engines/warmUp.ts, what certifyImage does before its clean pass on a GPU, or with CERTSEG_WARMUP=1), so its first batch is the first real one. "second" is the next batch in the same session: a warm session's cost.`,
       '',
     );
     out.push(
@@ -442,7 +442,7 @@ async function coldProcess(doc: string, reps: number): Promise<void> {
     { name: 'no warm-up, cache miss', warm: false, hit: false },
     { name: 'no warm-up, cache hit', warm: false, hit: true },
     { name: 'warm-up, cache miss', warm: true, hit: false },
-    { name: 'warm-up, cache hit (the default from the second process on)', warm: true, hit: true },
+    { name: 'warm-up, cache hit (the GPU default from the second process on)', warm: true, hit: true },
   ];
   const res = new Map<string, MemoryChildResult[]>();
   const loads = [loadavg()];
@@ -477,6 +477,10 @@ async function coldProcess(doc: string, reps: number): Promise<void> {
       `| ${v.name} | ${med((m) => m.firstMs)} | ${med((m) => m.timings?.warmUp ?? 0)} | ${med((m) => (m.timings?.segment ?? 0) + (m.timings?.denoise ?? 0))} | ${med((m) => m.secondMs ?? 0)} | ${med((m) => (m.secondTimings?.segment ?? 0) + (m.secondTimings?.denoise ?? 0))} |`,
     );
   }
+  out.push(
+    '',
+    "What follows from it (engines/warmUp.ts): on this CPU the first batch of a fresh session is not clearly slower than the second, so the warm-up only moves one batch in front of the first partial result. It is therefore on by default on a GPU only (where CUDA's first run selects kernels); CERTSEG_WARMUP=1 / =0 forces it. The optimized-model cache stays on: creating a session from it is faster.",
+  );
   writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
   console.log(out.join('\n'));
 }

@@ -23,6 +23,8 @@ import { seededUniform } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'certseg-ortcache-'));
+// the warm-up is on by default on a GPU only (engines/warmUp.ts); these tests exercise it on the CPU
+process.env.CERTSEG_WARMUP = '1';
 const savedEnv = process.env.CERTSEG_CACHE_DIR;
 after(() => {
   if (savedEnv === undefined) delete process.env.CERTSEG_CACHE_DIR;

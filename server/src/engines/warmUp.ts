@@ -40,6 +40,17 @@ export function denoiserFeeds(plan: DenoiserPlan, b: number, H: number, W: numbe
   return feeds;
 }
 
+/**
+ * On by default on a GPU only. On this project's CPU machine the bench (--only=ortoptions, --only=coldprocess,
+ * docs/performance.md) found a fresh session's first batch no clearly slower than its second (0.92–1.16×,
+ * within the noise), so a warm-up there only adds one batch (0.5–3.6 s) before the first partial result;
+ * CUDA's first run (kernel selection, cuDNN workspace) is the case it is for. CERTSEG_WARMUP=1 / =0 forces it.
+ */
+export function warmUpWanted(device: string): boolean {
+  const env = process.env.CERTSEG_WARMUP;
+  return env === '1' ? true : env === '0' ? false : device === 'gpu';
+}
+
 /** per runner: the shapes and batches it has run (warm-ups only; a runner is never warmed twice for one) */
 const warmed = new WeakMap<ModelRunner, Set<string>>();
 
@@ -50,8 +61,7 @@ const warmed = new WeakMap<ModelRunner, Set<string>>();
  */
 export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, batch: number): Promise<number> {
   const ad = model.adapter;
-  // CERTSEG_WARMUP=0: no warm-up (the bench measures a fresh process's first certification with and without)
-  if (!ad || model.info.engine !== 'onnx' || process.env.CERTSEG_WARMUP === '0') return 0;
+  if (!ad || model.info.engine !== 'onnx' || !warmUpWanted(model.info.device)) return 0;
   const b = ad.plan.inSpec.batch ?? batch;
   const key = `${shape.height}x${shape.width}x${b}`;
   const done = warmed.get(ad.runner) ?? new Set<string>();
