@@ -55,7 +55,9 @@ async function fromContextMenu(name: string, label: string, probe: () => boolean
   for (let attempt = 1; attempt <= 4; attempt++) {
     if (attempt > 1) console.log(`E2E: no panel yet for ${name}; right-click again (attempt ${attempt})`);
     await page.keyboard.press('Escape');
-    await row.click();
+    // right-click only: a left click on a .dcm opens it in the Segmentation Preview custom editor, whose
+    // opening could move the menu under the click (CI: the item click was lost, and that editor's frame,
+    // which runs nothing, was then taken for the Certify panel)
     await row.click({ button: 'right' });
     if (!(await until('the context menu item', async () => (await item.count()) > 0, 10_000).catch(() => null))) continue;
     await item.click();
@@ -74,7 +76,11 @@ test(
     const frame = await fromContextMenu(
       'chest.dcm',
       'Certify Segmentation',
-      () => document.getElementById('app')?.getAttribute('data-image-name') === 'chest.dcm' && !!document.getElementById('window-level'),
+      // the Certify panel, not a Segmentation Preview of the file: only the panel has a run (data-state)
+      () =>
+        document.getElementById('app')?.getAttribute('data-image-name') === 'chest.dcm' &&
+        !!document.getElementById('window-level') &&
+        !!document.body.dataset.state,
     );
     // the picture: drawn from the worker's intensities through the file's window (3000/4000), before any result
     await until(
@@ -99,7 +105,15 @@ test(
       () => frame.evaluate(() => (['result', 'failed'].includes(document.body.dataset.state ?? '') ? document.body.dataset.state : null)),
       600_000,
       250,
-    );
+    ).catch(async (e) => {
+      // say where it stopped: the panel's state and status line, and the extension's last log lines
+      const state = await frame
+        .evaluate(() => `${document.body.dataset.state} / ${document.getElementById('status')?.innerText ?? ''}`)
+        .catch((x) => `frame gone: ${String(x)}`);
+      console.log(`E2E: no result; panel: ${state}\nlog tail:\n${vs.logs().slice(-4000)}`);
+      await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'medical-no-result.png') }).catch(() => undefined);
+      throw e;
+    });
     if (end === 'failed') assert.fail(`the run failed: ${await frame.evaluate(() => document.getElementById('error')!.innerText)}`);
     console.log(`E2E: DICOM result ${Date.now() - t0} ms after the click`);
     const metrics = await frame.evaluate(() => document.getElementById('metrics')!.innerText);
