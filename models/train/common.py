@@ -13,6 +13,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
 SHARED = os.environ.get("CERTSEG_SHARED", os.path.abspath(os.path.join(REPO, "..", "shared")))
 KVASIR = os.path.join(SHARED, "datasets", "kvasir-seg-256")
+# The real-data sets: shared folder, image extension, channels the models see (1 = grey).
+REAL_SETS = {
+    "polyp": dict(folder="kvasir-seg-256", ext="jpg", channels=3, cite="Kvasir-SEG (Jha et al., MMM 2020)",
+                  terms="research and education, cite the paper"),
+    "ph2": dict(folder="ph2-256", ext="jpg", channels=3, cite="PH2 dermoscopy (Mendonca et al., EMBC 2013)",
+                terms="research with citation"),
+    "cxr": dict(folder="cxr-lungs-256", ext="png", channels=1,
+                cite="the radiologist-annotated COVID-19 chest X-ray lung segmentation set",
+                terms="CC BY 4.0; per-image licences Apache-2.0, CC BY or CC BY-NC-SA"),
+}
 
 # Seeds of the default (procedural) domain: disjoint streams for each use.
 SEED_SEG_TRAIN, SEED_SEG_VAL, SEED_TEST, SEED_DEN_TRAIN, SEED_DEN_TEST = 101, 102, 103, 111, 113
@@ -50,16 +60,26 @@ def kvasir_ids(split):
 
 def load_kvasir(split, limit=None):
     """images (N,3,256,256) uint8, masks (N,256,256) uint8 in {0,1}."""
+    return load_set("polyp", split, limit)
+
+
+def load_set(set_name, split, limit=None, channels=None):
+    """A real set's split: images (N,C,H,W) uint8 (C = the set's channels unless given: a grey set read with
+    channels=3 repeats its plane, which is how certseg's pipeline holds a grey image), masks (N,H,W) {0,1}."""
     from PIL import Image
 
-    if not os.path.isdir(KVASIR):
-        raise SystemExit(f"Kvasir-SEG not found at {KVASIR} (set CERTSEG_SHARED to the folder holding datasets/)")
-    ids = kvasir_ids(split)[: limit or None]
+    info = REAL_SETS[set_name]
+    root = os.path.join(SHARED, "datasets", info["folder"])
+    if not os.path.isdir(root):
+        raise SystemExit(f"{info['folder']} not found at {root} (set CERTSEG_SHARED to the folder holding datasets/)")
+    with open(os.path.join(root, "splits", f"{split}.txt")) as f:
+        ids = [l.strip() for l in f if l.strip()][: limit or None]
+    c = channels or info["channels"]
     imgs, masks = [], []
     for i in ids:
-        im = np.array(Image.open(os.path.join(KVASIR, "images", f"{i}.jpg")).convert("RGB"))
-        m = np.array(Image.open(os.path.join(KVASIR, "masks", f"{i}.png")).convert("L"))
-        imgs.append(im.transpose(2, 0, 1))
+        im = np.array(Image.open(os.path.join(root, "images", f"{i}.{info['ext']}")).convert("RGB" if c == 3 else "L"))
+        m = np.array(Image.open(os.path.join(root, "masks", f"{i}.png")).convert("L"))
+        imgs.append(im.transpose(2, 0, 1) if c == 3 else im[None])
         masks.append((m >= 128).astype(np.uint8))
     return np.stack(imgs), np.stack(masks)
 

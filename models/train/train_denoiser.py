@@ -3,6 +3,8 @@
 
   /usr/bin/python3 models/train/train_denoiser.py --set default   # procedural shapes, 32x32 crops of 64x64 images
   /usr/bin/python3 models/train/train_denoiser.py --set polyp     # Kvasir-SEG train split, 64x64 crops of 256x256
+  /usr/bin/python3 models/train/train_denoiser.py --set ph2       # PH2 train split, 64x64 crops of 256x192
+  /usr/bin/python3 models/train/train_denoiser.py --set cxr       # chest X-ray train split (grey as R=G=B), 64x64 crops
   ... --steps N      number of optimiser steps (length of the learning-rate schedule; default 2500 / 1000)
   ... --stop-at K    stop after step K of that schedule (exports at K; K must be a multiple of the export interval)
   ... --smoke        one step on a tiny batch, written to a temp folder (for tests)
@@ -34,6 +36,10 @@ from unet import DiffusionUNet, count_params, linear_alphas_cumprod  # noqa: E40
 CFG = {
     "default": dict(chans=(32, 64, 64), crop=32, steps=2500, batch=48, lr=1e-3, ema=0.999, export_every=500),
     "polyp": dict(chans=(32, 64, 96), crop=64, steps=1000, batch=16, lr=6e-4, ema=0.999, export_every=250),
+    "ph2": dict(chans=(32, 64, 96), crop=64, steps=1000, batch=16, lr=6e-4, ema=0.999, export_every=250),
+    # The noise certseg adds is per RGB channel, also on a grey image (held as R=G=B): the denoiser takes that
+    # 3-channel input, so it is trained on the grey images as the pipeline holds them.
+    "cxr": dict(chans=(32, 64, 96), crop=64, steps=1000, batch=16, lr=6e-4, ema=0.999, export_every=250),
 }
 T = 1000
 T_LOW = 400
@@ -50,7 +56,7 @@ def main(argv=None):
         x, _ = generate.make_dataset(common.SEED_DEN_TRAIN, 8 if args.smoke else 4000, 64)
         data = torch.from_numpy(x)
     else:
-        x, _ = common.load_kvasir("train", 4 if args.smoke else None)
+        x, _ = common.load_set(args.set, "train", 4 if args.smoke else None, channels=3)
         data = torch.from_numpy(x)  # uint8, converted per batch
     common.log(logf, f"set={args.set} train={len(data)} steps={steps} batch={batch} crop={crop}")
 
@@ -123,6 +129,23 @@ def cmd_extra(args, cfg):
     return extra
 
 
+def card128(set_name, card):
+    """The same weights run at 128x128 (as models/polyp/denoiser128.card.json): four times cheaper, and the
+    certificate is unchanged, since resizing is part of the smoothed base model."""
+    c = json.loads(json.dumps(card))
+    size = {"ph2": "256x192 PH2 frame is area-downsampled by 2 to 128x96 and letterboxed into 128x128",
+            "cxr": "256x256 chest X-ray is area-downsampled by 2"}[set_name]
+    c["name"] = card["name"] + "-128"
+    c["description"] = ("The %s diffusion denoiser (denoiser.card.json, same weights) run at 128x128: a noisy %s, which "
+                        "halves the noise std, so t* is chosen for sigma/2; the denoised image is upsampled back. Another "
+                        "image size changes the factor (the run reports the t* it used). Four times cheaper than full "
+                        "resolution; the certificate is unchanged (resizing is part of the smoothed base model)."
+                        % (set_name.upper() if set_name == "ph2" else "chest X-ray", size))
+    c["input"].update({"height": 128, "width": 128, "resize": "area", "fit": "letterbox"})
+    c["output"].update({"height": 128, "width": 128})
+    return c
+
+
 def export(args, cfg, ema, odir, step, hist, timer, final):
     ema.eval()
     path = os.path.join(odir, "denoiser.onnx")
@@ -136,11 +159,16 @@ def export(args, cfg, ema, odir, step, hist, timer, final):
                 "segmenter. Fully convolutional." % (count_params(ema), cfg["crop"], cfg["crop"]))
         src = "trained by models/train/train_denoiser.py --set default%s (seed %d, %d steps; EMA weights)" % (cmd_extra(args, cfg), args.seed, step)
     else:
-        desc = ("ε-prediction DDPM U-Net (%d params) trained on %dx%d crops of clean Kvasir-SEG train images (256x256); "
+        info = common.REAL_SETS[args.set]
+        imgs = {"polyp": "Kvasir-SEG train images (256x256)", "ph2": "PH2 train images (256x192)",
+                "cxr": "chest X-ray train images (256x256 grey, held as R=G=B as certseg holds a grey image)"}[args.set]
+        desc = ("ε-prediction DDPM U-Net (%d params) trained on %dx%d crops of clean %s; "
                 "applied fully convolutionally at full resolution for one-shot denoising (Carlini et al. 2023)."
-                % (count_params(ema), cfg["crop"], cfg["crop"]))
-        src = ("trained by models/train/train_denoiser.py --set polyp%s (seed %d, %d steps; EMA weights) on the Kvasir-SEG "
-               "(Jha et al., MMM 2020) train split; data terms: research and education, cite the paper" % (cmd_extra(args, cfg), args.seed, step))
+                % (count_params(ema), cfg["crop"], cfg["crop"], imgs))
+        src = ("trained by models/train/train_denoiser.py --set %s%s (seed %d, %d steps; EMA weights) on the %s "
+               "train split; data terms: %s" % (args.set, cmd_extra(args, cfg), args.seed, step, info["cite"], info["terms"]))
+        if final and args.set in ("ph2", "cxr"):
+            desc += " Training time: %.1f min on 2 CPU cores." % timer.minutes()
     desc += " Final training loss (mean of last 100 steps): %.4f." % final_loss
     card = {
         "cardVersion": 1,
@@ -163,6 +191,8 @@ def export(args, cfg, ema, odir, step, hist, timer, final):
         "source": src,
     }
     common.write_card(os.path.join(odir, "denoiser.card.json"), card)
+    if args.set in ("ph2", "cxr"):
+        common.write_card(os.path.join(odir, "denoiser128.card.json"), card128(args.set, card))
     with open(os.path.join(common.work_dir(args.set, args.out), "denoiser.metrics.json"), "w") as f:
         json.dump({"step": step, "finalLoss": final_loss, "trainMinutes": round(timer.minutes(), 1)}, f, indent=2)
     ref = common.reference_path(odir, "denoiser")

@@ -4,6 +4,8 @@ trained without noise is the point of diffusion denoised smoothing), export ONNX
 
   /usr/bin/python3 models/train/train_segmenter.py --set default   # procedural shapes, 4 classes, 64x64
   /usr/bin/python3 models/train/train_segmenter.py --set polyp     # Kvasir-SEG train split, 2 classes
+  /usr/bin/python3 models/train/train_segmenter.py --set ph2       # PH2 skin lesions, 256x192 frames, 2 classes
+  /usr/bin/python3 models/train/train_segmenter.py --set cxr       # chest X-ray lungs, 1-channel grey input, 2 classes
   ... --steps N      number of optimiser steps (default: 1500 default set, 1600 polyp)
   ... --smoke        one step on a tiny batch, written to a temp folder (for tests)
 
@@ -30,6 +32,12 @@ CFG = {
                     mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25], eval_every=250),
     "polyp": dict(classes=[("background", "#000000"), ("polyp", "#ff3030")], chans=(16, 32, 64, 128, 256),
                   steps=1600, batch=16, lr=2e-3, pool=2, mean=None, std=None, eval_every=250),
+    # dermoscopy has no up or down: all flips and quarter turns
+    "ph2": dict(classes=[("background", "#000000"), ("lesion", "#ff9f1a")], chans=(16, 32, 64, 128, 256),
+                steps=1200, batch=16, lr=2e-3, pool=2, mean=None, std=None, eval_every=200),
+    # 54 grey training images: a smaller net, left-right flips only (lungs are upright), mild affine and contrast
+    "cxr": dict(classes=[("background", "#000000"), ("lung", "#33ccff")], chans=(16, 32, 64, 128),
+                steps=1200, batch=16, lr=2e-3, pool=2, mean=None, std=None, eval_every=200, upright=True),
 }
 
 
@@ -76,16 +84,17 @@ def evaluate(set_name, export_model, imgs01, masks, mean, std, k):
 
 
 # ----------------------------------------------------------------------------------------------- augmentation
-def augment(x, y, g, affine, jitter):
-    """x (B,3,H,W) [0,1], y (B,H,W) float {0..K-1} or soft fg in [0,1]. Flips/rot90, optional mild affine and
-    colour jitter. No noise is ever added."""
+def augment(x, y, g, affine, jitter, upright=False):
+    """x (B,C,H,W) [0,1], y (B,H,W) float {0..K-1} or soft fg in [0,1]. Flips/rot90 (left-right flips only when
+    `upright`), optional mild affine and colour jitter. No noise is ever added."""
     b = x.shape[0]
     if torch.rand(1, generator=g).item() < 0.5:
         x, y = x.flip(-1), y.flip(-1)
-    if torch.rand(1, generator=g).item() < 0.5:
-        x, y = x.flip(-2), y.flip(-2)
-    k = int(torch.randint(0, 4, (1,), generator=g).item())
-    x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
+    if not upright:
+        if torch.rand(1, generator=g).item() < 0.5:
+            x, y = x.flip(-2), y.flip(-2)
+        k = int(torch.randint(0, 4, (1,), generator=g).item())
+        x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
     if affine:
         ang = (torch.rand(b, generator=g) * 2 - 1) * math.radians(20)
         sc = torch.exp((torch.rand(b, generator=g) * 2 - 1) * math.log(1.25))
@@ -142,8 +151,8 @@ def main(argv=None):
         std = cfg["std"]
     else:
         lim = 4 if args.smoke else None
-        tx, ty = common.load_kvasir("train", lim)
-        vx, vy = common.load_kvasir("val", lim)
+        tx, ty = common.load_set(args.set, "train", lim)
+        vx, vy = common.load_set(args.set, "val", lim)
         x01 = torch.from_numpy(tx).float() / 255.0
         # the net runs at half resolution (PooledSeg): train it on area-downsampled images and soft masks
         tr_x = F.avg_pool2d(x01, 2)
@@ -153,11 +162,12 @@ def main(argv=None):
         del x01
         va_x = torch.from_numpy(vx).float() / 255.0
         va_y = vy
-    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
-    std_t = torch.tensor(std).view(1, 3, 1, 1)
+    in_ch = len(mean)
+    mean_t = torch.tensor(mean).view(1, in_ch, 1, 1)
+    std_t = torch.tensor(std).view(1, in_ch, 1, 1)
     common.log(logf, f"set={args.set} train={len(tr_x)} steps={steps} batch={batch} data {timer.minutes():.2f} min")
 
-    net = SegUNet(k, cfg["chans"])
+    net = SegUNet(k, cfg["chans"], in_ch=in_ch)
     export_model = PooledSeg(net, cfg["pool"]) if cfg["pool"] > 1 else net
     common.log(logf, f"params={count_params(net)}")
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=1e-4)
@@ -175,11 +185,12 @@ def main(argv=None):
     for step in range(steps):
         net.train()
         idx = torch.randint(0, len(tr_x), (batch,), generator=g)
-        x, y = augment(tr_x[idx], tr_y[idx], g, affine=args.set == "polyp", jitter=args.set == "polyp")
+        real = args.set != "default"
+        x, y = augment(tr_x[idx], tr_y[idx], g, affine=real, jitter=real, upright=cfg.get("upright", False))
         if args.crop_aug and torch.rand(1, generator=g).item() < 0.75:
             x, y = random_crop(x, y, g)
         logits = net((x - mean_t) / std_t)
-        if args.set == "polyp":
+        if args.set != "default":
             yl = (y >= 0.5).long()
             p = logits.softmax(1)[:, 1]
             inter = (p * yl).sum()
@@ -213,8 +224,9 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
     cur = {kk: v.clone() for kk, v in net.state_dict().items()}
     net.load_state_dict(best[1])
     export_model.eval()
-    mean_t = torch.tensor(mean).view(1, 3, 1, 1)
-    std_t = torch.tensor(std).view(1, 3, 1, 1)
+    in_ch = len(mean)
+    mean_t = torch.tensor(mean).view(1, in_ch, 1, 1)
+    std_t = torch.tensor(std).view(1, in_ch, 1, 1)
     metrics = {"bestStep": best[2], "trainMinutes": round(timer.minutes(), 1), "finalLoss": round(float(np.mean(hist[-50:])), 4)}
     if final and not args.smoke:
         if args.set == "default":
@@ -224,11 +236,11 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
             metrics["test128"] = evaluate(args.set, export_model, torch.from_numpy(tx), ty, mean_t, std_t, k)
         else:
             for split in ("val", "test"):
-                vx, vy = common.load_kvasir(split)
+                vx, vy = common.load_set(args.set, split)
                 metrics[split] = evaluate(args.set, export_model, torch.from_numpy(vx).float() / 255.0, vy, mean_t, std_t, k)
         common.log(None, f"final metrics {json.dumps(metrics)}")
     path = os.path.join(odir, "segmenter.onnx")
-    dummy = torch.rand(1, 3, 64, 64)
+    dummy = torch.rand(1, in_ch, 64, 64)
     common.export_onnx(export_model, (dummy,), path, ["image"], ["logits"],
                        {"image": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}})
     # the command that reproduces this model, flags included
@@ -238,15 +250,23 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
                 "background, disc, square, triangle. Trained on clean 64x64 images only; fully convolutional." % count_params(net))
         src = "trained by %s (seed %d, %d steps)" % (cmd, args.seed, args.steps or cfg["steps"])
     else:
-        desc = ("U-Net segmenter (BatchNorm, %d params) for colonoscopy polyps, trained on clean Kvasir-SEG train images only. "
-                "The graph area-downsamples its input by 2, segments, and upsamples the logits back (trained at 128x128 "
-                "from the 256x256 images); fully convolutional, any size." % count_params(net))
-        src = ("trained by %s (seed %d, %d steps) on Kvasir-SEG (Jha et al., MMM 2020) "
-               "train split; data terms: research and education, cite the paper" % (cmd, args.seed, args.steps or cfg["steps"]))
+        info = common.REAL_SETS[args.set]
+        what = {"polyp": "colonoscopy polyps, trained on clean Kvasir-SEG train images only",
+                "ph2": "dermoscopy skin lesions, trained on clean PH2 train images (256x192) only",
+                "cxr": "lung fields in grey chest X-rays (1 input channel), trained on clean train images (54) only"}[args.set]
+        res = {"polyp": "128x128 from the 256x256 images", "ph2": "128x96 from the 256x192 images",
+               "cxr": "128x128 from the 256x256 images"}[args.set]
+        desc = ("U-Net segmenter (BatchNorm, %d params) for %s. The graph area-downsamples its input by 2, segments, and "
+                "upsamples the logits back (trained at %s); fully convolutional, any size." % (count_params(net), what, res))
+        src = ("trained by %s (seed %d, %d steps) on %s train split; data terms: %s"
+               % (cmd, args.seed, args.steps or cfg["steps"], info["cite"], info["terms"]))
     if "test64" in metrics:
         desc += " Clean mIoU on generated test images: %.3f (64x64), %.3f (128x128)." % (metrics["test64"]["mIoU"], metrics["test128"]["mIoU"])
     if "test" in metrics:
-        desc += " Clean Dice (mean over images) on Kvasir-SEG val/test: %.3f / %.3f." % (metrics["val"]["diceMean"], metrics["test"]["diceMean"])
+        desc += " Clean Dice (mean over images) on %s val/test: %.3f / %.3f." % (
+            {"polyp": "Kvasir-SEG", "ph2": "PH2", "cxr": "the chest X-ray"}[args.set], metrics["val"]["diceMean"], metrics["test"]["diceMean"])
+    if "trainMinutes" in metrics and args.set in ("ph2", "cxr"):
+        desc += " Training time: %.1f min on 2 CPU cores." % metrics["trainMinutes"]
     if args.crop_aug:
         desc += " Also trained on random square sub-crops (--crop-aug), for crops chosen by crop selection."
     card = {
@@ -256,7 +276,7 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
         "role": "segmenter",
         "file": "segmenter.onnx",
         "format": "onnx",
-        "input": {"name": "image", "layout": "NCHW", "height": None, "width": None, "batch": None, "channels": 3,
+        "input": {"name": "image", "layout": "NCHW", "height": None, "width": None, "batch": None, "channels": in_ch,
                   "range": [0, 1], "mean": [round(v, 6) for v in mean], "std": [round(v, 6) for v in std]},
         "output": {"name": "logits", "layout": "NCHW", "height": None, "width": None, "batch": None, "channels": k,
                    "kind": "logits"},
@@ -271,7 +291,7 @@ def export(args, cfg, export_model, net, best, odir, mean, std, k, timer, _r, hi
     if ref and not args.smoke:
         torch.manual_seed(7)
         h, w = (30, 26) if args.set == "default" else (72, 52)
-        xin = torch.rand(1, 3, h, w)
+        xin = torch.rand(1, in_ch, h, w)
         with torch.no_grad():
             yout = export_model(xin)
         common.write_reference(ref, {"image": xin}, {"logits": yout},

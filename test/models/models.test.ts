@@ -1,5 +1,5 @@
 /**
- * The shipped models (models/default, models/polyp) and their training pipeline (models/train).
+ * The shipped models (models/default, polyp, polyp-crop, ph2, cxr) and their training pipeline (models/train).
  *
  *  - every shipped card is valid JSON with the fields the engine needs, and its ONNX file loads and runs in
  *    onnxruntime-node with the expected output shape (any batch and spatial size: fully convolutional);
@@ -22,7 +22,8 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const MODELS = path.join(ROOT, 'models');
 const TRAIN = path.join(MODELS, 'train');
 const FIXTURES = path.join(__dirname, 'fixtures');
-const KVASIR = path.resolve(ROOT, '..', 'shared', 'datasets', 'kvasir-seg-256');
+const DATASETS = path.resolve(ROOT, '..', 'shared', 'datasets');
+const KVASIR = path.join(DATASETS, 'kvasir-seg-256');
 
 const PYTHON = process.env.CERTSEG_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
@@ -67,7 +68,7 @@ interface Card {
 
 function shippedCards(): { set: string; path: string; card: Card }[] {
   const out: { set: string; path: string; card: Card }[] = [];
-  for (const set of ['default', 'polyp', 'polyp-crop']) {
+  for (const set of ['default', 'polyp', 'polyp-crop', 'ph2', 'cxr']) {
     const dir = path.join(MODELS, set);
     if (!fs.existsSync(dir)) continue;
     for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.card.json')).sort()) {
@@ -128,7 +129,8 @@ for (const { set, path: cardPath, card } of shippedCards()) {
       assert.ok(Number.isInteger(spec.channels) && spec.channels > 0);
       assert.equal(typeof spec.name, 'string');
     }
-    assert.equal(card.input.channels, 3);
+    // a grey domain's segmenter takes 1 channel (the luma); denoisers always take the pipeline's 3
+    assert.equal(card.input.channels, card.role === 'segmenter' && set === 'cxr' ? 1 : 3);
     assert.equal(typeof card.license, 'string');
     assert.equal(typeof card.source, 'string');
     const size = fs.statSync(path.join(path.dirname(cardPath), card.file)).size;
@@ -140,8 +142,8 @@ for (const { set, path: cardPath, card } of shippedCards()) {
       assert.equal(card.classes!.length, card.output.channels);
       for (const c of card.classes!) assert.match(c.color, /^#[0-9a-f]{6}$/i);
       assert.equal(card.classes![0]!.name, 'background');
-      assert.equal(card.input.mean?.length, 3);
-      assert.equal(card.input.std?.length, 3);
+      assert.equal(card.input.mean?.length, card.input.channels);
+      assert.equal(card.input.std?.length, card.input.channels);
       assert.ok(card.input.std!.every((s) => s > 0));
       assert.equal(card.denoiser, undefined);
     } else {
@@ -311,3 +313,12 @@ const NO_KVASIR = NO_TORCH || (fs.existsSync(KVASIR) ? false : `Kvasir-SEG not f
 test('train_segmenter.py --set polyp --smoke', { skip: NO_KVASIR }, () => smoke('train_segmenter.py', 'polyp', 'segmenter'));
 test('train_segmenter.py --set polyp --crop-aug --smoke', { skip: NO_KVASIR }, () => smoke('train_segmenter.py', 'polyp', 'segmenter', ['--crop-aug']));
 test('train_denoiser.py --set polyp --smoke', { skip: NO_KVASIR }, () => smoke('train_denoiser.py', 'polyp', 'denoiser'));
+
+for (const [set, folder] of [
+  ['ph2', 'ph2-256'],
+  ['cxr', 'cxr-lungs-256'],
+] as const) {
+  const skip = NO_TORCH || (fs.existsSync(path.join(DATASETS, folder)) ? false : `${folder} not found in ${DATASETS}`);
+  test(`train_segmenter.py --set ${set} --smoke`, { skip }, () => smoke('train_segmenter.py', set, 'segmenter'));
+  test(`train_denoiser.py --set ${set} --smoke`, { skip }, () => smoke('train_denoiser.py', set, 'denoiser'));
+}
