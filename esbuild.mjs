@@ -24,11 +24,14 @@ const builds = [
     platform: 'node',
     format: 'cjs',
     target: 'node20',
-    external: nativeExternal,
+    // tsx: only named by core/noiseThread.ts when it runs from the sources, never bundled
+    external: [...nativeExternal, 'tsx'],
     entryPoints: {
       'server/cli': 'server/src/cli/main.ts',
       'server/server': 'server/src/worker/server.ts',
       'server/runChild': 'server/src/worker/runChild.ts',
+      // the noise thread's entry (core/noiseThread.ts looks for it beside the bundle)
+      'server/noiseWorker': 'server/src/core/noiseWorker.ts',
     },
     outdir: 'dist',
   },

@@ -148,14 +148,28 @@ export interface ImageReport {
   certifiedPixels: number;
   clean: MetricBlock | null;
   certified: MetricBlock | null;
-  /** warmUp: the models' warm-up runs on zeros (engines/warmUp.ts), 0 when already warm; absent in results written before it was recorded */
-  timings: { noise: number; denoise: number; segment: number; count: number; stats: number; warmUp?: number; total: number };
+  /**
+   * warmUp: the models' warm-up runs on zeros (engines/warmUp.ts), 0 when already warm; absent in results written before it was recorded.
+   * noiseThread: only when the noise thread ran, the time it spent drawing noise off the critical path (noise is then the time the loop waited for it).
+   */
+  timings: {
+    noise: number;
+    denoise: number;
+    segment: number;
+    count: number;
+    stats: number;
+    warmUp?: number;
+    noiseThread?: number;
+    total: number;
+  };
   provenance: {
     /** session: the ONNX Runtime session options (absent for TF.js, and in results written before they were recorded) */
     segmenter: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord };
     denoiser: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord } | null;
     /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
     sampling?: 'device' | 'host';
+    /** host loop only: noise drawn on the noise thread while the engine ran, or on the main thread (same values) */
+    noise?: 'thread' | 'main';
     certsegVersion: string;
     node: string;
     platform: string;

@@ -1,18 +1,23 @@
 /**
  * The Monte-Carlo loop shared by both SegCertify phases: noisy copies → (denoiser) → segmenter → labels,
- * batch by batch. Noise for the next batch is drawn while the engine works on the current one (the
- * engines' run() is asynchronous native work), so sampling noise costs little wall time.
+ * batch by batch, from two batch buffers. With the noise thread (noiseThread.ts) the next batch's noise is
+ * drawn while the engine works on the current one; without it, on this thread, in series with
+ * onnxruntime-node (whose run() blocks the JS thread).
  */
 import { CertsegError } from './errors';
 import type { DenoiseModel, SegmentModel } from './models';
+import { startNoiseRun, type NoiseRun } from './noiseThread';
 import { noisyBatch } from './rng';
 import { EstimationVotes, SelectionVotes } from './votes';
 
 export interface StageTimings {
+  /** noise on the critical path: drawing it (main thread), or waiting for it (noise thread) */
   noise: number;
   denoise: number;
   segment: number;
   count: number;
+  /** only when the noise thread ran: the time it spent drawing noise, off the critical path */
+  noiseThread?: number;
 }
 
 export function emptyTimings(): StageTimings {
@@ -35,6 +40,8 @@ export interface SamplingJob<S extends SegmentModel = SegmentModel, D extends De
   denoiser: D | null;
   signal?: AbortSignal;
   timings: StageTimings;
+  /** draw noise on the noise thread (noiseThread.ts) when one can start; the values are the same either way */
+  noiseThread?: boolean;
   /** receives `count` label maps (count × h × w) for samples [done, done+count) */
   onLabels(labels: Uint8Array, count: number, doneAfter: number): void;
 }
@@ -44,6 +51,17 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 export async function runSamples(job: SamplingJob): Promise<void> {
+  const noise = job.noiseThread ? startNoiseRun(job.image, job.sigma, job.seed) : null;
+  if (!noise) return runSamplesSerial(job);
+  try {
+    await runSamplesThreaded(job, noise);
+  } finally {
+    noise.close();
+  }
+}
+
+/** Noise on the main thread: it cannot overlap with onnxruntime-node's run(), which blocks this thread. */
+async function runSamplesSerial(job: SamplingJob): Promise<void> {
   const { image, height: h, width: w, sigma, seed, total, segmenter, denoiser, timings } = job;
   const batch = Math.max(1, Math.min(job.batchSize, total));
   const len = image.length;
@@ -65,7 +83,8 @@ export async function runSamples(job: SamplingJob): Promise<void> {
   while (done < total) {
     throwIfAborted(job.signal);
     const input = count === batch ? buffers[slot] : buffers[slot].subarray(0, count * len);
-    // Kick off the engine, then prepare the next batch while it runs.
+    // Kick off the engine, then prepare the next batch before awaiting it (engines whose run() works off
+    // this thread overlap the two; onnxruntime-node's does not, see runSamplesThreaded).
     const labelsPromise = infer(input, count, h, w, sigma, segmenter, denoiser, timings);
     const nextStart = done + count;
     let nextCount = 0;
@@ -77,6 +96,47 @@ export async function runSamples(job: SamplingJob): Promise<void> {
     timings.count += performance.now() - t0;
     slot = 1 - slot;
     count = nextCount;
+  }
+}
+
+/**
+ * Noise on the noise thread (noiseThread.ts): while the engine runs batch k from one buffer, the thread
+ * fills the other with batch k+1; a buffer goes back to the thread for batch k+2 as soon as its labels are
+ * in. timings.noise is then only the time this loop waited for noise; timings.noiseThread what the thread spent.
+ */
+async function runSamplesThreaded(job: SamplingJob, noise: NoiseRun): Promise<void> {
+  const { image, height: h, width: w, sigma, total, segmenter, denoiser, timings } = job;
+  const batch = Math.max(1, Math.min(job.batchSize, total));
+  const len = image.length;
+  timings.noiseThread ??= 0;
+  const request = (start: number, into: Float32Array) => {
+    const count = Math.min(batch, total - start);
+    const p = noise.fill(into, job.firstSample + start, count).then((r) => {
+      timings.noiseThread! += r.ms;
+      return { data: r.data, count };
+    });
+    p.catch(() => {}); // a run that stops early (cancel, error) leaves its requests unawaited
+    return p;
+  };
+  // Two buffers, as in the serial loop; each owns its whole ArrayBuffer, which moves to the thread and back.
+  let current = total > 0 ? request(0, new Float32Array(batch * len)) : null;
+  let next = batch < total ? request(batch, new Float32Array(batch * len)) : null;
+  let done = 0;
+  while (current) {
+    throwIfAborted(job.signal);
+    const t0 = performance.now();
+    const { data, count } = await current;
+    timings.noise += performance.now() - t0;
+    const input = count === batch ? data : data.subarray(0, count * len);
+    const labels = await infer(input, count, h, w, sigma, segmenter, denoiser, timings); // the thread fills `next` meanwhile
+    const t1 = performance.now();
+    done += count;
+    job.onLabels(labels, count, done);
+    timings.count += performance.now() - t1;
+    // `data` is free again: it takes the batch after `next`
+    const after = done + batch;
+    current = next;
+    next = current && after < total ? request(after, data) : null;
   }
 }
 

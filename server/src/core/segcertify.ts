@@ -16,6 +16,7 @@ import type { ProvisionalThresholds } from '../../../protocol/results';
 import { assertFeasible } from './feasibility';
 import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
 import { modeOf } from './votes';
+import { noiseThreadWanted } from './noiseThread';
 
 /** The statistical part of a config (config/types.ts ResolvedConfig has these fields): the core takes exactly these. */
 export interface SegCertifyParams {
@@ -62,6 +63,8 @@ export interface SegCertifyOutput {
   timings: StageTimings & { stats: number };
   /** which Monte-Carlo loop ran */
   sampling: SamplingPath;
+  /** where the host loop drew its noise ('thread': noiseThread.ts); absent when the host loop did not run */
+  noise?: 'thread' | 'main';
 }
 
 export interface SegCertifyInput<S extends SegmentModel = SegmentModel, D extends DenoiseModel = DenoiseModel> {
@@ -76,6 +79,8 @@ export interface SegCertifyInput<S extends SegmentModel = SegmentModel, D extend
   onProgress?(p: SegCertifyProgress): void;
   /** where noise, inference and counting run; default: the host loop (core/sampling.ts) */
   sampler?: Sampler<S, D>;
+  /** host loop: draw noise on the noise thread (same values); default CERTSEG_NOISE_THREAD (noiseThread.ts) */
+  noiseThread?: boolean;
 }
 
 export async function segCertify<S extends SegmentModel, D extends DenoiseModel>(input: SegCertifyInput<S, D>): Promise<SegCertifyOutput> {
@@ -84,7 +89,20 @@ export async function segCertify<S extends SegmentModel, D extends DenoiseModel>
   // Say before sampling when not even a unanimous pixel could pass the test.
   assertFeasible(p.n, p.tau, p.alpha, K, p.correction);
   const timings = emptyTimings();
-  const job = { image, height: h, width: w, sigma: p.sigma, seed: p.seed, batchSize: p.batchSize, segmenter, denoiser, signal, timings };
+  const noiseThread = input.noiseThread ?? noiseThreadWanted();
+  const job = {
+    image,
+    height: h,
+    width: w,
+    sigma: p.sigma,
+    seed: p.seed,
+    batchSize: p.batchSize,
+    segmenter,
+    denoiser,
+    signal,
+    timings,
+    noiseThread,
+  };
   const sampler: Sampler<S, D> = input.sampler ?? hostSampler;
   const C = segmenter.numClasses;
   for (const [what, v] of [
@@ -143,5 +161,6 @@ export async function segCertify<S extends SegmentModel, D extends DenoiseModel>
     radiusMap,
     timings: { ...timings, stats },
     sampling: sampler.path,
+    ...(sampler.path === 'host' ? { noise: timings.noiseThread !== undefined ? ('thread' as const) : ('main' as const) } : {}),
   };
 }

@@ -6,6 +6,7 @@
 import { certifiedRadius } from '../core/stats';
 import { segCertify, type SegCertifyProgress } from '../core/segcertify';
 import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
+import { noiseThreadWanted, prestartNoiseThread } from '../core/noiseThread';
 import type { SamplingPreference } from '../../../protocol/config';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
@@ -72,6 +73,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // Fails early (config error) when σ is outside the denoiser's schedule.
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
   throwIfAborted(hooks.signal);
+  if (noiseThreadWanted()) prestartNoiseThread(); // its start-up overlaps the warm-up below
   // ONNX Runtime's slow first run, paid on zeros at the sampling batch's shapes (no random stream is touched)
   const warmMs =
     (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) +
@@ -168,9 +170,10 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       count: round(out.timings.count),
       stats: round(out.timings.stats),
       warmUp: round(warmMs),
+      ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
       total: round(total),
     },
-    provenance: provenance(segmenter, denoiser, out.sampling),
+    provenance: provenance(segmenter, denoiser, out.sampling, out.noise),
     files: {},
   };
   // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.

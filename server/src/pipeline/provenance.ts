@@ -4,7 +4,12 @@ import type { ImageReport } from '../../../protocol/results';
 import { packageVersion } from '../version';
 
 /** What ran: model checksums, engine, backend and device (and ONNX Runtime's session options), where the sampling loop ran, versions. */
-export function provenance(seg: Segmenter, den: Denoiser | null, sampling?: SamplingPath): ImageReport['provenance'] {
+export function provenance(
+  seg: Segmenter,
+  den: Denoiser | null,
+  sampling?: SamplingPath,
+  noise?: 'thread' | 'main',
+): ImageReport['provenance'] {
   const model = (m: Segmenter | Denoiser) => ({
     card: m.card.cardPath,
     sha256: m.card.sha256,
@@ -17,6 +22,7 @@ export function provenance(seg: Segmenter, den: Denoiser | null, sampling?: Samp
     segmenter: model(seg),
     denoiser: den ? model(den) : null,
     ...(sampling ? { sampling } : {}),
+    ...(noise ? { noise } : {}),
     certsegVersion: packageVersion(),
     node: process.version,
     platform: `${process.platform}-${process.arch}`,

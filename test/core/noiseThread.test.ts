@@ -1,0 +1,161 @@
+/**
+ * The noise thread (core/noiseThread.ts): the same noise as rng.ts noisyBatch byte for byte, the same
+ * certificate with it on and off, cancellation, reuse of one thread, and no thread keeping a process alive.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { noisyBatch } from '../../server/src/core/rng';
+import { noiseThreadId, noiseThreadWanted, startNoiseRun, stopNoiseThread, NOISE_THREAD_DEFAULT } from '../../server/src/core/noiseThread';
+import { segCertify, type SegCertifyParams } from '../../server/src/core/segcertify';
+import { constantImage, toySegmenter } from '../helpers/toySegmenter';
+
+const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+function testImage(len: number, salt: number): Float32Array {
+  return Float32Array.from({ length: len }, (_, i) => ((i * 7919 + salt) % 1000) / 1000);
+}
+
+test('the thread draws exactly noisyBatch, byte for byte, for several seeds, offsets, batch sizes and image sizes', async () => {
+  for (const [seed, first, count, len] of [
+    [0, 0, 1, 3 * 16 * 16],
+    [42, 10, 8, 3 * 32 * 32],
+    [7, 110, 3, 3 * 7 * 5], // odd length: the last Gaussian pair loses its second value
+    [0xffffffff, 65535, 5, 1 * 9 * 9],
+  ]) {
+    const image = testImage(len, seed % 1000);
+    const sigma = 0.25 + (seed % 3) / 10;
+    const expected = new Float32Array(count * len);
+    noisyBatch(image, sigma, seed, first, count, expected, new Float32Array(len));
+    const run = startNoiseRun(image, sigma, seed);
+    assert.ok(run, 'no noise thread: its entry file was not found');
+    try {
+      // a buffer larger than the batch (the last, shorter batch of a phase): only `count` samples are written
+      const into = new Float32Array((count + 2) * len).fill(-1);
+      const got = await run.fill(into, first, count);
+      assert.equal(into.length, 0, 'the buffer moves to the thread (transferred, not copied)');
+      assert.ok(bytes(got.data.subarray(0, count * len)).equals(bytes(expected)), `seed ${seed}, first ${first}, count ${count}`);
+      assert.ok(got.data.subarray(count * len).every((v) => v === -1));
+      // the same buffer again, for the next samples: equal to a serial draw of those
+      const again = await run.fill(got.data, first + count, count);
+      noisyBatch(image, sigma, seed, first + count, count, expected, new Float32Array(len));
+      assert.ok(bytes(again.data.subarray(0, count * len)).equals(bytes(expected)));
+    } finally {
+      run.close();
+    }
+  }
+});
+
+test('two runs at once on the one thread keep their own images', async () => {
+  const a = testImage(300, 1);
+  const b = testImage(300, 2);
+  const ra = startNoiseRun(a, 0.5, 3)!;
+  const rb = startNoiseRun(b, 0.1, 4)!;
+  try {
+    const [ga, gb] = await Promise.all([ra.fill(new Float32Array(600), 5, 2), rb.fill(new Float32Array(600), 5, 2)]);
+    const ea = new Float32Array(600);
+    const eb = new Float32Array(600);
+    noisyBatch(a, 0.5, 3, 5, 2, ea, new Float32Array(300));
+    noisyBatch(b, 0.1, 4, 5, 2, eb, new Float32Array(300));
+    assert.ok(bytes(ga.data).equals(bytes(ea)));
+    assert.ok(bytes(gb.data).equals(bytes(eb)));
+  } finally {
+    ra.close();
+    rb.close();
+  }
+});
+
+const params: SegCertifyParams = {
+  sigma: 0.25,
+  n0: 10,
+  n: 100,
+  tau: 0.75,
+  alpha: 0.05,
+  correction: 'holm',
+  batchSize: 8,
+  seed: 5,
+  radiusMap: true,
+};
+const probs = Array.from({ length: 48 }, (_, i) => 0.5 + i / 100);
+
+test('segCertify: the same counts, labels and radii with the noise thread on and off, for batch sizes that do and do not divide n', async () => {
+  for (const batchSize of [8, 7, 1, 200]) {
+    const run = (noiseThread: boolean) =>
+      segCertify({
+        image: constantImage(48),
+        height: 6,
+        width: 8,
+        segmenter: toySegmenter(probs, params.sigma),
+        denoiser: null,
+        params: { ...params, batchSize },
+        noiseThread,
+      });
+    const on = await run(true);
+    const off = await run(false);
+    assert.equal(on.noise, 'thread');
+    assert.equal(off.noise, 'main');
+    assert.ok(on.timings.noiseThread! > 0 && off.timings.noiseThread === undefined);
+    assert.deepEqual(on.selected, off.selected);
+    assert.deepEqual(on.counts, off.counts);
+    assert.deepEqual(on.certified, off.certified);
+    assert.deepEqual(on.radiusMap, off.radiusMap);
+    assert.ok(on.certifiedPixels > 0 && on.certifiedPixels < 48, `batch ${batchSize}: a certificate that tells pixels apart`);
+  }
+});
+
+test('cancellation with the noise thread: a cancelled error, the thread is reused, the next run is unchanged', async () => {
+  const controller = new AbortController();
+  const seg = toySegmenter(probs, params.sigma);
+  const p = segCertify({
+    image: constantImage(48),
+    height: 6,
+    width: 8,
+    segmenter: seg,
+    denoiser: null,
+    params: { ...params, n: 5000, batchSize: 2 },
+    noiseThread: true,
+    signal: controller.signal,
+    onProgress: (e) => {
+      if (e.phase === 'estimation' && e.done === 10) controller.abort();
+    },
+  });
+  const id = noiseThreadId();
+  await assert.rejects(p, (e: Error & { code?: string }) => e.code === 'cancelled');
+  assert.ok(seg.calls < 100, `segmenter called ${seg.calls} times after cancel`);
+  const again = (noiseThread: boolean) =>
+    segCertify({
+      image: constantImage(48),
+      height: 6,
+      width: 8,
+      segmenter: toySegmenter(probs, 0.25),
+      denoiser: null,
+      params,
+      noiseThread,
+    });
+  const after = await again(true);
+  assert.equal(noiseThreadId(), id, 'one thread per process, reused');
+  assert.deepEqual(after.counts, (await again(false)).counts);
+  await stopNoiseThread();
+  assert.equal(noiseThreadId(), null);
+  // a stopped thread is replaced by a fresh one on the next run
+  assert.deepEqual((await again(true)).counts, after.counts);
+  assert.notEqual(noiseThreadId(), null);
+});
+
+test('CERTSEG_NOISE_THREAD: 1 / 0 force it, anything else is the default', () => {
+  assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }), true);
+  assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }), false);
+  assert.equal(noiseThreadWanted({}), NOISE_THREAD_DEFAULT);
+});
+
+test('an idle noise thread does not keep a process alive', () => {
+  const child = path.join(__dirname, '../helpers/noiseThreadChild.ts');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.error, undefined, `the process did not end by itself: ${r.error}`);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { noise: string; thread: number | null; certified: number };
+  assert.equal(out.noise, 'thread');
+  assert.ok(out.thread !== null && out.thread > 0);
+  assert.equal(out.certified, 64);
+});
