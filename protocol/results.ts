@@ -67,6 +67,23 @@ export interface EngineInfo {
   session?: OrtSessionRecord;
 }
 
+/** One model in a report's provenance. */
+export interface ModelProvenance {
+  card: string;
+  sha256: string;
+  engine: string;
+  backend: string;
+  device: string;
+  /** the ONNX Runtime session options (absent for TF.js, and in results written before they were recorded) */
+  session?: OrtSessionRecord;
+  /**
+   * Where the card's pre/post-processing ran during sampling (host loop only): 'graph' = composed with the model
+   * into one ONNX graph run by ONNX Runtime (CERTSEG_ORT_COMPOSE, engines/compose.ts), 'adapters' = in JavaScript
+   * (engines/adapt.ts), 'graph+adapters' = some batches each way. Absent with the device loop and in older results.
+   */
+  processing?: 'graph' | 'adapters' | 'graph+adapters';
+}
+
 /** The ONNX Runtime session options a model ran with, and whether its optimized graph came from the cache. */
 export interface OrtSessionRecord {
   /** 0: ONNX Runtime's default (one thread per physical core) */
@@ -150,6 +167,7 @@ export interface ImageReport {
   certified: MetricBlock | null;
   /**
    * warmUp: the models' warm-up runs on zeros (engines/warmUp.ts), 0 when already warm; absent in results written before it was recorded.
+   * With the composed denoiser+segmenter graph (provenance.denoiser.processing 'graph') the denoiser's time is inside segment.
    * noiseThread: only when the noise thread ran, the time it spent drawing noise off the critical path (noise is then the time the loop waited for it).
    */
   timings: {
@@ -164,8 +182,8 @@ export interface ImageReport {
   };
   provenance: {
     /** session: the ONNX Runtime session options (absent for TF.js, and in results written before they were recorded) */
-    segmenter: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord };
-    denoiser: { card: string; sha256: string; engine: string; backend: string; device: string; session?: OrtSessionRecord } | null;
+    segmenter: ModelProvenance;
+    denoiser: ModelProvenance | null;
     /** where the Monte-Carlo loop ran: 'device' (tfjs tensor ops, only counts read back) or 'host' */
     sampling?: 'device' | 'host';
     /** host loop only: noise drawn on the noise thread while the engine ran, or on the main thread (same values) */

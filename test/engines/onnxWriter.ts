@@ -1,74 +1,10 @@
 /**
- * A minimal ONNX (protobuf) writer for test models whose outputs are known in closed form.
- * Field numbers follow onnx/onnx.proto; only what the tests need.
+ * Test models whose outputs are known in closed form, written with the writer of server/src/engines/onnxProto.ts.
  */
 
-type Bytes = number[];
+import { DT, model, node, tensor, valueInfo, type Dim } from '../../server/src/engines/onnxProto';
 
-function varint(n: number | bigint): Bytes {
-  let v = BigInt.asUintN(64, BigInt(n));
-  const out: Bytes = [];
-  do {
-    let byte = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v) byte |= 0x80;
-    out.push(byte);
-  } while (v);
-  return out;
-}
-const key = (field: number, wire: number) => varint((field << 3) | wire);
-const vint = (field: number, n: number | bigint): Bytes => [...key(field, 0), ...varint(n)];
-const bytes = (field: number, b: Bytes | Uint8Array): Bytes => [...key(field, 2), ...varint(b.length), ...b];
-const str = (field: number, s: string): Bytes => bytes(field, [...Buffer.from(s, 'utf8')]);
-const f32 = (field: number, x: number): Bytes => {
-  const b = Buffer.alloc(4);
-  b.writeFloatLE(x);
-  return [...key(field, 5), ...b];
-};
-
-export const DT = { FLOAT: 1, INT32: 6, INT64: 7 } as const;
-export type Dim = number | string;
-
-export function valueInfo(name: string, elemType: number, dims: Dim[]): Bytes {
-  const shape = dims.flatMap((d) => bytes(1, typeof d === 'number' ? vint(1, d) : str(2, d)));
-  const tensorType = [...vint(1, elemType), ...bytes(2, shape)];
-  return [...str(1, name), ...bytes(2, bytes(1, tensorType))];
-}
-
-export function tensor(name: string, dims: number[], data: Float32Array | BigInt64Array): Bytes {
-  const type = data instanceof Float32Array ? DT.FLOAT : DT.INT64;
-  const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return [...dims.flatMap((d) => vint(1, d)), ...vint(2, type), ...str(8, name), ...bytes(9, raw)];
-}
-
-export type Attr = { name: string } & ({ i: number } | { f: number } | { ints: number[] });
-
-function attribute(a: Attr): Bytes {
-  if ('i' in a) return [...str(1, a.name), ...vint(3, a.i), ...vint(20, 2)];
-  if ('f' in a) return [...str(1, a.name), ...f32(2, a.f), ...vint(20, 1)];
-  return [...str(1, a.name), ...a.ints.flatMap((x) => vint(8, x)), ...vint(20, 7)];
-}
-
-export function node(op: string, inputs: string[], outputs: string[], attrs: Attr[] = []): Bytes {
-  return [
-    ...inputs.flatMap((s) => str(1, s)),
-    ...outputs.flatMap((s) => str(2, s)),
-    ...str(3, `${op}_${outputs[0]}`),
-    ...str(4, op),
-    ...attrs.flatMap((a) => bytes(5, attribute(a))),
-  ];
-}
-
-export function model(g: { nodes: Bytes[]; initializers?: Bytes[]; inputs: Bytes[]; outputs: Bytes[] }, opset = 13): Uint8Array {
-  const graph = [
-    ...g.nodes.flatMap((n) => bytes(1, n)),
-    ...str(2, 'test'),
-    ...(g.initializers ?? []).flatMap((t) => bytes(5, t)),
-    ...g.inputs.flatMap((v) => bytes(11, v)),
-    ...g.outputs.flatMap((v) => bytes(12, v)),
-  ];
-  return Uint8Array.from([...vint(1, 7), ...str(2, 'certseg-test'), ...bytes(7, graph), ...bytes(8, [...str(1, ''), ...vint(2, opset)])]);
-}
+export { DT, model, node, tensor, valueInfo, type Attr, type Dim } from '../../server/src/engines/onnxProto';
 
 /** ε̂ = c·x_t + d·t (broadcast over pixels), optionally followed by x_t as 3 "variance" channels. */
 export function epsModel(opts: {

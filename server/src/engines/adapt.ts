@@ -262,7 +262,7 @@ export function makeSegmenter(runner: ModelRunner, card: ResolvedCard): Segmente
   }
 }
 
-function timestepFeed(meta: TensorMeta, dtype: Feed['dtype'], value: number, fed: number): Feed {
+export function timestepFeed(meta: TensorMeta, dtype: Feed['dtype'], value: number, fed: number): Feed {
   const dims = meta.dims && meta.dims.length === 0 ? [] : [fed];
   const n = dims.length ? fed : 1;
   if (dtype === 'int64') return { dtype, dims, data: new BigInt64Array(n).fill(BigInt(Math.round(value))) };

@@ -30,7 +30,27 @@ export interface Segmenter extends SegmentModel {
   readonly adapter?: { runner: ModelRunner; plan: SegmenterPlan };
   /** The working shape bound for one image by the memory plan (pipeline/memoryPlan.ts bindShape); absent: the default. */
   readonly shape?: WorkingShape;
+  /** ONNX Runtime with CERTSEG_ORT_COMPOSE: the composed graphs (engines/compose.ts) */
+  readonly composer?: SegmenterComposer;
   dispose(): Promise<void>;
+}
+
+/**
+ * The card's transforms and the model(s) as one ONNX graph (engines/compose.ts). Each method returns the labels,
+ * or null where that call cannot be composed (the caller then runs the adapters).
+ */
+export interface SegmenterComposer {
+  segment(images: Float32Array, b: number, h: number, w: number, shape?: WorkingShape): Promise<Uint8Array | null>;
+  /** denoise with `den`, then segment, in one graph */
+  chain(
+    den: Denoiser,
+    noisy: Float32Array,
+    b: number,
+    h: number,
+    w: number,
+    sigma: number,
+    segShape?: WorkingShape,
+  ): Promise<Uint8Array | null>;
 }
 
 export interface Denoiser extends DenoiseModel {

@@ -10,6 +10,7 @@ import type { Denoiser, Segmenter } from './engine';
 import type { EngineInfo, EngineName, EnginePreference } from '../../../protocol/results';
 import type { ModelRunner } from './runner';
 import type { OnnxLoadOptions } from './onnx';
+import { composeEnabled } from './processing';
 
 export interface LoadOptions {
   engine?: EnginePreference;
@@ -50,7 +51,10 @@ export async function loadSegmenter(cardPath: string, opts: LoadOptions = {}): P
   const card = await loadCard(cardPath, 'segmenter');
   const runner = await runnerFor(card, chooseEngine(card, opts.engine), opts.onnx);
   try {
-    return makeSegmenter(runner, card);
+    const seg = makeSegmenter(runner, card);
+    // the card's transforms inside the ONNX graph (engines/compose.ts); the adapter wherever that cannot run
+    if (runner.info.engine === 'onnx' && composeEnabled()) return (await import('./compose')).composeSegmenter(seg);
+    return seg;
   } catch (e) {
     await runner.dispose();
     throw e;

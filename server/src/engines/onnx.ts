@@ -112,7 +112,7 @@ function sessionOptions(ep: string, o: OrtSessionChoice): ort.InferenceSession.S
 
 /** One session on one execution provider, through the optimized-model cache where it can. */
 async function createCached(
-  file: string,
+  file: string | Uint8Array,
   ep: string,
   o: OrtSessionChoice,
   useCache: boolean,
@@ -122,7 +122,7 @@ async function createCached(
   let cached: string | null = null;
   if (dir) {
     try {
-      cached = ortCacheFile(dir, readFileSync(file), ep, o.graphOptimizationLevel);
+      cached = ortCacheFile(dir, typeof file === 'string' ? readFileSync(file) : Buffer.from(file), ep, o.graphOptimizationLevel);
     } catch {
       cached = null; // unreadable model: the plain creation below reports it
     }
@@ -140,7 +140,8 @@ async function createCached(
     const tmp = `${cached}.${process.pid}-${randomBytes(4).toString('hex')}.tmp.onnx`;
     try {
       // logSeverityLevel 3: ORT warns that level 'all' saves hardware-specific layouts (the key has the CPU)
-      const session = await ort.InferenceSession.create(file, { ...opts, optimizedModelFilePath: tmp, logSeverityLevel: 3 });
+      const o2 = { ...opts, optimizedModelFilePath: tmp, logSeverityLevel: 3 as const };
+      const session = typeof file === 'string' ? await ort.InferenceSession.create(file, o2) : await ort.InferenceSession.create(file, o2);
       let saved = false;
       try {
         renameSync(tmp, cached);
@@ -153,11 +154,15 @@ async function createCached(
       rmSync(tmp, { force: true }); // saving failed (or the model does not load): try once without the cache
     }
   }
-  return { session: await ort.InferenceSession.create(file, opts), cache: 'off' };
+  return {
+    session: typeof file === 'string' ? await ort.InferenceSession.create(file, opts) : await ort.InferenceSession.create(file, opts),
+    cache: 'off',
+  };
 }
 
-async function createSession(
-  file: string,
+/** A session on a model file or on model bytes (engines/compose.ts: a composed graph), with the same providers, options and cache. */
+export async function createSession(
+  file: string | Uint8Array,
   shown: string,
   o: OrtSessionChoice,
   useCache: boolean,

@@ -19,6 +19,7 @@ import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
 import { writeImageOutputs } from './outputs';
 import { provenance } from './provenance';
+import { forSampling, newProcessingRecord } from '../engines/processing';
 import { selectRegion, type Region } from './region';
 import type { CertifyImageRequest, CertifyImageResult, PartialResult, RunHooks } from './types';
 import type { ImageReport, Phase, WorkingShapeReport } from '../../../protocol/results';
@@ -104,13 +105,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     });
   }
   const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
+  // the host loop runs the composed ONNX graphs where they apply (engines/compose.ts), recording which path ran
+  const processing = newProcessingRecord();
+  const sampled = sampler.path === 'host' ? forSampling(segmenter, denoiser, cfg.sigma, processing) : { segmenter, denoiser };
   const out = await segCertify({
     sampler,
     image: x,
     height: h,
     width: w,
-    segmenter,
-    denoiser,
+    segmenter: sampled.segmenter,
+    denoiser: sampled.denoiser,
     params: { ...cfg, batchSize: plan.batchSize },
     signal: hooks.signal,
     onProgress: (p: SegCertifyProgress) => {
@@ -173,7 +177,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
       ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
       total: round(total),
     },
-    provenance: provenance(segmenter, denoiser, out.sampling, out.noise),
+    provenance: provenance(segmenter, denoiser, out.sampling, out.noise, sampler.path === 'host' ? processing : undefined),
     files: {},
   };
   // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.

@@ -144,6 +144,7 @@ export function bindSegmenter(s: Segmenter, shape: WorkingShape): Segmenter {
     info: s.info,
     numClasses: s.numClasses,
     adapter: s.adapter,
+    composer: s.composer,
     shape,
     segment: (images, b, h, w) => s.segment(images, b, h, w, shape),
     dispose: () => s.dispose(),

@@ -1,0 +1,349 @@
+/**
+ * The card's transforms composed around an ONNX model into ONE ONNX graph (issue 16), so that ONNX Runtime runs
+ * them in C++ and only uint8 labels come back: canonical [0,1] NCHW in → range/mean/std (or luma) → model →
+ * argmax / sigmoid threshold → uint8. With a DDPM denoiser, the whole chain is one graph: x_t = sqrt(ᾱ)(2x−1)
+ * (MICCAI: sqrt(ᾱ)x) → ε-model → x̂0 = (x_t − sqrt(1−ᾱ)ε̂)/sqrt(ᾱ), clip, [0,1] → segmenter → labels.
+ *
+ * The adapters (adapt.ts) stay the reference: the arithmetic here repeats theirs step for step, in double
+ * where JavaScript computes in double and rounded to float32 where they store into a Float32Array, so the
+ * model sees the same float32 inputs (test/engines/compose.test.ts: identical labels on real images).
+ *
+ * Not composed (the adapters run, silently): NHWC, a fixed batch, 'labels' outputs, multi-channel sigmoid,
+ * direct (non-DDPM) denoisers, graphs with subgraphs or external data, an opset below 13, and any call whose
+ * working shape is not the image's own size (resizing and letterboxing stay in JavaScript for now).
+ * CERTSEG_ORT_COMPOSE=1 turns it on, 0 off (engines/processing.ts).
+ */
+import { readFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { CertsegError } from '../core/errors';
+import { LUMA, timestepFeed } from './adapt';
+import type { Denoiser, Segmenter, SegmenterComposer } from './engine';
+import { createSession, DEFAULT_ORT_OPTIONS, type OrtSessionChoice } from './onnx';
+import {
+  composedModel,
+  DT,
+  modelHeader,
+  node,
+  NotComposable,
+  part,
+  renameGraph,
+  tensor,
+  valueInfo,
+  type Attr,
+  type Bytes,
+} from './onnxProto';
+import type { DenoiserPlan, SegmenterPlan } from './plans';
+import { workingShape, type WorkingShape } from './workingShape';
+
+const C = 3;
+
+/** Nodes and initializers with fresh names under certseg/ (model values are prefixed s/ and d/: no clashes). */
+class Builder {
+  nodes: Bytes[] = [];
+  inits: Bytes[] = [];
+  private k = 0;
+  constructor(private readonly scope: string) {}
+  op(op: string, inputs: string[], attrs: Attr[] = [], out?: string): string {
+    const o = out ?? `certseg/${this.scope}/${op}_${this.k++}`;
+    this.nodes.push(node(op, inputs, [o], attrs));
+    return o;
+  }
+  f64(values: number[], dims: number[] = []): string {
+    const n = `certseg/${this.scope}/c${this.k++}`;
+    this.inits.push(tensor(n, dims, Float64Array.from(values)));
+    return n;
+  }
+  f32(v: number): string {
+    const n = `certseg/${this.scope}/c${this.k++}`;
+    this.inits.push(tensor(n, [], Float32Array.of(v)));
+    return n;
+  }
+  i64(values: number[], dims: number[] = [values.length]): string {
+    const n = `certseg/${this.scope}/c${this.k++}`;
+    this.inits.push(tensor(n, dims, BigInt64Array.from(values, BigInt)));
+    return n;
+  }
+  cast(x: string, to: number): string {
+    return this.op('Cast', [x], [{ name: 'to', i: to }]);
+  }
+}
+
+/** Why a segmenter plan cannot be composed, or null. */
+function segmenterObstacle(plan: SegmenterPlan): string | null {
+  if (plan.nhwc) return 'NHWC input';
+  if (plan.inSpec.batch != null) return 'fixed batch';
+  if (plan.outSpec.layout !== 'NCHW' && plan.outSpec.channels !== 1) return 'NHWC output';
+  if (plan.outSpec.kind === 'labels') return "'labels' output";
+  if (plan.outSpec.kind === 'sigmoid' && plan.outSpec.channels !== 1) return 'multi-channel sigmoid';
+  return null;
+}
+
+function denoiserObstacle(plan: DenoiserPlan): string | null {
+  if (!plan.ddpm) return 'direct denoiser';
+  if (plan.nhwc) return 'NHWC input';
+  if (plan.inSpec.batch != null) return 'fixed batch';
+  if (plan.outSpec.layout !== 'NCHW') return 'NHWC output';
+  if (plan.outSpec.channels < C) return 'fewer than 3 output channels';
+  return null;
+}
+
+/** The working shape is the image itself: no resize, no letterbox (the only case composed so far). */
+const isIdentity = (ws: WorkingShape, h: number, w: number): boolean =>
+  ws.height === h && ws.width === w && ws.inner.top === 0 && ws.inner.left === 0 && ws.inner.height === h && ws.inner.width === w;
+
+/**
+ * writeSlot (adapt.ts) as graph nodes: y = a_c·x + b_c, or a_0·luma(x) + b_0, computed in double and rounded
+ * once to float32 as JavaScript does. Returns the value that feeds the model's input.
+ */
+function segmenterPre(g: Builder, plan: SegmenterPlan, x: string): string {
+  const xd = g.cast(x, DT.DOUBLE);
+  if (plan.inChannels === 1) {
+    const ch = [0, 1, 2].map((c) => g.op('Mul', [g.op('Gather', [xd, g.i64([c], [])], [{ name: 'axis', i: 1 }]), g.f64([LUMA[c]])]));
+    const l = g.op('Add', [g.op('Add', [ch[0], ch[1]]), ch[2]]); // left to right, as in writeSlot
+    const y = g.cast(g.op('Add', [g.op('Mul', [l, g.f64([plan.a[0]])]), g.f64([plan.b[0]])]), DT.FLOAT);
+    return plan.inRank3 ? y : g.op('Unsqueeze', [y, g.i64([1])]);
+  }
+  const y = g.op('Add', [g.op('Mul', [xd, g.f64(plan.a, [1, C, 1, 1])]), g.f64(plan.b, [1, C, 1, 1])]);
+  return g.cast(y, DT.FLOAT);
+}
+
+/** decode (adapt.ts) as graph nodes: argmax over channels (ties: the first, as ORT's ArgMax) or the sigmoid threshold. */
+function segmenterPost(g: Builder, plan: SegmenterPlan, scores: string): void {
+  const out = plan.outSpec;
+  const decided =
+    out.kind === 'sigmoid'
+      ? g.op('Greater', [scores, g.f32(out.sigmoidIsLogit ? 0 : 0.5)])
+      : g.op(
+          'ArgMax',
+          [scores],
+          [
+            { name: 'axis', i: 1 },
+            { name: 'keepdims', i: 0 },
+          ],
+        );
+  g.op('Cast', [decided], [{ name: 'to', i: DT.UINT8 }], 'certseg_labels');
+  // NaN/Inf anywhere makes x − x NaN: one scalar instead of reading the scores back (assertFinite)
+  g.op('ReduceSum', [g.op('Sub', [scores, scores])], [{ name: 'keepdims', i: 0 }], 'certseg_bad_s');
+  g.op('Shape', [scores], [], 'certseg_shape_s');
+}
+
+const segOutputs = (): Bytes[] => [
+  valueInfo('certseg_labels', DT.UINT8, null),
+  valueInfo('certseg_bad_s', DT.FLOAT, []),
+  valueInfo('certseg_shape_s', DT.INT64, ['rank']),
+];
+
+function loadModel(file: string, prefix: string) {
+  const head = modelHeader(readFileSync(file));
+  if (head.opset < 13) throw new NotComposable(`opset ${head.opset} < 13`);
+  return { ...head, g: renameGraph(head.graph, prefix) };
+}
+
+/** The segmenter's graph with its pre/post-processing: input certseg_x (canonical), outputs labels, bad, shape. */
+export function composeSegmenterGraph(file: string, plan: SegmenterPlan): Uint8Array {
+  const m = loadModel(file, 's/');
+  const pre = new Builder('pre');
+  pre.op('Identity', [segmenterPre(pre, plan, 'certseg_x')], [], `s/${plan.inName}`);
+  const post = new Builder('post');
+  segmenterPost(post, plan, `s/${plan.outName}`);
+  return composedModel(m.irVersion, m.opsetImports, [
+    ...pre.nodes.map((n) => part(1, n)), // nodes in topological order: pre-processing, model, post-processing
+    ...m.g.body,
+    ...post.nodes.map((n) => part(1, n)),
+    ...[...pre.inits, ...post.inits].map((t) => part(5, t)),
+    part(11, valueInfo('certseg_x', DT.FLOAT, ['N', C, 'H', 'W'])),
+    ...segOutputs().map((v) => part(12, v)),
+  ]);
+}
+
+/**
+ * Denoiser and segmenter in one graph: inputs certseg_x (noisy, canonical), certseg_sa = sqrt(ᾱ_t),
+ * certseg_sn = sqrt(1−ᾱ_t) (double scalars: one graph for every t*), and the denoiser's own timestep input (d/…).
+ */
+export function composeChainGraph(denFile: string, den: DenoiserPlan, segFile: string, seg: SegmenterPlan): Uint8Array {
+  const d = loadModel(denFile, 'd/');
+  const s = loadModel(segFile, 's/');
+  if (d.opset !== s.opset) throw new NotComposable(`denoiser opset ${d.opset}, segmenter opset ${s.opset}`);
+  const pre = new Builder('pre');
+  // denoise() in adapt.ts: x_t = sa·(2x − 1) (Carlini) or sa·x (MICCAI), double, stored as float32
+  const xd = pre.cast('certseg_x', DT.DOUBLE);
+  const z = den.convention === 'miccai' ? xd : pre.op('Sub', [pre.op('Mul', [xd, pre.f64([2])]), pre.f64([1])]);
+  const xt = pre.cast(pre.op('Mul', [z, 'certseg_sa']), DT.FLOAT);
+  pre.op('Identity', [xt], [], `d/${den.inName}`);
+  const mid = new Builder('mid');
+  const eps = `d/${den.outName}`;
+  const eps3 = den.outSpec.channels === C ? eps : mid.op('Slice', [eps, mid.i64([0]), mid.i64([C]), mid.i64([1])]); // learned variance: ε only
+  // predictX0: (x_t − sn·ε̂)/sa in double, stored as float32; then clip to [−1,1] and (v + 1)/2 (MICCAI: 0.5·v)
+  const x0 = mid.cast(
+    mid.op('Div', [mid.op('Sub', [mid.cast(xt, DT.DOUBLE), mid.op('Mul', [mid.cast(eps3, DT.DOUBLE), 'certseg_sn'])]), 'certseg_sa']),
+    DT.FLOAT,
+  );
+  const x0d = mid.cast(x0, DT.DOUBLE);
+  const x01 =
+    den.convention === 'miccai'
+      ? mid.op('Mul', [x0d, mid.f64([0.5])])
+      : mid.op('Div', [mid.op('Add', [mid.op('Min', [mid.op('Max', [x0d, mid.f64([-1])]), mid.f64([1])]), mid.f64([1])]), mid.f64([2])]);
+  mid.op('Identity', [segmenterPre(mid, seg, mid.cast(x01, DT.FLOAT))], [], `s/${seg.inName}`);
+  mid.op('ReduceSum', [mid.op('Sub', [eps, eps])], [{ name: 'keepdims', i: 0 }], 'certseg_bad_d');
+  mid.op('Shape', [eps], [], 'certseg_shape_d');
+  const post = new Builder('post');
+  segmenterPost(post, seg, `s/${seg.outName}`);
+  const tsInputs = den.ts ? [...(d.g.inputs.get(den.ts.meta.name) ?? [])] : [];
+  if (den.ts && tsInputs.length === 0) throw new NotComposable('timestep input not found');
+  return composedModel(s.irVersion, s.opsetImports, [
+    ...pre.nodes.map((n) => part(1, n)),
+    ...d.g.body,
+    ...mid.nodes.map((n) => part(1, n)),
+    ...s.g.body,
+    ...post.nodes.map((n) => part(1, n)),
+    ...[...pre.inits, ...mid.inits, ...post.inits].map((t) => part(5, t)),
+    part(11, valueInfo('certseg_x', DT.FLOAT, ['N', C, 'H', 'W'])),
+    part(11, valueInfo('certseg_sa', DT.DOUBLE, [])),
+    part(11, valueInfo('certseg_sn', DT.DOUBLE, [])),
+    ...tsInputs,
+    ...[...segOutputs(), valueInfo('certseg_bad_d', DT.FLOAT, []), valueInfo('certseg_shape_d', DT.INT64, ['rank'])].map((v) =>
+      part(12, v),
+    ),
+  ]);
+}
+
+type Lazy = Promise<ort.InferenceSession | null>;
+
+function choiceOf(seg: Segmenter | Denoiser): OrtSessionChoice {
+  const s = seg.info.session;
+  if (!s) return { ...DEFAULT_ORT_OPTIONS };
+  return {
+    intraOpNumThreads: s.intraOpNumThreads,
+    graphOptimizationLevel: s.graphOptimizationLevel,
+    enableCpuMemArena: s.enableCpuMemArena,
+    executionMode: s.executionMode,
+  };
+}
+
+/** A composed graph → a session on the model's own provider and options (null: not composable; the adapters run). */
+async function sessionFor(build: () => Uint8Array, owner: Segmenter | Denoiser): Lazy {
+  let bytes: Uint8Array;
+  try {
+    bytes = build();
+  } catch (e) {
+    if (e instanceof NotComposable) return null;
+    throw e;
+  }
+  try {
+    return (await createSession(bytes, owner.card.cardPath, choiceOf(owner), true)).session;
+  } catch {
+    return null; // an op ORT cannot run this way (e.g. a missing double kernel): the adapters are always right
+  }
+}
+
+function checkShape(shape: ort.Tensor, want: number[]): boolean {
+  const d = Array.from(shape.data as BigInt64Array, Number);
+  // rank 4 [N, C, H, W]; a 1-channel output may come as [N, H, W]
+  const rank3 = want[1] === 1 && d.length === 3 && d[0] === want[0] && d[1] === want[2] && d[2] === want[3];
+  return rank3 || (d.length === 4 && d.every((v, i) => v === want[i]));
+}
+
+/**
+ * Owns the composed sessions of one loaded segmenter (and the chains with denoisers), made at first use and
+ * kept for the process; dispose() releases them. Any surprise (a shape the card did not announce, an op ORT
+ * rejects) sends that model back to the adapters for good, which then give the result or their own error.
+ */
+export class Composer implements SegmenterComposer {
+  private seg: Lazy | null = null;
+  private chains = new Map<Denoiser['card']['sha256'], Lazy>();
+  private broken = new Set<string>();
+  private readonly obstacle: string | null;
+  constructor(private readonly base: Segmenter) {
+    const plan = base.adapter?.plan;
+    this.obstacle = base.info.engine !== 'onnx' || !plan || !base.card.files.onnx ? 'not ONNX Runtime' : segmenterObstacle(plan);
+  }
+
+  /** Labels from the composed segmenter graph, or null where this call cannot be composed (the caller runs the adapter). */
+  async segment(images: Float32Array, b: number, h: number, w: number, shape?: WorkingShape): Promise<Uint8Array | null> {
+    if (this.obstacle || this.broken.has('seg')) return null;
+    const plan = this.base.adapter!.plan;
+    const ws = shape ?? workingShape(plan.inSpec, h, w);
+    if (!isIdentity(ws, h, w) || images.length !== b * C * h * w) return null;
+    this.seg ??= sessionFor(() => composeSegmenterGraph(this.base.card.files.onnx!, plan), this.base);
+    const session = await this.seg;
+    if (!session) return this.fail('seg');
+    const res = await session.run({ certseg_x: new ort.Tensor('float32', images, [b, C, h, w]) });
+    if (!checkShape(res.certseg_shape_s, [b, plan.outSpec.channels, h, w])) return this.fail('seg');
+    if (Number(res.certseg_bad_s.data[0]) !== 0) throw new CertsegError(`${plan.shown}: segmenter produced NaN or Inf values`, 'model');
+    return res.certseg_labels.data as Uint8Array;
+  }
+
+  /** Labels of denoise-then-segment in one graph, or null where it cannot be composed. */
+  async chain(
+    den: Denoiser,
+    noisy: Float32Array,
+    b: number,
+    h: number,
+    w: number,
+    sigma: number,
+    segShape?: WorkingShape,
+  ): Promise<Uint8Array | null> {
+    const key = den.card.sha256 + (den.adapter?.plan.convention ?? '');
+    if (this.obstacle || this.broken.has(key) || den.info.engine !== 'onnx' || !den.adapter || !den.card.files.onnx) return null;
+    const dp = den.adapter.plan;
+    const sp = this.base.adapter!.plan;
+    if (denoiserObstacle(dp)) return null;
+    const wsD = den.shape ?? workingShape(dp.inSpec, h, w);
+    const wsS = segShape ?? workingShape(sp.inSpec, h, w);
+    if (!isIdentity(wsD, h, w) || !isIdentity(wsS, h, w) || noisy.length !== b * C * h * w) return null;
+    if (!this.chains.has(key))
+      this.chains.set(
+        key,
+        sessionFor(() => composeChainGraph(den.card.files.onnx!, dp, this.base.card.files.onnx!, sp), this.base),
+      );
+    const session = await this.chains.get(key)!;
+    if (!session) return this.fail(key);
+    const t = dp.timestepFor(sigma, h, w, wsD)!;
+    const abarT = dp.abar![t];
+    const feeds: Record<string, ort.Tensor> = {
+      certseg_x: new ort.Tensor('float32', noisy, [b, C, h, w]),
+      // the same doubles as denoise()/predictX0 compute
+      certseg_sa: new ort.Tensor('float64', Float64Array.of(Math.sqrt(abarT)), []),
+      certseg_sn: new ort.Tensor('float64', Float64Array.of(Math.sqrt(1 - abarT)), []),
+    };
+    if (dp.ts) {
+      const f = timestepFeed(dp.ts.meta, dp.ts.dtype, t * dp.ts.scale, b);
+      feeds[`d/${dp.ts.meta.name}`] = new ort.Tensor(f.dtype, f.data, f.dims);
+    }
+    const res = await session.run(feeds);
+    if (!checkShape(res.certseg_shape_d, [b, dp.outSpec.channels, h, w])) return this.fail(key);
+    if (!checkShape(res.certseg_shape_s, [b, sp.outSpec.channels, h, w])) return this.fail(key);
+    if (Number(res.certseg_bad_d.data[0]) !== 0) throw new CertsegError(`${dp.shown}: denoiser produced NaN or Inf values`, 'model');
+    if (Number(res.certseg_bad_s.data[0]) !== 0) throw new CertsegError(`${sp.shown}: segmenter produced NaN or Inf values`, 'model');
+    return res.certseg_labels.data as Uint8Array;
+  }
+
+  private fail(key: string): null {
+    this.broken.add(key);
+    return null;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [this.seg, ...this.chains.values()];
+    this.seg = null;
+    this.chains.clear();
+    for (const p of all) await (await p)?.release();
+  }
+}
+
+/** The segmenter with its calls going through the composed graph where they can (the adapter otherwise). */
+export function composeSegmenter(seg: Segmenter): Segmenter {
+  const composer = new Composer(seg);
+  return {
+    ...seg,
+    composer,
+    async segment(images, b, h, w, shape) {
+      const labels = await composer.segment(images, b, h, w, shape);
+      return labels ?? seg.segment(images, b, h, w, shape);
+    },
+    async dispose() {
+      await composer.dispose();
+      await seg.dispose();
+    },
+  };
+}
