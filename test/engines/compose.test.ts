@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { noisyBatch } from '../../server/src/core/rng';
 import { composeSegmenter } from '../../server/src/engines/compose';
@@ -13,7 +13,8 @@ import { composeEnabled, forSampling, newProcessingRecord } from '../../server/s
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
 import { readImage } from '../../server/src/image/read';
-import { SHARED } from './helpers';
+import { DT, model, node, tensor, valueInfo } from './onnxWriter';
+import { SHARED, seededUniform, tempDir, writeCard } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
 const KVASIR = path.join(SHARED, 'datasets/kvasir-seg-256');
@@ -134,38 +135,165 @@ test('default models: composed = adapters on the shipped sample, with and withou
   }
 });
 
-test('fallbacks: a resized working shape and the tfjs engine run the adapters, with the same labels', async () => {
-  const sample = path.join(ROOT, 'models/default/sample.png');
-  const img = await readImage(sample); // 128×128: doubled, so that denoiser128 has to resize
-  const [h, w] = [2 * img.height, 2 * img.width];
-  const big = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) big[(c * h + y) * w + x] = img.data[(c * img.height + (y >> 1)) * img.width + (x >> 1)];
-  const x = noisy(big, 3);
-  const seg = await loadSegmenter(path.join(ROOT, 'models/polyp/segmenter.card.json'), { engine: 'onnx' });
-  const den128 = await loadDenoiser(path.join(ROOT, 'models/polyp/denoiser128.card.json'), { engine: 'onnx' });
-  try {
+test(
+  'polyp shipped config (denoiser at 128×128: resizing inside the graph): composed = adapters on 10 Kvasir test images',
+  { skip: noKvasir },
+  async () => {
+    const seg = await loadSegmenter(path.join(ROOT, 'models/polyp/segmenter.card.json'), { engine: 'onnx' });
+    const den = await loadDenoiser(path.join(ROOT, 'models/polyp/denoiser128.card.json'), { engine: 'onnx' });
     const composed = composeSegmenter(seg);
-    // denoiser128 works at 128×128: resizing stays in JavaScript, so the chain declines
-    assert.equal(await composed.composer!.chain(den128, x, COPIES, h, w, SIGMA), null);
-    const rec = newProcessingRecord();
-    const pair = forSampling(composed, den128, SIGMA, rec);
-    const got = await pair.segmenter.segment(await pair.denoiser!.denoise(x, COPIES, h, w, SIGMA), COPIES, h, w);
-    const want = await seg.segment(await den128.denoise(x, COPIES, h, w, SIGMA), COPIES, h, w);
-    assert.equal(differing(got, want), 0);
-    assert.deepEqual([...rec.denoiser], ['adapters']);
-    assert.deepEqual([...rec.segmenter], ['graph']); // the segmenter alone still runs composed
-  } finally {
-    await den128.dispose();
-    await seg.dispose();
+    try {
+      let diff = 0,
+        total = 0;
+      for (const [k, f] of testImages(10).entries()) {
+        const r = await compare(seg, composed, den, f, 300 + k);
+        diff += r.diff;
+        total += r.total;
+      }
+      assert.equal(total, 10 * COPIES * 256 * 256);
+      assert.equal(diff, 0, `${diff} of ${total} labels differ`);
+      // a non-square crop: letterboxed into 128×128 (padding and cropping inside the graph)
+      const img = await readImage(testImages(1)[0]);
+      const [h, w] = [256, 200];
+      const crop = new Float32Array(3 * h * w);
+      for (let c = 0; c < 3; c++)
+        for (let y = 0; y < h; y++) crop.set(img.data.subarray((c * 256 + y) * 256, (c * 256 + y) * 256 + w), (c * h + y) * w);
+      const x = noisy(crop, 7);
+      const got = await composed.composer!.chain(den, x, COPIES, h, w, SIGMA);
+      assert.ok(got, 'the letterboxed chain was not composed');
+      assert.equal(differing(got, await seg.segment(await den.denoise(x, COPIES, h, w, SIGMA), COPIES, h, w)), 0);
+    } finally {
+      await den.dispose();
+      await composed.dispose();
+    }
+  },
+);
+
+/** A 3×3 'same' convolution with `cin` input channels and `cout` outputs: random weights give plenty of near-ties. */
+function conv(cin: number, cout: number, seed: number): Uint8Array {
+  const wt = seededUniform(cout * cin * 9, seed).map((v) => v - 0.5);
+  const bias = seededUniform(cout, seed + 1).map((v) => 0.2 * (v - 0.5));
+  return model({
+    nodes: [
+      node(
+        'Conv',
+        ['x', 'w', 'b'],
+        ['y'],
+        [
+          { name: 'pads', ints: [1, 1, 1, 1] },
+          { name: 'kernel_shape', ints: [3, 3] },
+        ],
+      ),
+    ],
+    initializers: [tensor('w', [cout, cin, 3, 3], wt), tensor('b', [cout], bias)],
+    inputs: [valueInfo('x', DT.FLOAT, ['N', cin, 'H', 'W'])],
+    outputs: [valueInfo('y', DT.FLOAT, ['N', cout, 'H', 'W'])],
+  });
+}
+
+/** The same convolution behind NHWC input and output (transposes around it). */
+function convNHWC(cin: number, cout: number, seed: number): Uint8Array {
+  const wt = seededUniform(cout * cin * 9, seed).map((v) => v - 0.5);
+  const pads = { name: 'pads', ints: [1, 1, 1, 1] };
+  const kernel = { name: 'kernel_shape', ints: [3, 3] };
+  return model({
+    nodes: [
+      node('Transpose', ['x'], ['xc'], [{ name: 'perm', ints: [0, 3, 1, 2] }]),
+      node('Conv', ['xc', 'w'], ['yc'], [pads, kernel]),
+      node('Transpose', ['yc'], ['y'], [{ name: 'perm', ints: [0, 2, 3, 1] }]),
+    ],
+    initializers: [tensor('w', [cout, cin, 3, 3], wt)],
+    inputs: [valueInfo('x', DT.FLOAT, ['N', 'H', 'W', cin])],
+    outputs: [valueInfo('y', DT.FLOAT, ['N', 'H', 'W', cout])],
+  });
+}
+
+function card(file: string, input: Record<string, unknown>, output: Record<string, unknown>, classes: number): Record<string, unknown> {
+  return {
+    cardVersion: 1,
+    name: path.basename(file, '.onnx'),
+    role: 'segmenter',
+    file,
+    input: { layout: 'NCHW', batch: null, range: [0, 1], ...input },
+    output: { layout: 'NCHW', height: null, width: null, batch: null, ...output },
+    classes: Array.from({ length: classes }, (_, k) => ({ name: `c${k}`, color: `#0000${k}0` })),
+  };
+}
+
+test('card transforms in the graph: luma + letterbox + sigmoid, mean/std + bilinear stretch + argmax, exact on near-ties', async () => {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'grey.onnx'), conv(1, 1, 3));
+  writeFileSync(path.join(dir, 'rgb.onnx'), conv(3, 4, 5));
+  const cases = [
+    card(
+      'grey.onnx',
+      { channels: 1, height: 40, width: 40, fit: 'letterbox', mean: [0.4], std: [0.2] },
+      { channels: 1, kind: 'sigmoid', sigmoidIsLogit: true },
+      2,
+    ),
+    card(
+      'rgb.onnx',
+      {
+        channels: 3,
+        height: 48,
+        width: 20,
+        fit: 'stretch',
+        resize: 'bilinear',
+        range: [-1, 1],
+        mean: [0.1, 0.2, 0.3],
+        std: [0.5, 0.6, 0.7],
+      },
+      { channels: 4, kind: 'logits' },
+      4,
+    ),
+    card('rgb.onnx', { channels: 3, height: null, width: null }, { channels: 4, kind: 'probabilities' }, 4),
+  ];
+  const [h, w, b] = [33, 57, 3];
+  const x = seededUniform(b * 3 * h * w, 9).map((v) => 1.4 * v - 0.2); // noisy images go outside [0,1]
+  for (const [k, c] of cases.entries()) {
+    const seg = await loadSegmenter(writeCard(dir, `case${k}`, c), { engine: 'onnx' });
+    const composed = composeSegmenter(seg);
+    try {
+      const got = await composed.composer!.segment(x, b, h, w);
+      assert.ok(got, `case ${k} was not composed`);
+      assert.equal(differing(got, await seg.segment(x, b, h, w)), 0, `case ${k}`);
+    } finally {
+      await composed.dispose();
+    }
   }
+});
+
+test('fallbacks: an NHWC card and the tfjs engine run the adapters, with the same labels', async () => {
+  const sample = path.join(ROOT, 'models/default/sample.png');
+  const img = await readImage(sample);
+  const { height: h, width: w } = img;
+  const x = noisy(img.data, 3);
   const tf = await loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'tfjs' });
   try {
     const composed = composeSegmenter(tf);
     assert.equal(await composed.composer!.segment(x, COPIES, h, w), null);
-    assert.equal(differing(await composed.segment(x, COPIES, h, w), await tf.segment(x, COPIES, h, w)), 0);
+    const rec = newProcessingRecord();
+    const pair = forSampling(composed, null, SIGMA, rec);
+    assert.equal(differing(await pair.segmenter.segment(x, COPIES, h, w), await tf.segment(x, COPIES, h, w)), 0);
+    assert.deepEqual([...rec.segmenter], ['adapters']);
   } finally {
     await tf.dispose();
+  }
+  const dir = tempDir();
+  writeFileSync(path.join(dir, 'nhwc.onnx'), convNHWC(3, 2, 4));
+  const nhwc = card(
+    'nhwc.onnx',
+    { channels: 3, height: null, width: null, layout: 'NHWC' },
+    { channels: 2, kind: 'logits', layout: 'NHWC' },
+    2,
+  );
+  const seg = await loadSegmenter(writeCard(dir, 'nhwc', nhwc), { engine: 'onnx' });
+  const composed = composeSegmenter(seg);
+  try {
+    const y = seededUniform(2 * 3 * 8 * 8, 1);
+    assert.equal(await composed.composer!.segment(y, 2, 8, 8), null);
+    assert.equal(differing(await composed.segment(y, 2, 8, 8), await seg.segment(y, 2, 8, 8)), 0);
+  } finally {
+    await composed.dispose();
   }
 });

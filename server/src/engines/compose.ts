@@ -8,9 +8,11 @@
  * where JavaScript computes in double and rounded to float32 where they store into a Float32Array, so the
  * model sees the same float32 inputs (test/engines/compose.test.ts: identical labels on real images).
  *
+ * Resizing into the working shape and back (and letterboxing) are nodes too, with core/resize.ts's weights; such
+ * a graph is for one image size (datasets share one), a plain one for any size.
+ *
  * Not composed (the adapters run, silently): NHWC, a fixed batch, 'labels' outputs, multi-channel sigmoid,
- * direct (non-DDPM) denoisers, graphs with subgraphs or external data, an opset below 13, and any call whose
- * working shape is not the image's own size (resizing and letterboxing stay in JavaScript for now).
+ * direct (non-DDPM) denoisers, graphs with subgraphs or external data, an opset below 13.
  * CERTSEG_ORT_COMPOSE=1 turns it on, 0 off (engines/processing.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ import {
 } from './onnxProto';
 import type { DenoiserPlan, SegmenterPlan } from './plans';
 import { workingShape, type WorkingShape } from './workingShape';
+import { resizeWeights1D, type ResizeMode } from '../core/resize';
 
 const C = 3;
 
@@ -91,6 +94,66 @@ function denoiserObstacle(plan: DenoiserPlan): string | null {
 const isIdentity = (ws: WorkingShape, h: number, w: number): boolean =>
   ws.height === h && ws.width === w && ws.inner.top === 0 && ws.inner.left === 0 && ws.inner.height === h && ws.inner.width === w;
 
+/** Where a composed graph sees the image: the image's size and a working shape (null: the image itself, any size). */
+export type Geometry = { h: number; w: number; ws: WorkingShape } | null;
+
+const geometry = (ws: WorkingShape, h: number, w: number): Geometry => (isIdentity(ws, h, w) ? null : { h, w, ws });
+const geometryKey = (g: Geometry): string =>
+  g ? `${g.h}x${g.w}>${g.ws.height}x${g.ws.width}@${g.ws.inner.top},${g.ws.inner.left},${g.ws.inner.height}x${g.ws.inner.width}` : 'any';
+
+/**
+ * resizeNCHW (core/resize.ts) as graph nodes, with the same weights and the same rounding: the horizontal pass
+ * sums its taps in double in tap order and stores float32; the vertical pass adds one tap at a time to a float32
+ * row (double sum, float32 store). A product of two float32 values is exact in double, so only this order matters.
+ * An axis whose size does not change is skipped (its JavaScript pass is an exact copy).
+ */
+function resizeNodes(g: Builder, x: string, h: number, w: number, outH: number, outW: number, mode: ResizeMode): string {
+  if (w !== outW) {
+    const r = resizeWeights1D(w, outW, mode);
+    const xd = g.cast(x, DT.DOUBLE);
+    let sum: string | null = null;
+    for (let k = 0; k < r.taps; k++) {
+      const idx = Array.from({ length: outW }, (_, j) => r.index[j * r.taps + k]);
+      const wt = Array.from({ length: outW }, (_, j) => r.weight[j * r.taps + k]);
+      const term = g.op('Mul', [g.op('Gather', [xd, g.i64(idx)], [{ name: 'axis', i: 3 }]), g.f64(wt, [outW])]);
+      sum = sum ? g.op('Add', [sum, term]) : term;
+    }
+    x = g.cast(sum!, DT.FLOAT);
+  }
+  if (h !== outH) {
+    const r = resizeWeights1D(h, outH, mode);
+    const xd = g.cast(x, DT.DOUBLE);
+    let out: string | null = null;
+    for (let k = 0; k < r.taps; k++) {
+      const idx = Array.from({ length: outH }, (_, j) => r.index[j * r.taps + k]);
+      const wt = Array.from({ length: outH }, (_, j) => r.weight[j * r.taps + k]);
+      const term = g.op('Mul', [g.op('Gather', [xd, g.i64(idx)], [{ name: 'axis', i: 2 }]), g.f64(wt, [outH, 1])]);
+      out = g.cast(out ? g.op('Add', [g.cast(out, DT.DOUBLE), term]) : term, DT.FLOAT);
+    }
+    x = out!;
+  }
+  return x;
+}
+
+/** toWorking (workingShape.ts): resize into the working shape, letterbox padding 0 around it. */
+function toWorkingNodes(g: Builder, x: string, geo: Geometry, mode: ResizeMode | undefined): string {
+  if (!geo) return x;
+  const { top, left, height: ih, width: iw } = geo.ws.inner;
+  const r = resizeNodes(g, x, geo.h, geo.w, ih, iw, mode ?? 'area');
+  if (ih === geo.ws.height && iw === geo.ws.width) return r;
+  const pads = [0, 0, top, left, 0, 0, geo.ws.height - ih - top, geo.ws.width - iw - left];
+  return g.op('Pad', [r, g.i64(pads), g.f32(0)]);
+}
+
+/** fromWorking (workingShape.ts): the image's part of the working planes, resized back to the image's size ('area', as there). */
+function fromWorkingNodes(g: Builder, x: string, geo: Geometry): string {
+  if (!geo) return x;
+  const { top, left, height: ih, width: iw } = geo.ws.inner;
+  const whole = ih === geo.ws.height && iw === geo.ws.width;
+  const c = whole ? x : g.op('Slice', [x, g.i64([top, left]), g.i64([top + ih, left + iw]), g.i64([2, 3])]);
+  return resizeNodes(g, c, ih, iw, geo.h, geo.w, 'area');
+}
+
 /**
  * writeSlot (adapt.ts) as graph nodes: y = a_c·x + b_c, or a_0·luma(x) + b_0, computed in double and rounded
  * once to float32 as JavaScript does. Returns the value that feeds the model's input.
@@ -108,8 +171,9 @@ function segmenterPre(g: Builder, plan: SegmenterPlan, x: string): string {
 }
 
 /** decode (adapt.ts) as graph nodes: argmax over channels (ties: the first, as ORT's ArgMax) or the sigmoid threshold. */
-function segmenterPost(g: Builder, plan: SegmenterPlan, scores: string): void {
+function segmenterPost(g: Builder, plan: SegmenterPlan, raw: string, geo: Geometry): void {
   const out = plan.outSpec;
+  const scores = fromWorkingNodes(g, raw, geo); // scores (not labels) resized back, then decided, as decode() does
   const decided =
     out.kind === 'sigmoid'
       ? g.op('Greater', [scores, g.f32(out.sigmoidIsLogit ? 0 : 0.5)])
@@ -123,8 +187,8 @@ function segmenterPost(g: Builder, plan: SegmenterPlan, scores: string): void {
         );
   g.op('Cast', [decided], [{ name: 'to', i: DT.UINT8 }], 'certseg_labels');
   // NaN/Inf anywhere makes x − x NaN: one scalar instead of reading the scores back (assertFinite)
-  g.op('ReduceSum', [g.op('Sub', [scores, scores])], [{ name: 'keepdims', i: 0 }], 'certseg_bad_s');
-  g.op('Shape', [scores], [], 'certseg_shape_s');
+  g.op('ReduceSum', [g.op('Sub', [raw, raw])], [{ name: 'keepdims', i: 0 }], 'certseg_bad_s');
+  g.op('Shape', [raw], [], 'certseg_shape_s');
 }
 
 const segOutputs = (): Bytes[] => [
@@ -140,12 +204,12 @@ function loadModel(file: string, prefix: string) {
 }
 
 /** The segmenter's graph with its pre/post-processing: input certseg_x (canonical), outputs labels, bad, shape. */
-export function composeSegmenterGraph(file: string, plan: SegmenterPlan): Uint8Array {
+export function composeSegmenterGraph(file: string, plan: SegmenterPlan, geo: Geometry): Uint8Array {
   const m = loadModel(file, 's/');
   const pre = new Builder('pre');
-  pre.op('Identity', [segmenterPre(pre, plan, 'certseg_x')], [], `s/${plan.inName}`);
+  pre.op('Identity', [segmenterPre(pre, plan, toWorkingNodes(pre, 'certseg_x', geo, plan.inSpec.resize))], [], `s/${plan.inName}`);
   const post = new Builder('post');
-  segmenterPost(post, plan, `s/${plan.outName}`);
+  segmenterPost(post, plan, `s/${plan.outName}`, geo);
   return composedModel(m.irVersion, m.opsetImports, [
     ...pre.nodes.map((n) => part(1, n)), // nodes in topological order: pre-processing, model, post-processing
     ...m.g.body,
@@ -160,13 +224,20 @@ export function composeSegmenterGraph(file: string, plan: SegmenterPlan): Uint8A
  * Denoiser and segmenter in one graph: inputs certseg_x (noisy, canonical), certseg_sa = sqrt(ᾱ_t),
  * certseg_sn = sqrt(1−ᾱ_t) (double scalars: one graph for every t*), and the denoiser's own timestep input (d/…).
  */
-export function composeChainGraph(denFile: string, den: DenoiserPlan, segFile: string, seg: SegmenterPlan): Uint8Array {
+export function composeChainGraph(
+  denFile: string,
+  den: DenoiserPlan,
+  denGeo: Geometry,
+  segFile: string,
+  seg: SegmenterPlan,
+  segGeo: Geometry,
+): Uint8Array {
   const d = loadModel(denFile, 'd/');
   const s = loadModel(segFile, 's/');
   if (d.opset !== s.opset) throw new NotComposable(`denoiser opset ${d.opset}, segmenter opset ${s.opset}`);
   const pre = new Builder('pre');
   // denoise() in adapt.ts: x_t = sa·(2x − 1) (Carlini) or sa·x (MICCAI), double, stored as float32
-  const xd = pre.cast('certseg_x', DT.DOUBLE);
+  const xd = pre.cast(toWorkingNodes(pre, 'certseg_x', denGeo, den.inSpec.resize), DT.DOUBLE);
   const z = den.convention === 'miccai' ? xd : pre.op('Sub', [pre.op('Mul', [xd, pre.f64([2])]), pre.f64([1])]);
   const xt = pre.cast(pre.op('Mul', [z, 'certseg_sa']), DT.FLOAT);
   pre.op('Identity', [xt], [], `d/${den.inName}`);
@@ -183,11 +254,12 @@ export function composeChainGraph(denFile: string, den: DenoiserPlan, segFile: s
     den.convention === 'miccai'
       ? mid.op('Mul', [x0d, mid.f64([0.5])])
       : mid.op('Div', [mid.op('Add', [mid.op('Min', [mid.op('Max', [x0d, mid.f64([-1])]), mid.f64([1])]), mid.f64([1])]), mid.f64([2])]);
-  mid.op('Identity', [segmenterPre(mid, seg, mid.cast(x01, DT.FLOAT))], [], `s/${seg.inName}`);
+  const back = fromWorkingNodes(mid, mid.cast(x01, DT.FLOAT), denGeo); // the denoised image at the image's size
+  mid.op('Identity', [segmenterPre(mid, seg, toWorkingNodes(mid, back, segGeo, seg.inSpec.resize))], [], `s/${seg.inName}`);
   mid.op('ReduceSum', [mid.op('Sub', [eps, eps])], [{ name: 'keepdims', i: 0 }], 'certseg_bad_d');
   mid.op('Shape', [eps], [], 'certseg_shape_d');
   const post = new Builder('post');
-  segmenterPost(post, seg, `s/${seg.outName}`);
+  segmenterPost(post, seg, `s/${seg.outName}`, segGeo);
   const tsInputs = den.ts ? [...(d.g.inputs.get(den.ts.meta.name) ?? [])] : [];
   if (den.ts && tsInputs.length === 0) throw new NotComposable('timestep input not found');
   return composedModel(s.irVersion, s.opsetImports, [
@@ -208,6 +280,9 @@ export function composeChainGraph(denFile: string, den: DenoiserPlan, segFile: s
 }
 
 type Lazy = Promise<ort.InferenceSession | null>;
+
+/** Composed sessions kept per segmenter: one per image size in practice (datasets share a size). */
+const MAX_SESSIONS = 4;
 
 function choiceOf(seg: Segmenter | Denoiser): OrtSessionChoice {
   const s = seg.info.session;
@@ -249,8 +324,8 @@ function checkShape(shape: ort.Tensor, want: number[]): boolean {
  * rejects) sends that model back to the adapters for good, which then give the result or their own error.
  */
 export class Composer implements SegmenterComposer {
-  private seg: Lazy | null = null;
-  private chains = new Map<Denoiser['card']['sha256'], Lazy>();
+  /** sessions by model(s) and geometry; a few at most (each holds the weights), the oldest released first */
+  private sessions = new Map<string, Lazy>();
   private broken = new Set<string>();
   private readonly obstacle: string | null;
   constructor(private readonly base: Segmenter) {
@@ -258,17 +333,32 @@ export class Composer implements SegmenterComposer {
     this.obstacle = base.info.engine !== 'onnx' || !plan || !base.card.files.onnx ? 'not ONNX Runtime' : segmenterObstacle(plan);
   }
 
+  private async session(key: string, build: () => Uint8Array): Promise<ort.InferenceSession | null> {
+    let s = this.sessions.get(key);
+    if (!s) {
+      if (this.sessions.size >= MAX_SESSIONS) {
+        const [oldKey, old] = this.sessions.entries().next().value!;
+        this.sessions.delete(oldKey);
+        await (await old)?.release();
+      }
+      s = sessionFor(build, this.base);
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
   /** Labels from the composed segmenter graph, or null where this call cannot be composed (the caller runs the adapter). */
   async segment(images: Float32Array, b: number, h: number, w: number, shape?: WorkingShape): Promise<Uint8Array | null> {
-    if (this.obstacle || this.broken.has('seg')) return null;
+    if (this.obstacle || images.length !== b * C * h * w) return null;
     const plan = this.base.adapter!.plan;
     const ws = shape ?? workingShape(plan.inSpec, h, w);
-    if (!isIdentity(ws, h, w) || images.length !== b * C * h * w) return null;
-    this.seg ??= sessionFor(() => composeSegmenterGraph(this.base.card.files.onnx!, plan), this.base);
-    const session = await this.seg;
-    if (!session) return this.fail('seg');
+    const geo = geometry(ws, h, w);
+    const key = `seg|${geometryKey(geo)}`;
+    if (this.broken.has(key)) return null;
+    const session = await this.session(key, () => composeSegmenterGraph(this.base.card.files.onnx!, plan, geo));
+    if (!session) return this.fail(key);
     const res = await session.run({ certseg_x: new ort.Tensor('float32', images, [b, C, h, w]) });
-    if (!checkShape(res.certseg_shape_s, [b, plan.outSpec.channels, h, w])) return this.fail('seg');
+    if (!checkShape(res.certseg_shape_s, [b, plan.outSpec.channels, ws.height, ws.width])) return this.fail(key);
     if (Number(res.certseg_bad_s.data[0]) !== 0) throw new CertsegError(`${plan.shown}: segmenter produced NaN or Inf values`, 'model');
     return res.certseg_labels.data as Uint8Array;
   }
@@ -283,20 +373,16 @@ export class Composer implements SegmenterComposer {
     sigma: number,
     segShape?: WorkingShape,
   ): Promise<Uint8Array | null> {
-    const key = den.card.sha256 + (den.adapter?.plan.convention ?? '');
-    if (this.obstacle || this.broken.has(key) || den.info.engine !== 'onnx' || !den.adapter || !den.card.files.onnx) return null;
+    if (this.obstacle || den.info.engine !== 'onnx' || !den.adapter || !den.card.files.onnx || noisy.length !== b * C * h * w) return null;
     const dp = den.adapter.plan;
     const sp = this.base.adapter!.plan;
     if (denoiserObstacle(dp)) return null;
     const wsD = den.shape ?? workingShape(dp.inSpec, h, w);
     const wsS = segShape ?? workingShape(sp.inSpec, h, w);
-    if (!isIdentity(wsD, h, w) || !isIdentity(wsS, h, w) || noisy.length !== b * C * h * w) return null;
-    if (!this.chains.has(key))
-      this.chains.set(
-        key,
-        sessionFor(() => composeChainGraph(den.card.files.onnx!, dp, this.base.card.files.onnx!, sp), this.base),
-      );
-    const session = await this.chains.get(key)!;
+    const [geoD, geoS] = [geometry(wsD, h, w), geometry(wsS, h, w)];
+    const key = `chain|${den.card.sha256}|${den.card.cardPath}|${dp.convention}|${geometryKey(geoD)}|${geometryKey(geoS)}`;
+    if (this.broken.has(key)) return null;
+    const session = await this.session(key, () => composeChainGraph(den.card.files.onnx!, dp, geoD, this.base.card.files.onnx!, sp, geoS));
     if (!session) return this.fail(key);
     const t = dp.timestepFor(sigma, h, w, wsD)!;
     const abarT = dp.abar![t];
@@ -311,8 +397,8 @@ export class Composer implements SegmenterComposer {
       feeds[`d/${dp.ts.meta.name}`] = new ort.Tensor(f.dtype, f.data, f.dims);
     }
     const res = await session.run(feeds);
-    if (!checkShape(res.certseg_shape_d, [b, dp.outSpec.channels, h, w])) return this.fail(key);
-    if (!checkShape(res.certseg_shape_s, [b, sp.outSpec.channels, h, w])) return this.fail(key);
+    if (!checkShape(res.certseg_shape_d, [b, dp.outSpec.channels, wsD.height, wsD.width])) return this.fail(key);
+    if (!checkShape(res.certseg_shape_s, [b, sp.outSpec.channels, wsS.height, wsS.width])) return this.fail(key);
     if (Number(res.certseg_bad_d.data[0]) !== 0) throw new CertsegError(`${dp.shown}: denoiser produced NaN or Inf values`, 'model');
     if (Number(res.certseg_bad_s.data[0]) !== 0) throw new CertsegError(`${sp.shown}: segmenter produced NaN or Inf values`, 'model');
     return res.certseg_labels.data as Uint8Array;
@@ -324,9 +410,8 @@ export class Composer implements SegmenterComposer {
   }
 
   async dispose(): Promise<void> {
-    const all = [this.seg, ...this.chains.values()];
-    this.seg = null;
-    this.chains.clear();
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
     for (const p of all) await (await p)?.release();
   }
 }
