@@ -95,18 +95,25 @@ def load_segmenter(set_name):
         return None
     cfg = SEG_CFG[set_name]
     d = torch.load(ck)
-    net = SegUNet(len(cfg["classes"]), cfg["chans"])
+    c = len(d["mean"])
+    net = SegUNet(len(cfg["classes"]), cfg["chans"], in_ch=c)
     net.load_state_dict(d["state"])
     net.eval()
     m = PooledSeg(net, cfg["pool"]) if cfg["pool"] > 1 else net
-    mean = torch.tensor(d["mean"]).view(1, 3, 1, 1)
-    std = torch.tensor(d["std"]).view(1, 3, 1, 1)
+    mean = torch.tensor(d["mean"]).view(1, c, 1, 1)
+    std = torch.tensor(d["std"]).view(1, c, 1, 1)
     return m, mean, std, len(cfg["classes"])
+
+
+# ITU-R BT.601 luma, what certseg feeds a 1-channel segmenter (engines/adapt.ts LUMA)
+LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
 
 
 @torch.no_grad()
 def seg_score(seg, x01, masks):
     m, mean, std, k = seg
+    if mean.shape[1] == 1 and x01.shape[1] == 3:
+        x01 = (x01 * LUMA).sum(1, keepdim=True)
     pred = torch.cat([m((x01[i : i + 8] - mean) / std).argmax(1) for i in range(0, len(x01), 8)]).numpy()
     if k == 2:
         return "Dice %.3f" % np.mean([dice_fg(p, g) for p, g in zip(pred, masks)])
@@ -115,7 +122,7 @@ def seg_score(seg, x01, masks):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", choices=["default", "polyp"], default="default")
+    ap.add_argument("--set", choices=["default", "polyp", "ph2", "cxr"], default="default")
     ap.add_argument("--n-sample", type=int, help="number of ancestral samples (default 16 / 8)")
     ap.add_argument("--no-sample", action="store_true", help="skip ancestral sampling")
     ap.add_argument("--no-docs", action="store_true", help="print the table, do not edit docs/models.md")
@@ -138,8 +145,10 @@ def main(argv=None):
             x, m = generate.make_dataset(seed, n, size)
             evalsets.append((f"{n} fresh generated {size}x{size} images (seed {seed})", torch.from_numpy(x), m))
     else:
-        x, m = common.load_kvasir("val")
-        evalsets.append(("Kvasir-SEG val split, 100 images at 256x256", torch.from_numpy(x).float() / 255.0, m))
+        # 3 channels also for the grey set: the noise is drawn per channel, as certseg does
+        x, m = common.load_set(args.set, "val", channels=3)
+        what = {"polyp": "Kvasir-SEG val split", "ph2": "PH2 val split", "cxr": "chest X-ray val split (grey, R = G = B)"}[args.set]
+        evalsets.append(("%s, %d images at %dx%d" % (what, len(x), x.shape[3], x.shape[2]), torch.from_numpy(x).float() / 255.0, m))
 
     lines = []
     halved = False

@@ -1,5 +1,5 @@
 /**
- * tools/onnx2tfjs: the TF.js exports of the shipped models (models/default, models/polyp: cards with
+ * tools/onnx2tfjs: the TF.js exports of the shipped models (models/default, polyp, ph2, cxr: cards with
  * `alternates.tfjs`) agree with their ONNX originals through the real adapters — label agreement on the
  * sample image and noisy versions, denoised images within 1e-3 — and a certification runs on engine tfjs.
  * Plus the converter's own contract: unsupported ops are named, hand-written graphs convert exactly, and
@@ -28,7 +28,7 @@ import { DT, model, node, tensor, valueInfo } from './onnxWriter';
 import { seededUniform } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const DIRS = (process.env.ONNX2TFJS_MODEL_DIRS?.split(':') ?? ['models/default', 'models/polyp']).map((d) => path.resolve(ROOT, d));
+const DIRS = (process.env.ONNX2TFJS_MODEL_DIRS?.split(':') ?? ['models/default', 'models/polyp', 'models/ph2', 'models/cxr']).map((d) => path.resolve(ROOT, d));
 const SAMPLE = path.join(ROOT, 'models/default/sample.png');
 
 interface Exported {
