@@ -22,6 +22,7 @@ import { denoiserFeeds, segmenterFeeds, warmUp } from '../../server/src/engines/
 import { workingShape } from '../../server/src/engines/workingShape';
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
+import { noiseThreadBench } from './noiseThread';
 
 const root = repoRoot();
 const KVASIR_IMAGE = path.join(root, '../shared/datasets/kvasir-seg-256/images/cju0qkwl35piu0993l0dewei2.jpg');
@@ -540,7 +541,7 @@ function statsTiming() {
 }
 
 async function main() {
-  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
+  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
   // keeps the figures of its own run)
   const only =
     process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (process.argv.includes('--sizes-only') ? 'sizes' : null);
@@ -552,6 +553,15 @@ async function main() {
   }
   if (only === 'coldprocess') {
     await coldProcess(doc, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 3));
+    return;
+  }
+  if (only === 'noisethread') {
+    await noiseThreadBench(
+      root,
+      doc,
+      Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5),
+      spliceSections,
+    );
     return;
   }
   if (only === 'sizes') {

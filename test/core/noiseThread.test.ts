@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { noisyBatch } from '../../server/src/core/rng';
-import { noiseThreadId, noiseThreadWanted, startNoiseRun, stopNoiseThread, NOISE_THREAD_DEFAULT } from '../../server/src/core/noiseThread';
+import {
+  noiseThreadId,
+  noiseThreadNice,
+  noiseThreadWanted,
+  startNoiseRun,
+  stopNoiseThread,
+  NOISE_THREAD_DEFAULT,
+  NOISE_THREAD_NICE_DEFAULT,
+} from '../../server/src/core/noiseThread';
 import { segCertify, type SegCertifyParams } from '../../server/src/core/segcertify';
 import { constantImage, toySegmenter } from '../helpers/toySegmenter';
 
@@ -143,10 +151,32 @@ test('cancellation with the noise thread: a cancelled error, the thread is reuse
   assert.notEqual(noiseThreadId(), null);
 });
 
-test('CERTSEG_NOISE_THREAD: 1 / 0 force it, anything else is the default', () => {
+test('CERTSEG_NOISE_THREAD: 1 / 0 force it, anything else is the default; CERTSEG_NOISE_THREAD_NICE: 0..19', () => {
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }), true);
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }), false);
   assert.equal(noiseThreadWanted({}), NOISE_THREAD_DEFAULT);
+  assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '19' }), 19);
+  assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '40' }), 19);
+  assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '-5' }), 0, 'never above the process priority');
+  assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: 'low' }), NOISE_THREAD_NICE_DEFAULT);
+  assert.equal(noiseThreadNice({}), NOISE_THREAD_NICE_DEFAULT);
+});
+
+test('at nice 19 the thread still draws exactly noisyBatch', async () => {
+  const old = process.env.CERTSEG_NOISE_THREAD_NICE;
+  process.env.CERTSEG_NOISE_THREAD_NICE = '19';
+  try {
+    const image = testImage(3 * 20 * 20, 9);
+    const run = startNoiseRun(image, 0.25, 99)!;
+    const got = await run.fill(new Float32Array(4 * image.length), 3, 4);
+    run.close();
+    const expected = new Float32Array(4 * image.length);
+    noisyBatch(image, 0.25, 99, 3, 4, expected, new Float32Array(image.length));
+    assert.ok(bytes(got.data).equals(bytes(expected)));
+  } finally {
+    if (old === undefined) delete process.env.CERTSEG_NOISE_THREAD_NICE;
+    else process.env.CERTSEG_NOISE_THREAD_NICE = old;
+  }
 });
 
 test('an idle noise thread does not keep a process alive', () => {

@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 export type NoiseRequest =
   | { type: 'begin'; job: number; image: Float32Array; sigma: number; seed: number }
   | { type: 'end'; job: number }
+  | { type: 'nice'; value: number }
   | { type: 'fill'; job: number; id: number; first: number; count: number; buffer: ArrayBuffer };
 export interface NoiseReply {
   id: number;
@@ -26,6 +27,17 @@ export interface NoiseReply {
 
 /** CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off; the default is chosen by measurement (docs/performance.md, "Noise thread"). */
 export const NOISE_THREAD_DEFAULT = false;
+
+/**
+ * The thread's nice value (Linux; CERTSEG_NOISE_THREAD_NICE, 0 to 19): at 19 it takes a core only when the
+ * engine leaves one idle, instead of competing with ONNX Runtime's own threads (docs/performance.md).
+ */
+export const NOISE_THREAD_NICE_DEFAULT = 0;
+
+export function noiseThreadNice(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.CERTSEG_NOISE_THREAD_NICE);
+  return env.CERTSEG_NOISE_THREAD_NICE?.trim() && Number.isInteger(v) ? Math.max(0, Math.min(19, v)) : NOISE_THREAD_NICE_DEFAULT;
+}
 
 export function noiseThreadWanted(env: NodeJS.ProcessEnv = process.env): boolean {
   const v = env.CERTSEG_NOISE_THREAD?.trim();
@@ -54,6 +66,7 @@ class NoiseThread {
   private nextId = 1;
   private nextJob = 1;
   private users = 0;
+  private nice = 0;
   dead = false;
 
   constructor(file: string) {
@@ -83,6 +96,8 @@ class NoiseThread {
   begin(image: Float32Array, sigma: number, seed: number): number {
     const job = this.nextJob++;
     if (this.users++ === 0) this.worker.ref(); // a run is waiting on it: keep the process alive
+    const nice = noiseThreadNice();
+    if (nice !== this.nice) this.post({ type: 'nice', value: (this.nice = nice) }, []);
     const copy = image.slice(); // its own buffer, handed over whole
     this.post({ type: 'begin', job, image: copy, sigma, seed }, [copy.buffer]);
     return job;

@@ -3,6 +3,8 @@
  * batches with the very same function as the main thread (rng.ts noisyBatch), so its values are those of
  * the serial loop, bit for bit. Requests and replies: noiseThread.ts.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { noisyBatch } from './rng';
 import type { NoiseReply, NoiseRequest } from './noiseThread';
@@ -26,6 +28,14 @@ port.on('message', (m: NoiseRequest) => {
       return;
     case 'end':
       jobs.delete(m.job);
+      return;
+    case 'nice':
+      // Linux nice values are per thread: this thread's kernel id is the last part of /proc/thread-self
+      try {
+        setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), m.value);
+      } catch {
+        // elsewhere (or not allowed to lower it again): the thread keeps its priority
+      }
       return;
     case 'fill': {
       const job = jobs.get(m.job);
