@@ -22,6 +22,8 @@ const noKvasir = existsSync(path.join(KVASIR, 'splits/test.txt'))
   ? false
   : `skipped: ${KVASIR} not found (needs the read-only ../shared folder next to the repository)`;
 
+process.env.CERTSEG_ORT_COMPOSE = '1'; // the switch is read at each call; one test turns it off and back on
+
 const SIGMA = 0.25;
 const COPIES = 4; // noisy copies per image, one batch
 
@@ -122,6 +124,13 @@ test('default models: composed = adapters on the shipped sample, with and withou
   const composed = composeSegmenter(seg);
   try {
     assert.equal((await compare(seg, composed, null, sample, 1)).diff, 0);
+    process.env.CERTSEG_ORT_COMPOSE = '0';
+    try {
+      const img = await readImage(sample);
+      assert.equal(await composed.composer!.segment(img.data, 1, img.height, img.width), null, 'CERTSEG_ORT_COMPOSE=0 still composed');
+    } finally {
+      process.env.CERTSEG_ORT_COMPOSE = '1';
+    }
     for (const convention of ['carlini', 'miccai'] as const) {
       const den = await loadDenoiser(path.join(ROOT, 'models/default/denoiser.card.json'), { engine: 'onnx', convention });
       try {

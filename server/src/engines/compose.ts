@@ -13,13 +13,14 @@
  *
  * Not composed (the adapters run, silently): NHWC, a fixed batch, 'labels' outputs, multi-channel sigmoid,
  * direct (non-DDPM) denoisers, graphs with subgraphs or external data, an opset below 13.
- * CERTSEG_ORT_COMPOSE=1 turns it on, 0 off (engines/processing.ts).
+ * CERTSEG_ORT_COMPOSE=1 turns it on, 0 off (engines/processing.ts), read at each call.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { CertsegError } from '../core/errors';
 import { LUMA, timestepFeed } from './adapt';
 import type { Denoiser, Segmenter, SegmenterComposer } from './engine';
+import { composeEnabled } from './processing';
 import { createSession, DEFAULT_ORT_OPTIONS, type OrtSessionChoice } from './onnx';
 import {
   composedModel,
@@ -349,7 +350,7 @@ export class Composer implements SegmenterComposer {
 
   /** Labels from the composed segmenter graph, or null where this call cannot be composed (the caller runs the adapter). */
   async segment(images: Float32Array, b: number, h: number, w: number, shape?: WorkingShape): Promise<Uint8Array | null> {
-    if (this.obstacle || images.length !== b * C * h * w) return null;
+    if (!composeEnabled() || this.obstacle || images.length !== b * C * h * w) return null;
     const plan = this.base.adapter!.plan;
     const ws = shape ?? workingShape(plan.inSpec, h, w);
     const geo = geometry(ws, h, w);
@@ -373,7 +374,15 @@ export class Composer implements SegmenterComposer {
     sigma: number,
     segShape?: WorkingShape,
   ): Promise<Uint8Array | null> {
-    if (this.obstacle || den.info.engine !== 'onnx' || !den.adapter || !den.card.files.onnx || noisy.length !== b * C * h * w) return null;
+    if (
+      !composeEnabled() ||
+      this.obstacle ||
+      den.info.engine !== 'onnx' ||
+      !den.adapter ||
+      !den.card.files.onnx ||
+      noisy.length !== b * C * h * w
+    )
+      return null;
     const dp = den.adapter.plan;
     const sp = this.base.adapter!.plan;
     if (denoiserObstacle(dp)) return null;

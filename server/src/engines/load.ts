@@ -10,7 +10,6 @@ import type { Denoiser, Segmenter } from './engine';
 import type { EngineInfo, EngineName, EnginePreference } from '../../../protocol/results';
 import type { ModelRunner } from './runner';
 import type { OnnxLoadOptions } from './onnx';
-import { composeEnabled } from './processing';
 
 export interface LoadOptions {
   engine?: EnginePreference;
@@ -52,8 +51,9 @@ export async function loadSegmenter(cardPath: string, opts: LoadOptions = {}): P
   const runner = await runnerFor(card, chooseEngine(card, opts.engine), opts.onnx);
   try {
     const seg = makeSegmenter(runner, card);
-    // the card's transforms inside the ONNX graph (engines/compose.ts); the adapter wherever that cannot run
-    if (runner.info.engine === 'onnx' && composeEnabled()) return (await import('./compose')).composeSegmenter(seg);
+    // the card's transforms inside the ONNX graph (engines/compose.ts) while CERTSEG_ORT_COMPOSE allows it (read at
+    // each call: a warm process follows the switch); the adapter wherever that cannot run
+    if (runner.info.engine === 'onnx') return (await import('./compose')).composeSegmenter(seg);
     return seg;
   } catch (e) {
     await runner.dispose();

@@ -41,7 +41,7 @@ export function forSampling(
   record: ProcessingRecord,
 ): { segmenter: Segmenter; denoiser: Denoiser | null } {
   const composer = seg.composer;
-  if (!composer) {
+  if (!composer || !composeEnabled()) {
     record.segmenter.add('adapters');
     if (den) record.denoiser.add('adapters');
     return { segmenter: seg, denoiser: den };
