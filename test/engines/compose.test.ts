@@ -179,24 +179,19 @@ test(
 );
 
 /** A 3×3 'same' convolution with `cin` input channels and `cout` outputs: random weights give plenty of near-ties. */
-function conv(cin: number, cout: number, seed: number): Uint8Array {
+function conv(cin: number, cout: number, seed: number, squeeze = false): Uint8Array {
   const wt = seededUniform(cout * cin * 9, seed).map((v) => v - 0.5);
   const bias = seededUniform(cout, seed + 1).map((v) => 0.2 * (v - 0.5));
+  const pads = { name: 'pads', ints: [1, 1, 1, 1] };
+  const kernel = { name: 'kernel_shape', ints: [3, 3] };
   return model({
-    nodes: [
-      node(
-        'Conv',
-        ['x', 'w', 'b'],
-        ['y'],
-        [
-          { name: 'pads', ints: [1, 1, 1, 1] },
-          { name: 'kernel_shape', ints: [3, 3] },
-        ],
-      ),
-    ],
-    initializers: [tensor('w', [cout, cin, 3, 3], wt), tensor('b', [cout], bias)],
+    // squeeze: a 1-channel output declared as [N,H,W]
+    nodes: squeeze
+      ? [node('Conv', ['x', 'w', 'b'], ['y4'], [pads, kernel]), node('Squeeze', ['y4', 'axes'], ['y'])]
+      : [node('Conv', ['x', 'w', 'b'], ['y'], [pads, kernel])],
+    initializers: [tensor('w', [cout, cin, 3, 3], wt), tensor('b', [cout], bias), tensor('axes', [1], BigInt64Array.of(1n))],
     inputs: [valueInfo('x', DT.FLOAT, ['N', cin, 'H', 'W'])],
-    outputs: [valueInfo('y', DT.FLOAT, ['N', cout, 'H', 'W'])],
+    outputs: [valueInfo('y', DT.FLOAT, squeeze ? ['N', 'H', 'W'] : ['N', cout, 'H', 'W'])],
   });
 }
 
@@ -229,10 +224,11 @@ function card(file: string, input: Record<string, unknown>, output: Record<strin
   };
 }
 
-test('card transforms in the graph: luma + letterbox + sigmoid, mean/std + bilinear stretch + argmax, exact on near-ties', async () => {
+test('card transforms in the graph: luma + letterbox + sigmoid, mean/std + bilinear stretch + argmax, [N,H,W] output, exact on near-ties', async () => {
   const dir = tempDir();
   writeFileSync(path.join(dir, 'grey.onnx'), conv(1, 1, 3));
   writeFileSync(path.join(dir, 'rgb.onnx'), conv(3, 4, 5));
+  writeFileSync(path.join(dir, 'rank3.onnx'), conv(3, 1, 6, true));
   const cases = [
     card(
       'grey.onnx',
@@ -256,6 +252,7 @@ test('card transforms in the graph: luma + letterbox + sigmoid, mean/std + bilin
       4,
     ),
     card('rgb.onnx', { channels: 3, height: null, width: null }, { channels: 4, kind: 'probabilities' }, 4),
+    card('rank3.onnx', { channels: 3, height: 24, width: 64, fit: 'letterbox' }, { channels: 1, kind: 'sigmoid' }, 2),
   ];
   const [h, w, b] = [33, 57, 3];
   const x = seededUniform(b * 3 * h * w, 9).map((v) => 1.4 * v - 0.2); // noisy images go outside [0,1]

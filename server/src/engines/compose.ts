@@ -91,7 +91,7 @@ function denoiserObstacle(plan: DenoiserPlan): string | null {
   return null;
 }
 
-/** The working shape is the image itself: no resize, no letterbox (the only case composed so far). */
+/** The working shape is the image itself: no resize, no letterbox (the graph then serves any image size). */
 const isIdentity = (ws: WorkingShape, h: number, w: number): boolean =>
   ws.height === h && ws.width === w && ws.inner.top === 0 && ws.inner.left === 0 && ws.inner.height === h && ws.inner.width === w;
 
@@ -174,7 +174,9 @@ function segmenterPre(g: Builder, plan: SegmenterPlan, x: string): string {
 /** decode (adapt.ts) as graph nodes: argmax over channels (ties: the first, as ORT's ArgMax) or the sigmoid threshold. */
 function segmenterPost(g: Builder, plan: SegmenterPlan, raw: string, geo: Geometry): void {
   const out = plan.outSpec;
-  const scores = fromWorkingNodes(g, raw, geo); // scores (not labels) resized back, then decided, as decode() does
+  // a 1-channel output may be [N,H,W]: as [N,1,H,W] for the resize (a no-op reshape for NCHW scores)
+  const raw4 = geo ? g.op('Reshape', [raw, g.i64([0, -1, geo.ws.height, geo.ws.width])]) : raw;
+  const scores = fromWorkingNodes(g, raw4, geo); // scores (not labels) resized back, then decided, as decode() does
   const decided =
     out.kind === 'sigmoid'
       ? g.op('Greater', [scores, g.f32(out.sigmoidIsLogit ? 0 : 0.5)])
@@ -312,6 +314,18 @@ async function sessionFor(build: () => Uint8Array, owner: Segmenter | Denoiser):
   }
 }
 
+/** A run that fails (a kernel missing for these shapes, say) sends the call to the adapters, which give the result or their own error. */
+async function runOrNull(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+): Promise<ort.InferenceSession.ReturnType | null> {
+  try {
+    return await session.run(feeds);
+  } catch {
+    return null;
+  }
+}
+
 function checkShape(shape: ort.Tensor, want: number[]): boolean {
   const d = Array.from(shape.data as BigInt64Array, Number);
   // rank 4 [N, C, H, W]; a 1-channel output may come as [N, H, W]
@@ -358,7 +372,8 @@ export class Composer implements SegmenterComposer {
     if (this.broken.has(key)) return null;
     const session = await this.session(key, () => composeSegmenterGraph(this.base.card.files.onnx!, plan, geo));
     if (!session) return this.fail(key);
-    const res = await session.run({ certseg_x: new ort.Tensor('float32', images, [b, C, h, w]) });
+    const res = await runOrNull(session, { certseg_x: new ort.Tensor('float32', images, [b, C, h, w]) });
+    if (!res) return this.fail(key);
     if (!checkShape(res.certseg_shape_s, [b, plan.outSpec.channels, ws.height, ws.width])) return this.fail(key);
     if (Number(res.certseg_bad_s.data[0]) !== 0) throw new CertsegError(`${plan.shown}: segmenter produced NaN or Inf values`, 'model');
     return res.certseg_labels.data as Uint8Array;
@@ -405,7 +420,8 @@ export class Composer implements SegmenterComposer {
       const f = timestepFeed(dp.ts.meta, dp.ts.dtype, t * dp.ts.scale, b);
       feeds[`d/${dp.ts.meta.name}`] = new ort.Tensor(f.dtype, f.data, f.dims);
     }
-    const res = await session.run(feeds);
+    const res = await runOrNull(session, feeds);
+    if (!res) return this.fail(key);
     if (!checkShape(res.certseg_shape_d, [b, dp.outSpec.channels, wsD.height, wsD.width])) return this.fail(key);
     if (!checkShape(res.certseg_shape_s, [b, sp.outSpec.channels, wsS.height, wsS.width])) return this.fail(key);
     if (Number(res.certseg_bad_d.data[0]) !== 0) throw new CertsegError(`${dp.shown}: denoiser produced NaN or Inf values`, 'model');
