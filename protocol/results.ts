@@ -78,7 +78,7 @@ export interface ModelProvenance {
   session?: OrtSessionRecord;
   /**
    * Where the card's pre/post-processing ran during sampling (host loop only): 'graph' = composed with the model
-   * into one ONNX graph run by ONNX Runtime (CERTSEG_ORT_COMPOSE, engines/compose.ts), 'adapters' = in JavaScript
+   * into one ONNX graph run by ONNX Runtime (the default; CERTSEG_ORT_COMPOSE=0 turns it off; engines/compose.ts), 'adapters' = in JavaScript
    * (engines/adapt.ts), 'graph+adapters' = some batches each way. Absent with the device loop and in older results.
    */
   processing?: 'graph' | 'adapters' | 'graph+adapters';

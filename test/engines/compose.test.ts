@@ -74,10 +74,10 @@ async function compare(
   return { diff: differing(got, want), total: want.length };
 }
 
-test('CERTSEG_ORT_COMPOSE: 1 on, 0 or unset off', () => {
+test('CERTSEG_ORT_COMPOSE: 0 off, 1 or unset on', () => {
   assert.equal(composeEnabled({ CERTSEG_ORT_COMPOSE: '1' }), true);
   assert.equal(composeEnabled({ CERTSEG_ORT_COMPOSE: '0' }), false);
-  assert.equal(composeEnabled({}), false);
+  assert.equal(composeEnabled({}), true);
 });
 
 test('polyp segmenter: composed graph = adapter labels on 10 noisy Kvasir test images', { skip: noKvasir }, async () => {

@@ -13,7 +13,7 @@
  *
  * Not composed (the adapters run, silently): NHWC, a fixed batch, 'labels' outputs, multi-channel sigmoid,
  * direct (non-DDPM) denoisers, graphs with subgraphs or external data, an opset below 13.
- * CERTSEG_ORT_COMPOSE=1 turns it on, 0 off (engines/processing.ts), read at each call.
+ * On by default; CERTSEG_ORT_COMPOSE=0 turns it off (engines/processing.ts), read at each call.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';

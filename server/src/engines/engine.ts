@@ -30,7 +30,7 @@ export interface Segmenter extends SegmentModel {
   readonly adapter?: { runner: ModelRunner; plan: SegmenterPlan };
   /** The working shape bound for one image by the memory plan (pipeline/memoryPlan.ts bindShape); absent: the default. */
   readonly shape?: WorkingShape;
-  /** ONNX Runtime with CERTSEG_ORT_COMPOSE: the composed graphs (engines/compose.ts) */
+  /** ONNX Runtime: the composed graphs (engines/compose.ts; CERTSEG_ORT_COMPOSE=0 turns them off) */
   readonly composer?: SegmenterComposer;
   dispose(): Promise<void>;
 }

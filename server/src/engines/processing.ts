@@ -6,9 +6,12 @@
  */
 import type { Denoiser, Segmenter } from './engine';
 
-/** Whether composition is on: CERTSEG_ORT_COMPOSE=1 on, 0 off; the default is off until measured. */
+/**
+ * Whether composition is on: CERTSEG_ORT_COMPOSE=0 turns it off; on by default (labels identical to the adapters,
+ * and measured not slower: composed / adapters 0.94 on the default models, 0.97–0.99 on the polyp config, here).
+ */
 export function composeEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.CERTSEG_ORT_COMPOSE === '1';
+  return env.CERTSEG_ORT_COMPOSE !== '0';
 }
 
 /** Where a model's pre/post-processing ran: in the composed ONNX graph, or in the JavaScript adapters. */
