@@ -105,6 +105,24 @@ def export_onnx(model, args, path, input_names, output_names, dynamic_axes):
 
 
 def write_card(path, card):
+    """Writes a model card. Two things measured or made after training are carried over: the TF.js export
+    (`alternates.tfjs`, when tfjs/<role>/model.json exists beside the card: tools/onnx2tfjs makes it, and
+    test/engines/onnx2tfjs.test.ts says when it is stale) and `input.bytesPerPixel` of the card being
+    replaced (measured by `certseg card check`)."""
+    d = os.path.dirname(path)
+    tfjs = os.path.join("tfjs", card["role"], "model.json")
+    if os.path.exists(os.path.join(d, tfjs)) and "alternates" not in card:
+        items = list(card.items())
+        at = [k for k, _ in items].index("file") + 1
+        card = dict(items[:at] + [("alternates", {"tfjs": tfjs})] + items[at:])
+    if os.path.exists(path):
+        try:
+            old = json.load(open(path))
+            bpp = old.get("input", {}).get("bytesPerPixel")
+            if bpp and "bytesPerPixel" not in card["input"]:
+                card["input"]["bytesPerPixel"] = bpp
+        except (OSError, ValueError):
+            pass
     with open(path, "w") as f:
         json.dump(card, f, indent=2)
         f.write("\n")
