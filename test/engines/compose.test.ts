@@ -13,6 +13,9 @@ import { composeEnabled, forSampling, newProcessingRecord } from '../../server/s
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
 import { readImage } from '../../server/src/image/read';
+import { warmUpComposed } from '../../server/src/engines/warmUp';
+import { workingShape } from '../../server/src/engines/workingShape';
+import { bindSegmenter } from '../../server/src/pipeline/memoryPlan';
 import { DT, model, node, tensor, valueInfo } from './onnxWriter';
 import { SHARED, seededUniform, tempDir, writeCard } from './helpers';
 
@@ -301,5 +304,24 @@ test('fallbacks: an NHWC card and the tfjs engine run the adapters, with the sam
     assert.equal(differing(await composed.segment(y, 2, 8, 8), await seg.segment(y, 2, 8, 8)), 0);
   } finally {
     await composed.dispose();
+  }
+});
+
+test('warm-up of the composed graphs: only when a warm-up is wanted (GPU or CERTSEG_WARMUP=1), once per size and batch', async () => {
+  const seg0 = await loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'onnx' });
+  const den = await loadDenoiser(path.join(ROOT, 'models/default/denoiser.card.json'), { engine: 'onnx' });
+  const seg = bindSegmenter(seg0, workingShape(seg0.card.input, 32, 48));
+  const before = process.env.CERTSEG_WARMUP;
+  try {
+    process.env.CERTSEG_WARMUP = '0';
+    assert.equal(await warmUpComposed(seg, den, 32, 48, 2, SIGMA), 0);
+    process.env.CERTSEG_WARMUP = '1';
+    assert.ok((await warmUpComposed(seg, den, 32, 48, 2, SIGMA)) > 0);
+    assert.equal(await warmUpComposed(seg, den, 32, 48, 2, SIGMA), 0, 'warmed twice');
+  } finally {
+    if (before === undefined) delete process.env.CERTSEG_WARMUP;
+    else process.env.CERTSEG_WARMUP = before;
+    await den.dispose();
+    await seg0.dispose();
   }
 });

@@ -74,3 +74,35 @@ export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, b
   warmed.set(ad.runner, done);
   return performance.now() - t0;
 }
+
+/** per composer: the image sizes, batches and denoisers its composed graphs were warmed for */
+const composedWarmed = new WeakMap<object, Set<string>>();
+
+/**
+ * The composed graphs (engines/compose.ts) are ONNX Runtime sessions of their own, so they are warmed the same
+ * way, when a warm-up is wanted: the sampling graph (denoiser + segmenter, or the segmenter) on zeros at the
+ * image's size and the sampling batch, and the segmenter's graph for the clean pass (batch 1). `seg`, `den`:
+ * the models bound to their working shapes. Returns the ms spent.
+ */
+export async function warmUpComposed(
+  seg: Segmenter,
+  den: Denoiser | null,
+  h: number,
+  w: number,
+  batch: number,
+  sigma: number,
+): Promise<number> {
+  const c = seg.composer;
+  if (!c || seg.info.engine !== 'onnx' || !warmUpWanted(seg.info.device)) return 0;
+  const key = `${h}x${w}x${batch}|${den ? `${den.card.sha256}|${den.card.cardPath}` : ''}`;
+  const done = composedWarmed.get(c) ?? new Set<string>();
+  if (done.has(key)) return 0;
+  const t0 = performance.now();
+  const zeros = new Float32Array(batch * 3 * h * w);
+  if (den) await c.chain(den, zeros, batch, h, w, sigma, seg.shape);
+  else await c.segment(zeros, batch, h, w, seg.shape);
+  await c.segment(zeros.subarray(0, 3 * h * w), 1, h, w, seg.shape);
+  done.add(key);
+  composedWarmed.set(c, done);
+  return performance.now() - t0;
+}

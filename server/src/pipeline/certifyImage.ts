@@ -13,7 +13,7 @@ import { readImage, readMask } from '../image/read';
 import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
 import { baselineBytes, bindDenoiser, bindSegmenter, defaultBudgetMiB, notePlanned, planMemory, type MemoryPlan } from './memoryPlan';
 import { describeShape, STRETCH_WARNING, type WorkingShape } from '../engines/workingShape';
-import { warmUp } from '../engines/warmUp';
+import { warmUp, warmUpComposed } from '../engines/warmUp';
 import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
@@ -78,7 +78,8 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // ONNX Runtime's slow first run, paid on zeros at the sampling batch's shapes (no random stream is touched)
   const warmMs =
     (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) +
-    (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0);
+    (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0) +
+    (await warmUpComposed(segmenter, denoiser, h, w, plan.batchSize, cfg.sigma));
   throwIfAborted(hooks.signal);
 
   progress('clean', 0, 1, 'clean prediction');
