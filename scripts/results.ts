@@ -410,11 +410,12 @@ async function main() {
       process.exit(2);
     }
   }
-  const sections = existingSections();
   for (const k of wanted) {
     const lines = await domainSection(DOMAINS.find((d) => d.key === k)!);
-    sections.set(k, lines.join('\n'));
+    // read again at write time (another domain's run may have written meanwhile), then this domain's section;
     // written after each domain, so that an interrupted run keeps what it finished
+    const sections = existingSections();
+    sections.set(k, lines.join('\n'));
     write(sections);
   }
   console.log(readFileSync(resultsMd, 'utf8'));
