@@ -214,9 +214,22 @@ interface MemoryChildResult {
   cache?: string;
 }
 function peakMemory(t: Target, n: number, twice = false, env: NodeJS.ProcessEnv = process.env): MemoryChildResult {
+  // Through a shell that forks the child: on Linux a process forked from this one starts with this process's RSS
+  // high-water mark (ru_maxrss survives fork + exec), so a direct child would report this bench's own peak.
   const res = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', path.join(__dirname, 'memoryChild.ts'), t.image, String(n), t.config ?? '-', twice ? 'twice' : ''],
+    '/bin/sh',
+    [
+      '-c',
+      '"$0" "$@"; exit $?', // not the last simple command alone: the shell must fork, not exec
+      process.execPath,
+      '--import',
+      'tsx',
+      path.join(__dirname, 'memoryChild.ts'),
+      t.image,
+      String(n),
+      t.config ?? '-',
+      twice ? 'twice' : '',
+    ],
     { encoding: 'utf8', cwd: root, env },
   );
   if (res.status !== 0) throw new Error(`memory child failed: ${res.stderr}`);
