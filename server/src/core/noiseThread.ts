@@ -25,7 +25,11 @@ export interface NoiseReply {
   error?: string;
 }
 
-/** CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off; the default is chosen by measurement (docs/performance.md, "Noise thread"). */
+/**
+ * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Off by default: on the 2-core CPU it was
+ * measured on, ONNX Runtime's own threads already take both cores and the thread was not clearly faster
+ * (docs/performance.md, "Noise thread"); with cores to spare it takes noise off the critical path.
+ */
 export const NOISE_THREAD_DEFAULT = false;
 
 /**
