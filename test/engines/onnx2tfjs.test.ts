@@ -28,7 +28,9 @@ import { DT, model, node, tensor, valueInfo } from './onnxWriter';
 import { seededUniform } from './helpers';
 
 const ROOT = path.resolve(__dirname, '../..');
-const DIRS = (process.env.ONNX2TFJS_MODEL_DIRS?.split(':') ?? ['models/default', 'models/polyp', 'models/ph2', 'models/cxr']).map((d) => path.resolve(ROOT, d));
+const DIRS = (process.env.ONNX2TFJS_MODEL_DIRS?.split(':') ?? ['models/default', 'models/polyp', 'models/ph2', 'models/cxr']).map((d) =>
+  path.resolve(ROOT, d),
+);
 const SAMPLE = path.join(ROOT, 'models/default/sample.png');
 
 interface Exported {

@@ -31,7 +31,7 @@ for (const d of DOMAINS) {
   test(`models/${d.key}: its config certifies a real ${d.folder} test image with its denoiser`, { skip }, async () => {
     // the first image of the fixed test split (never trained or tuned on)
     const id = readFileSync(path.join(dataset, 'splits', 'test.txt'), 'utf8').split(/\s+/).filter(Boolean)[0]!;
-    const config = await loadConfig(configPath, { n0: 10, n: 40, sigma: 0.25, seed: 3 });
+    const config = await loadConfig(configPath, { n0: 10, n: 64, sigma: 0.25, seed: 3 });
     assert.ok(config.denoiser, 'the shipped config uses the diffusion denoiser');
     const segCard = JSON.parse(readFileSync(path.join(ROOT, 'models', d.key, 'segmenter.card.json'), 'utf8')) as { input: { channels: number } };
     assert.equal(segCard.input.channels, d.channels);
