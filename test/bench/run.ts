@@ -24,6 +24,9 @@ import { composeEnabled } from '../../server/src/engines/processing';
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { noiseThreadBench } from './noiseThread';
+import { stopNoiseThread } from '../../server/src/core/noiseThread';
+import { inferenceThreadBench } from './inferenceThread';
+import { warmDatasetBench } from './warmDataset';
 
 const root = repoRoot();
 const KVASIR_IMAGE = path.join(root, '../shared/datasets/kvasir-seg-256/images/cju0qkwl35piu0993l0dewei2.jpg');
@@ -37,7 +40,10 @@ interface Target {
   name: string;
   image: string;
   config: string | null;
+  /** plain smoothing: the config's denoiser switched off (the issue's target holds with and without it) */
+  noDenoiser?: boolean;
 }
+const targetConfig = (t: Target) => loadConfig(t.config, t.noDenoiser ? { denoiser: null } : {});
 
 /**
  * The raw floor: the engine's own run() (InferenceSession.run for ONNX Runtime) on feeds prepared before
@@ -46,7 +52,7 @@ interface Target {
  * own overhead.
  */
 async function rawFloor(t: Target, samples: number, working: NonNullable<ImageReport['working']>) {
-  const config = await loadConfig(t.config, {});
+  const config = await targetConfig(t);
   const seg = await getSegmenter(config.segmenter, config.engine);
   const den = config.denoiser ? await getDenoiser(config.denoiser, config.engine, config.denoiseConvention) : null;
   const b = working.batchSize;
@@ -90,7 +96,7 @@ async function rawFloor(t: Target, samples: number, working: NonNullable<ImageRe
 }
 
 async function forwardFloor(t: Target, samples: number) {
-  const config = await loadConfig(t.config, {});
+  const config = await targetConfig(t);
   const seg = await getSegmenter(config.segmenter, config.engine);
   const den = config.denoiser ? await getDenoiser(config.denoiser, config.engine, config.denoiseConvention) : null;
   const img = await readImage(t.image);
@@ -149,7 +155,7 @@ async function certifyWith(compose: boolean, t: Target, config: Awaited<ReturnTy
 }
 
 async function overheadRuns(t: Target) {
-  const config = await loadConfig(t.config, {});
+  const config = await targetConfig(t);
   const byDefault = composeEnabled();
   // warm-up (model load, allocations, the composed graphs' sessions), both paths
   for (const c of [true, false]) await certifyWith(c, t, config);
@@ -598,8 +604,100 @@ function statsTiming() {
   return { holm: median(times.holm), bonferroni: median(times.bonferroni), radiusMap: median(times.radiusMap) };
 }
 
+/** The default models on their sample and the polyp config on a Kvasir-SEG image, each with and without the denoiser. */
+function overheadTargets(): Target[] {
+  const targets: Target[] = [{ name: 'default models, shipped sample', image: path.join(root, 'models/default/sample.png'), config: null }];
+  const polypConfig = path.join(root, 'models/polyp/polyp.certseg.json');
+  if (existsSync(KVASIR_IMAGE) && existsSync(polypConfig))
+    targets.push({ name: 'polyp models, Kvasir-SEG image 256×256', image: KVASIR_IMAGE, config: polypConfig });
+  // the same two without the denoiser (plain smoothing): the issue-16 target holds for both paths
+  for (const t of [...targets]) targets.push({ ...t, name: `${t.name}, no denoiser`, noDenoiser: true });
+  return targets;
+}
+
+export const SPARE_CORE_HEADING = '## A core left to the noise thread';
+
+/**
+ * --only=sparecore: on 2 cores ONNX Runtime's default threads take both, so noise drawn on the noise thread only
+ * competes with inference (the "Noise thread" section). Here ORT runs on one intra-op thread
+ * (CERTSEG_ORT_THREADS=1), standing in for a GPU or a CPU with cores to spare, and certification with the noise
+ * thread on and off is compared with the raw floor at the same setting. Interleaved pairs, order alternating.
+ */
+async function spareCore(doc: string, reps: number) {
+  const saved = { threads: process.env.CERTSEG_ORT_THREADS, noise: process.env.CERTSEG_NOISE_THREAD };
+  process.env.CERTSEG_ORT_THREADS = '1';
+  await disposeModels(); // sessions are made at load: reload them with one thread
+  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const loads = [
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join('/'),
+  ];
+  const out = [
+    SPARE_CORE_HEADING,
+    '',
+    '',
+    '| models | noise | certification total ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
+    '|---|---|---|---|---|---|',
+  ];
+  try {
+    for (const t of overheadTargets()) {
+      const config = await targetConfig(t);
+      const certify = async (thread: boolean) => {
+        process.env.CERTSEG_NOISE_THREAD = thread ? '1' : '0';
+        const { report } = await certifyImage({ imagePath: t.image, config });
+        if (report.provenance.noise !== (thread ? 'thread' : 'main')) throw new Error(`noise ran on ${report.provenance.noise}`);
+        if (report.provenance.segmenter.session?.intraOpNumThreads !== 1) throw new Error('the segmenter did not run on one thread');
+        return report;
+      };
+      for (const thread of [false, true]) await certify(thread); // warm: sessions, composed graphs, the thread
+      const rows = { main: [] as number[][], thread: [] as number[][] };
+      for (let rep = 0; rep < reps; rep++) {
+        const order = rep % 2 ? [true, false] : [false, true];
+        const totals: Record<string, ImageReport> = {};
+        for (const thread of order) totals[String(thread)] = await certify(thread);
+        const raw = await rawFloor(t, config.n0 + config.n + 1, totals.true.working!);
+        rows.main.push([totals.false.timings.total, raw]);
+        rows.thread.push([totals.true.timings.total, raw]);
+        loads.push(
+          os
+            .loadavg()
+            .map((l) => l.toFixed(1))
+            .join('/'),
+        );
+        console.log(
+          `${t.name} pair ${rep + 1}: main ${totals.false.timings.total} thread ${totals.true.timings.total} raw ${raw.toFixed(0)}`,
+        );
+      }
+      for (const [name, r] of [
+        ['main thread', rows.main],
+        ['noise thread', rows.thread],
+      ] as const) {
+        const ratios = r.map(([c, raw]) => c / raw);
+        out.push(
+          `| ${t.name} | ${name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(', ')} |`,
+        );
+      }
+    }
+  } finally {
+    for (const [k, v] of [
+      ['CERTSEG_ORT_THREADS', saved.threads],
+      ['CERTSEG_NOISE_THREAD', saved.noise],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await disposeModels();
+    await stopNoiseThread();
+  }
+  out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=sparecore\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets of the sections above (σ 0.25, n0 10, n 100, batch 8) with ONNX Runtime on one intra-op thread (CERTSEG_ORT_THREADS=1) for the certification and for its raw floor alike, so that one of the 2 cores is free, as a GPU or a larger CPU leaves the host's cores free. Each pair: certification with the noise on the main thread (CERTSEG_NOISE_THREAD=0) and on the noise thread (=1), in alternating order, then the raw floor. ${reps} pairs. Load average (1/5/15 min) at the start and after each pair: ${loads.join('; ')}.`;
+  writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  console.log(out.join('\n'));
+}
+
 async function main() {
-  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
+  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread | --only=inferencethread | --only=warmdataset | --only=sparecore [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
   // keeps the figures of its own run)
   const only =
     process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (process.argv.includes('--sizes-only') ? 'sizes' : null);
@@ -622,15 +720,29 @@ async function main() {
     );
     return;
   }
+  if (only === 'sparecore') {
+    await spareCore(doc, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5));
+    return;
+  }
+  if (only === 'warmdataset') {
+    const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3) ?? d);
+    await warmDatasetBench(root, doc, { images: arg('images', 8), reps: arg('reps', 2) }, spliceSections);
+    return;
+  }
+  if (only === 'inferencethread') {
+    await inferenceThreadBench(
+      root,
+      doc,
+      Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5),
+      spliceSections,
+    );
+    return;
+  }
   if (only === 'sizes') {
     writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', (await sizeTable()).join('\n')));
     return;
   }
-  const targets: Target[] = [{ name: 'default models, shipped sample', image: path.join(root, 'models/default/sample.png'), config: null }];
-  const polypImage = path.join(root, '../shared/datasets/kvasir-seg-256/images/cju0qkwl35piu0993l0dewei2.jpg');
-  const polypConfig = path.join(root, 'models/polyp/polyp.certseg.json');
-  if (existsSync(polypImage) && existsSync(polypConfig))
-    targets.push({ name: 'polyp models, Kvasir-SEG image 256×256', image: polypImage, config: polypConfig });
+  const targets = overheadTargets();
 
   say('# Performance');
   say();
@@ -675,6 +787,8 @@ async function main() {
     say(
       `Through the adapters instead (certseg's denoise()/segment(): resizing, noise scaling, normalisation, DDPM arithmetic and argmax in JavaScript; not a raw floor): ${floorMs.toFixed(1)} ms; certification / that, fastest of ${REPS} each: ${ratio.toFixed(3)} (overhead ${overhead.toFixed(1)}%). Paired runs: ${runs.map((r) => r.ratio.toFixed(3)).join(', ')} (median ${median(runs.map((r) => r.ratio)).toFixed(3)}).`,
     );
+    // fresh-process memory and cold/warm: measured once per model set, with its denoiser (the heavier path)
+    if (t.noDenoiser) continue;
     const m100 = peakMemory(t, 100, true);
     say(
       `Cold vs warm (fresh process): first certification ${m100.firstMs.toFixed(0)} ms (model load and the runtimes' first runs included), second in the same process ${m100.secondMs!.toFixed(0)} ms.`,

@@ -9,6 +9,7 @@
  *  - Bad input: one line, exit 2, no file written.
  * Build first: `npm run build`.
  */
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ before(() => assert.ok(existsSync(cli), 'run `npm run build` first'));
 
 interface Container {
   command: string[];
+  env?: { name: string; value: string }[];
   resources: { requests: Record<string, string>; limits: Record<string, string> };
 }
 const container = (job: Record<string, any>): Container => job.spec.template.spec.containers[0];
@@ -95,6 +97,8 @@ test('k8s: an Indexed Job (one pod per shard, GPU requests) and a merge Job, val
   assert.deepEqual(c.command, ['certseg', 'dataset', '/data/kvasir', '--out', '/data/out', '--shards', '4', '--resume', '--n', '500']);
   assert.equal(c.resources.requests['nvidia.com/gpu'], '2');
   assert.equal(c.resources.limits['nvidia.com/gpu'], '2');
+  // ONNX Runtime gets the pod's CPU request, not every core of the node the container sees
+  assert.deepEqual(c.env, [{ name: 'CERTSEG_ORT_THREADS', value: c.resources.requests.cpu }]);
   assert.deepEqual(shards.spec.template.spec.volumes, [{ name: 'data', persistentVolumeClaim: { claimName: 'certseg-data' } }]);
   assert.equal(merge.spec.completionMode, undefined);
   assert.deepEqual(container(merge).command, ['certseg', 'merge', '/data/out', '--out', '/data/out']);
@@ -205,6 +209,17 @@ test('slurm: an sbatch array over the shards and a merge script for --dependency
   for (const line of ['#SBATCH --array=0-2', '#SBATCH --gpus-per-task=1', '#SBATCH --partition=gpu', '#SBATCH --time=01:30:00'])
     assert.ok(array.includes(line), line);
   assert.match(array, new RegExp(`\\$CERTSEG dataset ${ds} --out ${out} --shards 3 --resume --no-denoiser\\n`));
+  // ONNX Runtime's threads follow the task's CPUs: the line is real shell, run here with and without Slurm's variable
+  const threadsLine = array.split('\n').find((l) => l.startsWith('export CERTSEG_ORT_THREADS='));
+  assert.ok(threadsLine, 'the array script sets CERTSEG_ORT_THREADS');
+  const threads = (env: NodeJS.ProcessEnv) =>
+    execFileSync('bash', ['-euc', `${threadsLine}; echo "$CERTSEG_ORT_THREADS"`], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+    }).trim();
+  assert.equal(threads({ SLURM_CPUS_PER_TASK: '6' }), '6');
+  assert.equal(threads({}), '0', "without --cpus-per-task: ONNX Runtime's default");
+  assert.equal(threads({ SLURM_CPUS_PER_TASK: '6', CERTSEG_ORT_THREADS: '3' }), '3', "the user's own setting wins");
   assert.match(mergeScript, new RegExp(`\\$CERTSEG merge ${out} --out ${out}\\n`));
   assert.ok(!mergeScript.includes('--array'), 'the merge is one job');
   // the printed line submits the merge dependent on the whole array

@@ -11,6 +11,7 @@ import {
   noiseThreadId,
   noiseThreadNice,
   noiseThreadWanted,
+  engineLeavesACore,
   startNoiseRun,
   stopNoiseThread,
   NOISE_THREAD_DEFAULT,
@@ -155,6 +156,16 @@ test('CERTSEG_NOISE_THREAD: 1 / 0 force it, anything else is the default; CERTSE
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }), true);
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }), false);
   assert.equal(noiseThreadWanted({}), NOISE_THREAD_DEFAULT);
+  // left open: on where the engine leaves a CPU core (a GPU, or ORT on fewer threads than the process's CPUs)
+  assert.equal(engineLeavesACore({ device: 'gpu' }, 2), true);
+  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 0 }, 2), false, "ORT's default threads take every core");
+  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 1 }, 2), true);
+  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 2 }, 2), false);
+  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 4 }, 8), true);
+  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 1 }, 1), false, 'one CPU: nothing to spare');
+  assert.equal(noiseThreadWanted({}, { device: 'gpu' }), true);
+  assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }, { device: 'gpu' }), false, 'the variable wins');
+  assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }, { device: 'cpu', intraOpNumThreads: 0 }), true);
   assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '19' }), 19);
   assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '40' }), 19);
   assert.equal(noiseThreadNice({ CERTSEG_NOISE_THREAD_NICE: '-5' }), 0, 'never above the process priority');

@@ -13,9 +13,9 @@ import { composeEnabled, forSampling, newProcessingRecord } from '../../server/s
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
 import { readImage } from '../../server/src/image/read';
-import { warmUpComposed } from '../../server/src/engines/warmUp';
+import { warmUp, warmUpComposed, warmUpRun } from '../../server/src/engines/warmUp';
 import { workingShape } from '../../server/src/engines/workingShape';
-import { bindSegmenter } from '../../server/src/pipeline/memoryPlan';
+import { bindDenoiser, bindSegmenter } from '../../server/src/pipeline/memoryPlan';
 import { DT, model, node, tensor, valueInfo } from './onnxWriter';
 import { SHARED, seededUniform, tempDir, writeCard } from './helpers';
 
@@ -337,5 +337,38 @@ test('warm-up of the composed graphs: only when a warm-up is wanted (GPU or CERT
     else process.env.CERTSEG_WARMUP = before;
     await den.dispose();
     await seg0.dispose();
+  }
+});
+
+test('a run warms the composed graphs and leaves the plain sessions cold (no second arena); with composition off it warms the plain sessions', async () => {
+  const before = process.env.CERTSEG_WARMUP;
+  process.env.CERTSEG_WARMUP = '1';
+  const load = async () => {
+    const seg0 = await loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'onnx' });
+    const den0 = await loadDenoiser(path.join(ROOT, 'models/default/denoiser.card.json'), { engine: 'onnx' });
+    const shape = workingShape(seg0.card.input, 24, 40);
+    const bound = { segmenter: bindSegmenter(seg0, shape), denoiser: bindDenoiser(den0, workingShape(den0.card.input, 24, 40)) };
+    return { loaded: { segmenter: seg0, denoiser: den0 }, bound, shape };
+  };
+  // warmUp() on a plain session returns 0 when that session was already warmed at this shape and batch
+  const plainWasWarmed = async (m: Awaited<ReturnType<typeof load>>) =>
+    (await warmUp(m.loaded.segmenter, m.shape, 2)) === 0 && (await warmUp(m.loaded.denoiser, m.bound.denoiser.shape!, 2)) === 0;
+  const on = await load();
+  const off = await load();
+  try {
+    assert.ok((await warmUpRun(on.loaded, on.bound, 24, 40, 2, SIGMA)) > 0);
+    assert.equal(await plainWasWarmed(on), false, 'composition on: the plain sessions were warmed as well');
+    assert.equal(await warmUpRun(on.loaded, on.bound, 24, 40, 2, SIGMA), 0, 'warmed twice');
+    process.env.CERTSEG_ORT_COMPOSE = '0';
+    assert.ok((await warmUpRun(off.loaded, off.bound, 24, 40, 2, SIGMA)) > 0);
+    assert.equal(await plainWasWarmed(off), true, 'composition off: the plain sessions, which take the batches, were not warmed');
+  } finally {
+    process.env.CERTSEG_ORT_COMPOSE = '1';
+    if (before === undefined) delete process.env.CERTSEG_WARMUP;
+    else process.env.CERTSEG_WARMUP = before;
+    for (const m of [on, off]) {
+      await m.loaded.denoiser.dispose();
+      await m.loaded.segmenter.dispose();
+    }
   }
 });

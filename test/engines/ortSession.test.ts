@@ -174,3 +174,34 @@ test('certifyImage: the warm-up and the cached sessions leave seeded results bit
     assert.deepEqual(r.certified, first.certified);
   }
 });
+
+test("CERTSEG_ORT_THREADS sets every session's intra-op threads (recorded in the provenance); anything but a whole number is refused in one line", async () => {
+  const saved = process.env.CERTSEG_ORT_THREADS;
+  process.env.CERTSEG_ORT_THREADS = '1';
+  try {
+    const seg = await loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'onnx' });
+    try {
+      assert.equal(seg.info.session?.intraOpNumThreads, 1);
+      // and its output is the one the default threads give (threads change speed, not values, for these models)
+      const x = seededUniform(2 * 3 * 32 * 32, 3);
+      const one = await seg.segment(x, 2, 32, 32);
+      delete process.env.CERTSEG_ORT_THREADS;
+      const seg2 = await loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'onnx' });
+      assert.equal(seg2.info.session?.intraOpNumThreads, 0);
+      assert.deepEqual(await seg2.segment(x, 2, 32, 32), one);
+      await seg2.dispose();
+    } finally {
+      await seg.dispose();
+    }
+    for (const bad of ['two', '-1', '1.5']) {
+      process.env.CERTSEG_ORT_THREADS = bad;
+      await assert.rejects(loadSegmenter(path.join(ROOT, 'models/default/segmenter.card.json'), { engine: 'onnx' }), (e: Error) => {
+        assert.equal(e.message, `CERTSEG_ORT_THREADS must be a whole number of threads (0: ONNX Runtime's default), not "${bad}"`);
+        return true;
+      });
+    }
+  } finally {
+    if (saved === undefined) delete process.env.CERTSEG_ORT_THREADS;
+    else process.env.CERTSEG_ORT_THREADS = saved;
+  }
+});

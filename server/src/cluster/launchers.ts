@@ -81,6 +81,9 @@ export function slurmScripts(j: SlurmJob): { array: string; merge: string } {
     `#SBATCH --output=${logs}/%x-%A_%a.out`,
     'set -euo pipefail',
     ...certseg,
+    "# ONNX Runtime's threads: the task's CPUs (Slurm sets SLURM_CPUS_PER_TASK with --cpus-per-task), not every",
+    '# core of the node, which tasks sharing a node would oversubscribe. 0: ONNX Runtime decides.',
+    'export CERTSEG_ORT_THREADS=${CERTSEG_ORT_THREADS:-${SLURM_CPUS_PER_TASK:-0}}',
     '# Task k certifies the images at positions k, k+N, k+2N, … (certseg reads SLURM_ARRAY_TASK_ID).',
     '# --resume: a requeued or resubmitted task redoes only its unfinished images.',
     `$CERTSEG dataset ${words([j.dataset, '--out', j.out, '--shards', String(j.shards), '--resume', ...j.datasetArgs])}`,
@@ -125,7 +128,17 @@ export function kubernetesManifests(j: KubernetesJob): { shards: Manifest; merge
     metadata: { labels: { app: 'certseg', 'certseg/job': j.name } },
     spec: {
       restartPolicy: 'Never',
-      containers: [{ name: 'certseg', image: j.image, command, resources: resources(gpus), ...(volumeMounts ? { volumeMounts } : {}) }],
+      containers: [
+        {
+          name: 'certseg',
+          image: j.image,
+          command,
+          // a container sees every core of the node: ONNX Runtime gets the pod's CPU request instead
+          env: [{ name: 'CERTSEG_ORT_THREADS', value: String(j.cpusPerTask ?? 2) }],
+          resources: resources(gpus),
+          ...(volumeMounts ? { volumeMounts } : {}),
+        },
+      ],
       ...(volumes ? { volumes } : {}),
     },
   });

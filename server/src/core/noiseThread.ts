@@ -9,6 +9,7 @@
  * (no copies, no SharedArrayBuffer handed to the engines); a run's memory is its two batch buffers, as before.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
@@ -26,11 +27,30 @@ export interface NoiseReply {
 }
 
 /**
- * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Off by default: on the 2-core CPU it was
- * measured on, ONNX Runtime's own threads already take both cores and the thread was not clearly faster
- * (docs/performance.md, "Noise thread"); with cores to spare it takes noise off the critical path.
+ * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Left open, it is on only where the engine
+ * leaves a CPU core free (engineLeavesACore): measured here, with ONNX Runtime's default threads on both of the
+ * 2 cores the thread was not clearly faster ("Noise thread" in docs/performance.md), while with ORT on one
+ * thread it cut certification / raw floor from 1.227 to 1.094 on the polyp models without the denoiser ("A core
+ * left to the noise thread").
  */
 export const NOISE_THREAD_DEFAULT = false;
+
+/** What the default needs to know of the engine: where it runs and its intra-op threads (0: ORT's default). */
+export interface EngineLoad {
+  device: string;
+  intraOpNumThreads?: number;
+}
+
+/**
+ * Whether inference leaves a CPU core to the noise thread: a GPU engine (inference off the CPU; reasoned, not
+ * measured here), or ONNX Runtime given fewer intra-op threads (CERTSEG_ORT_THREADS) than this process may use.
+ * ORT's default (one thread per physical core) takes them all.
+ */
+export function engineLeavesACore(e: EngineLoad, cpus: number = availableParallelism()): boolean {
+  if (e.device === 'gpu') return true;
+  const t = e.intraOpNumThreads ?? 0;
+  return t > 0 && t < cpus;
+}
 
 /**
  * The thread's nice value (Linux; CERTSEG_NOISE_THREAD_NICE, 0 to 19): at 19 it takes a core only when the
@@ -43,11 +63,12 @@ export function noiseThreadNice(env: NodeJS.ProcessEnv = process.env): number {
   return env.CERTSEG_NOISE_THREAD_NICE?.trim() && Number.isInteger(v) ? Math.max(0, Math.min(19, v)) : NOISE_THREAD_NICE_DEFAULT;
 }
 
-export function noiseThreadWanted(env: NodeJS.ProcessEnv = process.env): boolean {
+/** CERTSEG_NOISE_THREAD when set; else on where the engine leaves a core (`engine` given), else NOISE_THREAD_DEFAULT. */
+export function noiseThreadWanted(env: NodeJS.ProcessEnv = process.env, engine?: EngineLoad): boolean {
   const v = env.CERTSEG_NOISE_THREAD?.trim();
   if (v === '1' || v === 'true') return true;
   if (v === '0' || v === 'false') return false;
-  return NOISE_THREAD_DEFAULT;
+  return engine ? engineLeavesACore(engine) : NOISE_THREAD_DEFAULT;
 }
 
 /** The thread's entry: beside the bundle (dist/server/noiseWorker.js, esbuild.mjs) or, running from the sources under tsx, beside this file. null: neither. */

@@ -210,8 +210,22 @@ function toNumbers(t: ort.Tensor): RunOutput {
   }
 }
 
+/**
+ * CERTSEG_ORT_THREADS: ONNX Runtime's intra-op threads for every session (0 or unset: ORT's default, one per
+ * physical core of the machine). For a job given fewer cores than the machine has (a Slurm task's
+ * --cpus-per-task, a container's CPU quota), or to leave a core to the noise thread (docs/performance.md).
+ */
+export function ortThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<OrtSessionChoice> {
+  const v = env.CERTSEG_ORT_THREADS?.trim();
+  if (!v) return {};
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 1024)
+    throw new CertsegError(`CERTSEG_ORT_THREADS must be a whole number of threads (0: ONNX Runtime's default), not "${v}"`, 'config');
+  return { intraOpNumThreads: n };
+}
+
 export async function loadOnnxRunner(file: string, shown: string, opts: OnnxLoadOptions = {}): Promise<ModelRunner> {
-  const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...opts.session };
+  const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...ortThreadsFromEnv(), ...opts.session };
   const { session, backend, cache } = await createSession(file, shown, choice, opts.cache ?? true);
   const info: EngineInfo = {
     engine: 'onnx',

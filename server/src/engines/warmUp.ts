@@ -10,6 +10,7 @@
  * fixed batch of the card.
  */
 import type { Denoiser, Segmenter } from './engine';
+import { composeEnabled } from './processing';
 import type { DenoiserPlan, SegmenterPlan } from './plans';
 import type { Feed, ModelRunner } from './runner';
 import type { WorkingShape } from './workingShape';
@@ -75,8 +76,8 @@ export async function warmUp(model: Segmenter | Denoiser, shape: WorkingShape, b
   return performance.now() - t0;
 }
 
-/** per composer: the image sizes, batches and denoisers its composed graphs were warmed for */
-const composedWarmed = new WeakMap<object, Set<string>>();
+/** per composer: the image sizes, batches and denoisers its composed graphs were warmed for, and whether they ran */
+const composedWarmed = new WeakMap<object, Map<string, boolean>>();
 
 /**
  * The composed graphs (engines/compose.ts) are ONNX Runtime sessions of their own, so they are warmed the same
@@ -92,17 +93,44 @@ export async function warmUpComposed(
   batch: number,
   sigma: number,
 ): Promise<number> {
+  return (await warmComposed(seg, den, h, w, batch, sigma)).ms;
+}
+
+/** ms spent, and whether the composed graphs ran (false: the plain sessions will take the batches) */
+async function warmComposed(seg: Segmenter, den: Denoiser | null, h: number, w: number, batch: number, sigma: number) {
   const c = seg.composer;
-  if (!c || seg.info.engine !== 'onnx' || !warmUpWanted(seg.info.device)) return 0;
+  if (!c || seg.info.engine !== 'onnx' || !warmUpWanted(seg.info.device)) return { ms: 0, composed: false };
   const key = `${h}x${w}x${batch}|${den ? `${den.card.sha256}|${den.card.cardPath}` : ''}`;
-  const done = composedWarmed.get(c) ?? new Set<string>();
-  if (done.has(key)) return 0;
+  const done = composedWarmed.get(c) ?? new Map<string, boolean>();
+  const before = done.get(key);
+  if (before !== undefined && composeEnabled()) return { ms: 0, composed: before };
   const t0 = performance.now();
   const zeros = new Float32Array(batch * 3 * h * w);
-  if (den) await c.chain(den, zeros, batch, h, w, sigma, seg.shape);
-  else await c.segment(zeros, batch, h, w, seg.shape);
-  await c.segment(zeros.subarray(0, 3 * h * w), 1, h, w, seg.shape);
-  done.add(key);
+  const sampled = den ? await c.chain(den, zeros, batch, h, w, sigma, seg.shape) : await c.segment(zeros, batch, h, w, seg.shape);
+  const cleaned = await c.segment(zeros.subarray(0, 3 * h * w), 1, h, w, seg.shape);
+  const composed = sampled !== null && cleaned !== null;
+  if (composeEnabled()) done.set(key, composed);
   composedWarmed.set(c, done);
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, composed };
+}
+
+/**
+ * The warm-up before a run. The composed graphs first; the plain sessions only where those cannot run (not
+ * ONNX Runtime, CERTSEG_ORT_COMPOSE=0, an op ORT rejects): when the graphs run, the plain sessions never see a
+ * batch, and warming them would only allocate a second activation arena (on a GPU, its memory). `loaded`:
+ * the models as loaded; `bound`: the same bound to the plan's working shapes. Returns the ms spent.
+ */
+export async function warmUpRun(
+  loaded: { segmenter: Segmenter; denoiser: Denoiser | null },
+  bound: { segmenter: Segmenter; denoiser: Denoiser | null },
+  h: number,
+  w: number,
+  batch: number,
+  sigma: number,
+): Promise<number> {
+  const first = await warmComposed(bound.segmenter, bound.denoiser, h, w, batch, sigma);
+  if (first.composed) return first.ms;
+  const seg = await warmUp(loaded.segmenter, bound.segmenter.shape!, batch);
+  const den = loaded.denoiser && bound.denoiser ? await warmUp(loaded.denoiser, bound.denoiser.shape!, batch) : 0;
+  return first.ms + seg + den;
 }

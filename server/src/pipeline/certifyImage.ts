@@ -11,9 +11,18 @@ import type { SamplingPreference } from '../../../protocol/config';
 import type { Denoiser, Segmenter } from '../engines/engine';
 import { readImage, readMask } from '../image/read';
 import { ignoreLabelFor, resolveMaskValues } from '../image/maskValues';
-import { baselineBytes, bindDenoiser, bindSegmenter, defaultBudgetMiB, notePlanned, planMemory, type MemoryPlan } from './memoryPlan';
+import {
+  baselineBytes,
+  bindDenoiser,
+  bindSegmenter,
+  defaultBudgetMiB,
+  notePlanned,
+  planMemory,
+  sideBytes,
+  type MemoryPlan,
+} from './memoryPlan';
 import { describeShape, STRETCH_WARNING, type WorkingShape } from '../engines/workingShape';
-import { warmUp, warmUpComposed } from '../engines/warmUp';
+import { warmUpRun } from '../engines/warmUp';
 import { checkOutputDir } from './outputLocation';
 import { getDenoiser, getSegmenter } from './models';
 import { metricBlock } from './metricBlock';
@@ -57,6 +66,11 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // Memory bounded whatever the image size: samples per batch and where each model sees the image.
   const budgetMiB = cfg.memoryBudgetMiB ?? defaultBudgetMiB(loadedSegmenter.info.device);
   const baseline = baselineBytes();
+  // the noise thread: as CERTSEG_NOISE_THREAD says, else where the segmenter's engine leaves a CPU core free
+  const noiseThread = noiseThreadWanted(process.env, {
+    device: loadedSegmenter.info.device,
+    intraOpNumThreads: loadedSegmenter.info.session?.intraOpNumThreads,
+  });
   const plan = planMemory({
     height: h,
     width: w,
@@ -66,6 +80,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     numClasses: loadedSegmenter.numClasses,
     segmenter: { spec: loadedSegmenter.card.input },
     denoiser: loadedDenoiser ? { spec: loadedDenoiser.card.input } : null,
+    sideBytes: sideBytes(loadedSegmenter, loadedDenoiser, h * w, { noiseThread }),
   });
   notePlanned(plan, baseline);
   const segmenter = bindSegmenter(loadedSegmenter, plan.segmenter);
@@ -74,12 +89,16 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // Fails early (config error) when σ is outside the denoiser's schedule.
   const timestep = denoiser ? denoiser.timestepFor(cfg.sigma, h, w) : null;
   throwIfAborted(hooks.signal);
-  if (noiseThreadWanted()) prestartNoiseThread(); // its start-up overlaps the warm-up below
+  if (noiseThread) prestartNoiseThread(); // its start-up overlaps the warm-up below
   // ONNX Runtime's slow first run, paid on zeros at the sampling batch's shapes (no random stream is touched)
-  const warmMs =
-    (await warmUp(loadedSegmenter, plan.segmenter, plan.batchSize)) +
-    (loadedDenoiser ? await warmUp(loadedDenoiser, plan.denoiser!, plan.batchSize) : 0) +
-    (await warmUpComposed(segmenter, denoiser, h, w, plan.batchSize, cfg.sigma));
+  const warmMs = await warmUpRun(
+    { segmenter: loadedSegmenter, denoiser: loadedDenoiser },
+    { segmenter, denoiser },
+    h,
+    w,
+    plan.batchSize,
+    cfg.sigma,
+  );
   throwIfAborted(hooks.signal);
 
   progress('clean', 0, 1, 'clean prediction');
@@ -117,6 +136,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
     segmenter: sampled.segmenter,
     denoiser: sampled.denoiser,
     params: { ...cfg, batchSize: plan.batchSize },
+    noiseThread,
     signal: hooks.signal,
     onProgress: (p: SegCertifyProgress) => {
       progress(p.phase, p.done, p.total, `${p.phase} ${p.done}/${p.total} samples`);

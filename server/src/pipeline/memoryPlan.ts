@@ -11,8 +11,10 @@
  * Why this does not change what is certified: engines/workingShape.ts and docs/memory.md.
  */
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { CertsegError } from '../core/errors';
 import type { Denoiser, Segmenter } from '../engines/engine';
+import { composeEnabled } from '../engines/processing';
 import { workingPixels, workingShape, type WorkingShape } from '../engines/workingShape';
 import type { InputSpec } from '../models/card';
 
@@ -51,6 +53,8 @@ export interface MemoryPlanInput {
   numClasses: number;
   segmenter: ModelMemory;
   denoiser: ModelMemory | null;
+  /** memory the run adds beside the models' activations that the baseline has not seen yet (sideBytes()) */
+  sideBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -72,7 +76,7 @@ export function planMemory(p: MemoryPlanInput): MemoryPlan {
   const shapes = (cap: number | null) => models.map((m) => workingShape(m.spec, p.height, p.width, cap));
   const perSample = (s: WorkingShape[]) =>
     hw * HOST_BYTES_PER_PIXEL + ACTIVATION_MARGIN * s.reduce((a, sh, i) => a + bpp(models[i]) * workingPixels(sh), 0);
-  const fixed = p.baselineBytes + RUNTIME_RESERVE_BYTES + hw * fixedBytesPerPixel(p.numClasses);
+  const fixed = p.baselineBytes + RUNTIME_RESERVE_BYTES + hw * fixedBytesPerPixel(p.numClasses) + (p.sideBytes ?? 0);
   const plan = (batch: number, s: WorkingShape[], limitedBy: MemoryPlan['limitedBy']): MemoryPlan => ({
     batchSize: batch,
     segmenter: s[0],
@@ -103,6 +107,38 @@ export function planMemory(p: MemoryPlanInput): MemoryPlan {
     );
   }
   return plan(1, shapes(cap), 'resolution');
+}
+
+/** The noise thread (core/noiseThread.ts) holds its own copy of the image and a scratch buffer: 3 × float32 each, per pixel. */
+export const NOISE_THREAD_BYTES_PER_PIXEL = 24;
+/** The noise thread's V8 isolate: 9.6–10.0 MiB measured here (RSS before and after starting it). */
+export const NOISE_THREAD_RESERVE_BYTES = 16 * MiB;
+
+/**
+ * What a run adds beside the activations that the baseline (RSS before sampling) does not hold yet:
+ * - the composed ONNX graphs (engines/compose.ts) are sessions of their own, made at first use, that hold a
+ *   second copy of the weights (segmenter, and the denoiser when chained): planned as the ONNX files' size.
+ *   Their activations replace the plain sessions' (only one path runs), so they are planned once, as before.
+ *   A second image of a dataset counts its composed weights in both the baseline and here: a few MiB too many,
+ *   on the safe side.
+ * - the noise thread (CERTSEG_NOISE_THREAD=1): its image copy and scratch, and its isolate.
+ */
+export function sideBytes(seg: Segmenter, den: Denoiser | null, pixels: number, opts: { noiseThread: boolean; compose?: boolean }): number {
+  let bytes = 0;
+  if ((opts.compose ?? composeEnabled()) && seg.composer && seg.info.engine === 'onnx') {
+    bytes += fileBytes(seg.card.files.onnx);
+    if (den && den.info.engine === 'onnx') bytes += fileBytes(den.card.files.onnx);
+  }
+  if (opts.noiseThread) bytes += NOISE_THREAD_RESERVE_BYTES + pixels * NOISE_THREAD_BYTES_PER_PIXEL;
+  return bytes;
+}
+
+function fileBytes(file: string | undefined): number {
+  try {
+    return file ? statSync(file).size : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** The budget when the config leaves it open: 2048 MiB on CPU; on a GPU its memory (nvidia-smi), at least that. */
