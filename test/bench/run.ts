@@ -637,6 +637,7 @@ async function spareCore(doc: string, reps: number) {
   const out = [
     SPARE_CORE_HEADING,
     '',
+    '', // the description, once the run's loads are known
     '',
     '| models | noise | certification total ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
     '|---|---|---|---|---|---|',
