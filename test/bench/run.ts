@@ -704,6 +704,10 @@ async function spareCore(doc: string, reps: number) {
   console.log(out.join('\n'));
 }
 
+/** --name=N on the command line, else `fallback` */
+const numberArg = (name: string, fallback: number) =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
+
 async function main() {
   // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread | --only=inferencethread | --only=warmdataset | --only=sparecore [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
   // keeps the figures of its own run)
@@ -711,39 +715,28 @@ async function main() {
     process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (process.argv.includes('--sizes-only') ? 'sizes' : null);
   const doc = path.join(root, 'docs/performance.md');
   if (only === 'ortoptions') {
-    const reps = Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 3);
+    const reps = numberArg('reps', 3);
     await ortOptions(doc, reps);
     return;
   }
   if (only === 'coldprocess') {
-    await coldProcess(doc, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 3));
+    await coldProcess(doc, numberArg('reps', 3));
     return;
   }
   if (only === 'noisethread') {
-    await noiseThreadBench(
-      root,
-      doc,
-      Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5),
-      spliceSections,
-    );
+    await noiseThreadBench(root, doc, numberArg('reps', 5), spliceSections);
     return;
   }
   if (only === 'sparecore') {
-    await spareCore(doc, Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5));
+    await spareCore(doc, numberArg('reps', 5));
     return;
   }
   if (only === 'warmdataset') {
-    const arg = (k: string, d: number) => Number(process.argv.find((a) => a.startsWith(`--${k}=`))?.slice(k.length + 3) ?? d);
-    await warmDatasetBench(root, doc, { images: arg('images', 8), reps: arg('reps', 2) }, spliceSections);
+    await warmDatasetBench(root, doc, { images: numberArg('images', 8), reps: numberArg('reps', 2) }, spliceSections);
     return;
   }
   if (only === 'inferencethread') {
-    await inferenceThreadBench(
-      root,
-      doc,
-      Number(process.argv.find((a) => a.startsWith('--reps='))?.slice('--reps='.length) ?? 5),
-      spliceSections,
-    );
+    await inferenceThreadBench(root, doc, numberArg('reps', 5), spliceSections);
     return;
   }
   if (only === 'sizes') {
