@@ -6,7 +6,7 @@
  * batch k runs. Both variants do the same work (rng.ts noisyBatch on the same seeded streams, the same models
  * on the composed path, the same vote counting), and their vote counts must come out identical.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -16,10 +16,9 @@ import { EstimationVotes } from '../../server/src/core/votes';
 import { readImage } from '../../server/src/image/read';
 import { disposeModels } from '../../server/src/pipeline/models';
 import { loadPair, type InferenceJob, type InferenceReply, type InferenceRequest } from './inferenceWorker';
+import { loadavg, median, writeSections } from './common';
 
 export const INFERENCE_THREAD_HEADING = '## Inference in a worker thread';
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown');
 
 interface Run {
   total: number;
@@ -34,12 +33,7 @@ interface Run {
 const SEED = 0;
 const SAMPLES = 110; // n0 + n of the polyp config
 
-export async function inferenceThreadBench(
-  root: string,
-  doc: string,
-  reps: number,
-  splice: (old: string, fresh: string) => string,
-): Promise<void> {
+export async function inferenceThreadBench(root: string, doc: string, reps: number): Promise<void> {
   const imagePath = path.join(root, '../shared/datasets/kvasir-seg-256/images/cju0qkwl35piu0993l0dewei2.jpg');
   const configPath = path.join(root, 'models/polyp/polyp.certseg.json');
   if (!existsSync(imagePath) || !existsSync(configPath)) throw new Error(`inference thread bench: needs ${imagePath} and ${configPath}`);
@@ -194,6 +188,6 @@ export async function inferenceThreadBench(
     );
   }
   out.push('', `Worker / serial, per round: ${verdicts.join('; ')}.`);
-  writeFileSync(doc, splice(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }

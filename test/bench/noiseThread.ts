@@ -4,7 +4,7 @@
  * order alternates every round so that neither variant always runs second). Polyp models on a Kvasir-SEG
  * image at 256², with and without the denoiser.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../server/src/config/config';
@@ -12,20 +12,13 @@ import { certifyImage } from '../../server/src/pipeline/certifyImage';
 import { disposeModels } from '../../server/src/pipeline/models';
 import { NOISE_THREAD_DEFAULT, NOISE_THREAD_NICE_DEFAULT, stopNoiseThread } from '../../server/src/core/noiseThread';
 import type { ImageReport } from '../../protocol/results';
+import { loadavg, median, withEnv, writeSections } from './common';
 
 export const NOISE_THREAD_HEADING = '## Noise thread';
 
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown');
-
 type Timings = ImageReport['timings'];
 
-export async function noiseThreadBench(
-  root: string,
-  doc: string,
-  reps: number,
-  splice: (old: string, fresh: string) => string,
-): Promise<void> {
+export async function noiseThreadBench(root: string, doc: string, reps: number): Promise<void> {
   const image = path.join(root, '../shared/datasets/kvasir-seg-256/images/cju0qkwl35piu0993l0dewei2.jpg');
   const configPath = path.join(root, 'models/polyp/polyp.certseg.json');
   if (!existsSync(image) || !existsSync(configPath)) throw new Error(`noise thread bench: needs ${image} and ${configPath}`);
@@ -38,15 +31,13 @@ export async function noiseThreadBench(
     { name: 'on', thread: true, nice: 0 },
     { name: 'on, nice 19', thread: true, nice: 19 },
   ];
-  const old = { thread: process.env.CERTSEG_NOISE_THREAD, nice: process.env.CERTSEG_NOISE_THREAD_NICE };
-  const certify = async (overrides: object, v: (typeof variants)[number]): Promise<Timings> => {
-    process.env.CERTSEG_NOISE_THREAD = v.thread ? '1' : '0';
-    process.env.CERTSEG_NOISE_THREAD_NICE = String(v.nice);
-    const config = await loadConfig(configPath, overrides);
-    const { report } = await certifyImage({ imagePath: image, config });
-    if (report.provenance.noise !== (v.thread ? 'thread' : 'main')) throw new Error(`noise ran on ${report.provenance.noise}`);
-    return report.timings;
-  };
+  const certify = (overrides: object, v: (typeof variants)[number]): Promise<Timings> =>
+    withEnv({ CERTSEG_NOISE_THREAD: v.thread ? '1' : '0', CERTSEG_NOISE_THREAD_NICE: String(v.nice) }, async () => {
+      const config = await loadConfig(configPath, overrides);
+      const { report } = await certifyImage({ imagePath: image, config });
+      if (report.provenance.noise !== (v.thread ? 'thread' : 'main')) throw new Error(`noise ran on ${report.provenance.noise}`);
+      return report.timings;
+    });
   const res = new Map<string, Timings[]>();
   const key = (s: { name: string }, v: { name: string }) => `${s.name}|${v.name}`;
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
@@ -69,13 +60,6 @@ export async function noiseThreadBench(
       loads.push(loadavg());
     }
   } finally {
-    for (const [k, v] of [
-      ['CERTSEG_NOISE_THREAD', old.thread],
-      ['CERTSEG_NOISE_THREAD_NICE', old.nice],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
     await disposeModels();
     await stopNoiseThread();
   }
@@ -114,6 +98,6 @@ export async function noiseThreadBench(
     '',
     `${winners.length ? `Clearly faster for both sets (median ≥ 3% below the main thread's and faster in all rounds but at most one): ${winners.join(', ')}.` : "Neither variant of the thread was clearly faster for both sets (median ≥ 3% below the main thread's and faster in all rounds but at most one)."} The default (core/noiseThread.ts) is the noise thread ${NOISE_THREAD_DEFAULT ? 'on' : 'off'}${NOISE_THREAD_DEFAULT ? ` at nice ${NOISE_THREAD_NICE_DEFAULT}` : ''}; CERTSEG_NOISE_THREAD=1 / =0 and CERTSEG_NOISE_THREAD_NICE choose, and every report records which ran (provenance.noise, timings.noiseThread). The values are identical either way (test/core/noiseThread.test.ts, test/pipeline/noiseThread.test.ts).`,
   );
-  writeFileSync(doc, splice(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }

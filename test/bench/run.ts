@@ -24,6 +24,7 @@ import { composeEnabled } from '../../server/src/engines/processing';
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { noiseThreadBench } from './noiseThread';
+import { loadavg, median, spliceSections, withEnv, writeSections } from './common';
 import { stopNoiseThread } from '../../server/src/core/noiseThread';
 import { inferenceThreadBench } from './inferenceThread';
 import { warmDatasetBench } from './warmDataset';
@@ -129,7 +130,6 @@ async function forwardFloor(t: Target, samples: number) {
  * best); the median of the paired ratios is printed beside it.
  */
 const REPS = 5;
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
 /**
  * 'met' / 'NOT met' for a median ratio against its target, or 'inconclusive' when the paired ratios spread
@@ -144,14 +144,7 @@ export function verdict(pairs: number[], target: number): string {
 
 /** Certification with the composed ONNX graph (CERTSEG_ORT_COMPOSE=1) or the JavaScript adapters (=0), as the switch is read per call. */
 async function certifyWith(compose: boolean, t: Target, config: Awaited<ReturnType<typeof loadConfig>>) {
-  const before = process.env.CERTSEG_ORT_COMPOSE;
-  process.env.CERTSEG_ORT_COMPOSE = compose ? '1' : '0';
-  try {
-    return (await certifyImage({ imagePath: t.image, config })).report;
-  } finally {
-    if (before === undefined) delete process.env.CERTSEG_ORT_COMPOSE;
-    else process.env.CERTSEG_ORT_COMPOSE = before;
-  }
+  return withEnv({ CERTSEG_ORT_COMPOSE: compose ? '1' : '0' }, async () => (await certifyImage({ imagePath: t.image, config })).report);
 }
 
 async function overheadRuns(t: Target) {
@@ -365,8 +358,6 @@ async function ortMeasure(set: OrtSet, choice: OrtSessionChoice, b: number, vari
   }
 }
 
-const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown');
-
 /**
  * --only=ortoptions: the ORT session options swept (intra-op threads 1/2 and ORT's default, graph optimization
  * basic/all, CPU memory arena on/off, batch 4/8) on the default and polyp models at 256², repeats interleaved
@@ -464,7 +455,7 @@ async function ortOptions(doc: string, reps: number): Promise<void> {
         );
       }
     }
-    writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+    writeSections(doc, out.join('\n'));
     console.log(out.join('\n'));
   };
   for (let r = 0; r < reps; r++) {
@@ -553,7 +544,7 @@ async function coldProcess(doc: string, reps: number): Promise<void> {
     '',
     `What follows from it (engines/warmUp.ts): without a warm-up (cache hit), the first certification's clean pass and samples took ${firstRun.toFixed(0)} ms against ${secondRun.toFixed(0)} ms in the second, so ORT's first runs cost ${slower.toFixed(0)} ms; a warm-up costs ${warmCost.toFixed(0)} ms, ${warmCost >= slower ? 'no less than it saves' : 'less than it saves'}. The warm-up is on by default on a GPU only (where CUDA's first run selects kernels); CERTSEG_WARMUP=1 / =0 forces it${warmCost >= slower ? '' : ', and on this CPU =1 pays'}. The optimized-model cache stays on: creating a session from it is faster.`,
   );
-  writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }
 
@@ -563,24 +554,6 @@ function ortPackageVersion(): string {
   } catch {
     return 'unknown';
   }
-}
-
-/** Replaces each '## ' section of `old` that `fresh` has (by its heading line) and appends the new ones. */
-function spliceSections(old: string, fresh: string): string {
-  let out = old.trimEnd() + '\n';
-  for (const block of fresh.split(/\n(?=## )/)) {
-    if (!block.startsWith('## ')) continue;
-    const heading = block.split('\n')[0];
-    const start = out.indexOf(`\n${heading}\n`);
-    const body = block.trimEnd() + '\n';
-    if (start < 0) {
-      out += `\n${body}`;
-      continue;
-    }
-    const next = out.indexOf('\n## ', start + heading.length + 1);
-    out = `${out.slice(0, start + 1)}${body}${next >= 0 ? out.slice(next) : ''}`;
-  }
-  return out;
 }
 
 function statsTiming() {
@@ -631,16 +604,8 @@ export const SPARE_CORE_HEADING = '## A core left to the noise thread';
  * thread on and off is compared with the raw floor at the same setting. Interleaved pairs, order alternating.
  */
 async function spareCore(doc: string, reps: number) {
-  const saved = { threads: process.env.CERTSEG_ORT_THREADS, noise: process.env.CERTSEG_NOISE_THREAD };
-  process.env.CERTSEG_ORT_THREADS = '1';
-  await disposeModels(); // sessions are made at load: reload them with one thread
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
-  const loads = [
-    os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join('/'),
-  ];
+  const loads = [loadavg()];
   const out = [
     SPARE_CORE_HEADING,
     '',
@@ -649,58 +614,49 @@ async function spareCore(doc: string, reps: number) {
     '| models | noise | certification total ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
     '|---|---|---|---|---|---|',
   ];
-  try {
-    for (const t of overheadTargets()) {
-      const config = await targetConfig(t);
-      const certify = async (thread: boolean) => {
-        process.env.CERTSEG_NOISE_THREAD = thread ? '1' : '0';
-        const { report } = await certifyImage({ imagePath: t.image, config });
-        if (report.provenance.noise !== (thread ? 'thread' : 'main')) throw new Error(`noise ran on ${report.provenance.noise}`);
-        if (report.provenance.segmenter.session?.intraOpNumThreads !== 1) throw new Error('the segmenter did not run on one thread');
-        return report;
-      };
-      for (const thread of [false, true]) await certify(thread); // warm: sessions, composed graphs, the thread
-      const rows = { main: [] as number[][], thread: [] as number[][] };
-      for (let rep = 0; rep < reps; rep++) {
-        const order = rep % 2 ? [true, false] : [false, true];
-        const totals: Record<string, ImageReport> = {};
-        for (const thread of order) totals[String(thread)] = await certify(thread);
-        const raw = await rawFloor(t, config.n0 + config.n + 1, totals.true.working!);
-        rows.main.push([totals.false.timings.total, raw]);
-        rows.thread.push([totals.true.timings.total, raw]);
-        loads.push(
-          os
-            .loadavg()
-            .map((l) => l.toFixed(1))
-            .join('/'),
-        );
-        console.log(
-          `${t.name} pair ${rep + 1}: main ${totals.false.timings.total} thread ${totals.true.timings.total} raw ${raw.toFixed(0)}`,
-        );
+  const certify = (t: Target, config: Awaited<ReturnType<typeof loadConfig>>, thread: boolean) =>
+    withEnv({ CERTSEG_NOISE_THREAD: thread ? '1' : '0' }, async () => {
+      const { report } = await certifyImage({ imagePath: t.image, config });
+      if (report.provenance.noise !== (thread ? 'thread' : 'main')) throw new Error(`noise ran on ${report.provenance.noise}`);
+      if (report.provenance.segmenter.session?.intraOpNumThreads !== 1) throw new Error('the segmenter did not run on one thread');
+      return report;
+    });
+  await disposeModels(); // sessions are made at load: the ones below load with one thread
+  await withEnv({ CERTSEG_ORT_THREADS: '1' }, async () => {
+    try {
+      for (const t of overheadTargets()) {
+        const config = await targetConfig(t);
+        for (const thread of [false, true]) await certify(t, config, thread); // warm: sessions, composed graphs, the thread
+        const rows = { main: [] as number[][], thread: [] as number[][] };
+        for (let rep = 0; rep < reps; rep++) {
+          const order = rep % 2 ? [true, false] : [false, true];
+          const totals: Record<string, ImageReport> = {};
+          for (const thread of order) totals[String(thread)] = await certify(t, config, thread);
+          const raw = await rawFloor(t, config.n0 + config.n + 1, totals.true.working!);
+          rows.main.push([totals.false.timings.total, raw]);
+          rows.thread.push([totals.true.timings.total, raw]);
+          loads.push(loadavg());
+          console.log(
+            `${t.name} pair ${rep + 1}: main ${totals.false.timings.total} thread ${totals.true.timings.total} raw ${raw.toFixed(0)}`,
+          );
+        }
+        for (const [name, r] of [
+          ['main thread', rows.main],
+          ['noise thread', rows.thread],
+        ] as const) {
+          const ratios = r.map(([c, raw]) => c / raw);
+          out.push(
+            `| ${t.name} | ${name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(', ')} |`,
+          );
+        }
       }
-      for (const [name, r] of [
-        ['main thread', rows.main],
-        ['noise thread', rows.thread],
-      ] as const) {
-        const ratios = r.map(([c, raw]) => c / raw);
-        out.push(
-          `| ${t.name} | ${name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(', ')} |`,
-        );
-      }
+    } finally {
+      await disposeModels(); // the one-thread sessions must not outlive the setting
+      await stopNoiseThread();
     }
-  } finally {
-    for (const [k, v] of [
-      ['CERTSEG_ORT_THREADS', saved.threads],
-      ['CERTSEG_NOISE_THREAD', saved.noise],
-    ] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await disposeModels();
-    await stopNoiseThread();
-  }
+  });
   out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=sparecore\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets of the sections above (σ 0.25, n0 10, n 100, batch 8) with ONNX Runtime on one intra-op thread (CERTSEG_ORT_THREADS=1) for the certification and for its raw floor alike, so that one of the 2 cores is free, as a GPU or a larger CPU leaves the host's cores free. Each pair: certification with the noise on the main thread (CERTSEG_NOISE_THREAD=0) and on the noise thread (=1), in alternating order, then the raw floor. ${reps} pairs. Load average (1/5/15 min) at the start and after each pair: ${loads.join('; ')}.`;
-  writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }
 
@@ -724,7 +680,7 @@ async function main() {
     return;
   }
   if (only === 'noisethread') {
-    await noiseThreadBench(root, doc, numberArg('reps', 5), spliceSections);
+    await noiseThreadBench(root, doc, numberArg('reps', 5));
     return;
   }
   if (only === 'sparecore') {
@@ -732,15 +688,15 @@ async function main() {
     return;
   }
   if (only === 'warmdataset') {
-    await warmDatasetBench(root, doc, { images: numberArg('images', 8), reps: numberArg('reps', 2) }, spliceSections);
+    await warmDatasetBench(root, doc, { images: numberArg('images', 8), reps: numberArg('reps', 2) });
     return;
   }
   if (only === 'inferencethread') {
-    await inferenceThreadBench(root, doc, numberArg('reps', 5), spliceSections);
+    await inferenceThreadBench(root, doc, numberArg('reps', 5));
     return;
   }
   if (only === 'sizes') {
-    writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', (await sizeTable()).join('\n')));
+    writeSections(doc, (await sizeTable()).join('\n'));
     return;
   }
   const targets = overheadTargets();
@@ -802,7 +758,7 @@ async function main() {
   }
   if (only === 'overhead') {
     await disposeModels();
-    writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', lines.join('\n')));
+    writeSections(doc, lines.join('\n'));
     return;
   }
   say();

@@ -5,15 +5,14 @@
  * start, model load and the runtimes' first runs. Both through the bundled CLI (npm run build first), on the
  * first Kvasir-SEG test images with the shipped polyp config, with and without its denoiser, interleaved.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatasetSummary } from '../../protocol/results';
+import { loadavg, median, writeSections } from './common';
 import { SKIP_NO_KVASIR, certseg, makeDataset } from '../cluster/helpers';
 
 export const WARM_DATASET_HEADING = '## Dataset throughput with warm sessions';
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-const loadavg = () => (existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown');
 
 async function timed(args: string[]): Promise<number> {
   const t0 = performance.now();
@@ -22,12 +21,7 @@ async function timed(args: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-export async function warmDatasetBench(
-  root: string,
-  doc: string,
-  opts: { images: number; reps: number },
-  splice: (old: string, fresh: string) => string,
-): Promise<void> {
+export async function warmDatasetBench(root: string, doc: string, opts: { images: number; reps: number }): Promise<void> {
   if (SKIP_NO_KVASIR) throw new Error(SKIP_NO_KVASIR);
   const config = path.join(root, 'models/polyp/polyp.certseg.json');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'certseg-warm-dataset-'));
@@ -93,6 +87,6 @@ export async function warmDatasetBench(
       `| ${set.name} | ${s(perImage)} | ${(60_000 / perImage).toFixed(1)} | ${s(median(rs.map((r) => r.first)))} | ${s(median(rs.flatMap((r) => r.rest)))} | ${s(sep)} | ${(60_000 / sep).toFixed(1)} | ${(perImage / sep).toFixed(2)} |`,
     );
   }
-  writeFileSync(doc, splice(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', out.join('\n')));
+  writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }

@@ -19,6 +19,7 @@ import {
 } from '../../server/src/core/noiseThread';
 import { segCertify, type SegCertifyParams } from '../../server/src/core/segcertify';
 import { constantImage, toySegmenter } from '../helpers/toySegmenter';
+import { NOISE_THREAD_BYTES_PER_PIXEL, NOISE_THREAD_RESERVE_BYTES } from '../../server/src/pipeline/memoryPlan';
 
 const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -199,4 +200,21 @@ test('an idle noise thread does not keep a process alive', () => {
   assert.equal(out.noise, 'thread');
   assert.ok(out.thread !== null && out.thread > 0);
   assert.equal(out.certified, 64);
+});
+
+test("what the noise thread adds to a process's memory stays within what the memory plan counts for it", () => {
+  // a fresh process (this one may have started the thread already); under tsx the thread loads tsx as well, so
+  // this is a heavier thread than the bundled one users run
+  const child = path.join(__dirname, '../helpers/noiseThreadMemoryChild.ts');
+  const pixels = 512 * 512;
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, String(pixels)], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const m = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rssBefore: number; rssAfter: number };
+  const added = m.rssAfter - m.rssBefore;
+  const planned = NOISE_THREAD_RESERVE_BYTES + pixels * NOISE_THREAD_BYTES_PER_PIXEL; // sideBytes() for the thread (memoryPlan.test.ts)
+  console.log(
+    `noise thread at ${pixels} pixels: ${(added / 2 ** 20).toFixed(1)} MiB resident added, ${(planned / 2 ** 20).toFixed(1)} MiB planned`,
+  );
+  assert.ok(added > pixels * 12, 'the thread holds at least its copy of the image');
+  assert.ok(added <= planned, `${added} bytes added, ${planned} planned`);
 });

@@ -99,19 +99,18 @@ export async function warmUpComposed(
 /** ms spent, and whether the composed graphs ran (false: the plain sessions will take the batches) */
 async function warmComposed(seg: Segmenter, den: Denoiser | null, h: number, w: number, batch: number, sigma: number) {
   const c = seg.composer;
-  if (!c || seg.info.engine !== 'onnx' || !warmUpWanted(seg.info.device)) return { ms: 0, composed: false };
+  if (!c || !composeEnabled() || seg.info.engine !== 'onnx' || !warmUpWanted(seg.info.device)) return { ms: 0, composed: false };
   const key = `${h}x${w}x${batch}|${den ? `${den.card.sha256}|${den.card.cardPath}` : ''}`;
   const done = composedWarmed.get(c) ?? new Map<string, boolean>();
+  composedWarmed.set(c, done);
   const before = done.get(key);
-  if (before !== undefined && composeEnabled()) return { ms: 0, composed: before };
+  if (before !== undefined) return { ms: 0, composed: before };
   const t0 = performance.now();
   const zeros = new Float32Array(batch * 3 * h * w);
   const sampled = den ? await c.chain(den, zeros, batch, h, w, sigma, seg.shape) : await c.segment(zeros, batch, h, w, seg.shape);
   const cleaned = await c.segment(zeros.subarray(0, 3 * h * w), 1, h, w, seg.shape);
-  const composed = sampled !== null && cleaned !== null;
-  if (composeEnabled()) done.set(key, composed);
-  composedWarmed.set(c, done);
-  return { ms: performance.now() - t0, composed };
+  done.set(key, sampled !== null && cleaned !== null);
+  return { ms: performance.now() - t0, composed: done.get(key)! };
 }
 
 /**

@@ -111,7 +111,7 @@ export function planMemory(p: MemoryPlanInput): MemoryPlan {
 
 /** The noise thread (core/noiseThread.ts) holds its own copy of the image and a scratch buffer: 3 × float32 each, per pixel. */
 export const NOISE_THREAD_BYTES_PER_PIXEL = 24;
-/** The noise thread's V8 isolate: 9.6–10.0 MiB measured here (RSS before and after starting it). */
+/** The noise thread's V8 isolate (with the per-pixel part, checked against a fresh process's RSS: test/core/noiseThread.test.ts). */
 export const NOISE_THREAD_RESERVE_BYTES = 16 * MiB;
 
 /**
@@ -121,7 +121,7 @@ export const NOISE_THREAD_RESERVE_BYTES = 16 * MiB;
  *   Their activations replace the plain sessions' (only one path runs), so they are planned once, as before.
  *   A second image of a dataset counts its composed weights in both the baseline and here: a few MiB too many,
  *   on the safe side.
- * - the noise thread (CERTSEG_NOISE_THREAD=1): its image copy and scratch, and its isolate.
+ * - the noise thread, where it runs (core/noiseThread.ts noiseThreadWanted): its image copy and scratch, and its isolate.
  */
 export function sideBytes(seg: Segmenter, den: Denoiser | null, pixels: number, opts: { noiseThread: boolean; compose?: boolean }): number {
   let bytes = 0;
