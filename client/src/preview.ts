@@ -59,7 +59,6 @@ export class PreviewController implements vscode.Disposable {
   static forImage(ctx: Ctx, imagePath: string): PreviewController {
     const existing = controllers.get(imagePath);
     if (existing) {
-      existing.reloadIfBlank();
       existing.panel.reveal(undefined, true);
       return existing;
     }
@@ -90,14 +89,6 @@ export class PreviewController implements vscode.Disposable {
       }),
       panel.onDidDispose(() => this.dispose()),
     );
-  }
-
-  /**
-   * A page that never said 'ready' is loaded again (seen in CI: a panel whose webview stayed blank, which
-   * running the command again only revealed). Messages for it stay queued and go out once it is ready.
-   */
-  reloadIfBlank(): void {
-    if (!this.ready && !this.disposed) this.panel.webview.html = this.html();
   }
 
   private get context(): vscode.ExtensionContext {
