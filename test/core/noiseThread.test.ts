@@ -17,7 +17,8 @@ import {
   NOISE_THREAD_DEFAULT,
   NOISE_THREAD_NICE_DEFAULT,
 } from '../../server/src/core/noiseThread';
-import { segCertify, type SegCertifyParams } from '../../server/src/core/segcertify';
+import { noisePhases, segCertify, type SegCertifyParams } from '../../server/src/core/segcertify';
+import { openNoiseAhead } from '../../server/src/core/sampling';
 import { constantImage, toySegmenter } from '../helpers/toySegmenter';
 import { NOISE_THREAD_BYTES_PER_PIXEL, NOISE_THREAD_RESERVE_BYTES } from '../../server/src/pipeline/memoryPlan';
 
@@ -111,6 +112,63 @@ test('segCertify: the same counts, labels and radii with the noise thread on and
     assert.deepEqual(on.certified, off.certified);
     assert.deepEqual(on.radiusMap, off.radiusMap);
     assert.ok(on.certifiedPixels > 0 && on.certifiedPixels < 48, `batch ${batchSize}: a certificate that tells pixels apart`);
+  }
+});
+
+test('the noise schedule crosses the phase boundary: the first estimation batch is drawn before the last selection batch is taken; every batch is exactly noisyBatch', async () => {
+  const len = 3 * 5 * 7;
+  const image = testImage(len, 3);
+  const ahead = openNoiseAhead(image, 0.5, 42, 4, noisePhases({ n0: 10, n: 15 }));
+  assert.ok(ahead, 'a noise thread');
+  try {
+    // selection 0+4, 4+4, 8+2; estimation 10+4, 14+4, 18+4, 22+3
+    const expected = [
+      [0, 4],
+      [4, 4],
+      [8, 2],
+      [10, 4],
+      [14, 4],
+      [18, 4],
+      [22, 3],
+    ];
+    assert.equal(ahead.requestedBatches, 2, 'two buffers in flight from the start');
+    for (const [i, [first, count]] of expected.entries()) {
+      if (i === 2)
+        assert.equal(
+          ahead.requestedBatches,
+          4,
+          "when the selection phase's last batch is taken, the estimation phase's first is requested",
+        );
+      const { data, count: got } = await ahead.next(first, count);
+      assert.equal(got, count);
+      const want = new Float32Array(count * len);
+      noisyBatch(image, 0.5, 42, first, count, want, new Float32Array(len));
+      assert.ok(bytes(data.subarray(0, count * len)).equals(bytes(want)), `samples ${first}+${count}`);
+      ahead.release(data);
+    }
+    assert.equal(ahead.requestedBatches, expected.length, 'nothing drawn beyond the schedule');
+    await assert.rejects(ahead.next(25, 1), /out of step/);
+  } finally {
+    ahead.close();
+  }
+});
+
+test('segCertify with a schedule opened by the caller (as certifyImage does, before the clean pass): the same certificate as without the thread', async () => {
+  const p = { ...params, batchSize: 3 };
+  const image = constantImage(48);
+  const ahead = openNoiseAhead(image, p.sigma, p.seed, p.batchSize, noisePhases(p))!;
+  const run = (extra: object) =>
+    segCertify({ image, height: 6, width: 8, segmenter: toySegmenter(probs, p.sigma), denoiser: null, params: p, ...extra });
+  try {
+    const on = await run({ noiseThread: true, noiseAhead: ahead });
+    const off = await run({ noiseThread: false });
+    assert.equal(on.noise, 'thread');
+    assert.deepEqual(on.selected, off.selected);
+    assert.deepEqual(on.counts, off.counts);
+    assert.deepEqual(on.certified, off.certified);
+    assert.equal(ahead.requestedBatches, Math.ceil(p.n0 / 3) + Math.ceil(p.n / 3), 'both phases came from the one schedule');
+  } finally {
+    ahead.close();
   }
 });
 

@@ -60,6 +60,8 @@ export interface VSCode {
   openFile(name: string): Promise<void>;
   /** the first frame (webviews are nested iframes) for which `probe`, run inside it, is true */
   frameWhere<A = undefined>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null>;
+  /** what each frame holds and the page's recent console lines: printed when a webview does not show up */
+  describeFrames(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,14 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
       ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const consoleLines: string[] = [];
+    const keep = (line: string) => {
+      consoleLines.push(`${new Date().toISOString().slice(11, 23)} ${line.slice(0, 400)}`);
+      if (consoleLines.length > 200) consoleLines.shift();
+    };
+    page.on('console', (m) => keep(`console.${m.type()} [${m.location().url.slice(-80)}] ${m.text()}`));
+    page.on('pageerror', (e) => keep(`pageerror ${e.message}`));
+    page.on('requestfailed', (r) => keep(`requestfailed ${r.url().slice(-120)} ${r.failure()?.errorText ?? ''}`));
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.waitForSelector('.monaco-workbench', { timeout: 120_000 });
     // Open a quick input with `key`, type `text`, wait for `row`, press Enter. A focused webview can swallow
@@ -196,6 +206,21 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
           }
         }
         return null;
+      },
+      async describeFrames() {
+        const rows: string[] = [];
+        for (const f of page.frames()) {
+          const inside = await f
+            .evaluate(() => ({
+              ready: document.readyState,
+              app: !!document.getElementById('app'),
+              title: document.getElementById('title')?.textContent ?? null,
+              body: (document.body?.innerHTML ?? '').replace(/\s+/g, ' ').slice(0, 300),
+            }))
+            .catch((e: Error) => ({ error: e.message.split('\n')[0] }));
+          rows.push(`frame ${f.name() || '-'} ${f.url().slice(0, 160)}${f.isDetached() ? ' (detached)' : ''}: ${JSON.stringify(inside)}`);
+        }
+        return `${rows.join('\n')}\n--- last console lines ---\n${consoleLines.slice(-60).join('\n')}`;
       },
     };
   } catch (e) {

@@ -179,6 +179,7 @@ test(
           ).replace(/\s+/g, ' ')}); running the command again (attempt ${attempt})`,
         );
         await page.screenshot({ path: join(ROOT, 'dist', 'test-out', `imd002-attempt-${attempt}.png`) }).catch(() => undefined);
+        console.log(`E2E: frames and console when the IMD002.jpg preview did not show:\n${await vs.describeFrames()}`);
         await page.keyboard.press('Escape');
         // seen in CI: the panel's tab was there but its webview stayed blank, and running the command again only
         // revealed that same panel: close it, so that the command makes a fresh one

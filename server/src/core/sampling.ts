@@ -42,6 +42,8 @@ export interface SamplingJob<S extends SegmentModel = SegmentModel, D extends De
   timings: StageTimings;
   /** draw noise on the noise thread (noiseThread.ts) when one can start; the values are the same either way */
   noiseThread?: boolean;
+  /** the certification's noise schedule on the noise thread (segcertify.ts opens it for both phases); overrides noiseThread */
+  noiseAhead?: NoiseAhead;
   /** receives `count` label maps (count × h × w) for samples [done, done+count) */
   onLabels(labels: Uint8Array, count: number, doneAfter: number): void;
 }
@@ -51,12 +53,14 @@ export function throwIfAborted(signal?: AbortSignal): void {
 }
 
 export async function runSamples(job: SamplingJob): Promise<void> {
-  const noise = job.noiseThread ? startNoiseRun(job.image, job.sigma, job.seed) : null;
-  if (!noise) return runSamplesSerial(job);
+  if (job.noiseAhead) return runSamplesThreaded(job, job.noiseAhead);
+  // no certification-wide schedule (a phase run on its own, or a device sampler's fallback): one for this phase
+  const ahead = job.noiseThread ? openNoiseAhead(job.image, job.sigma, job.seed, job.batchSize, [job]) : null;
+  if (!ahead) return runSamplesSerial(job);
   try {
-    await runSamplesThreaded(job, noise);
+    await runSamplesThreaded(job, ahead);
   } finally {
-    noise.close();
+    ahead.close();
   }
 }
 
@@ -99,44 +103,109 @@ async function runSamplesSerial(job: SamplingJob): Promise<void> {
   }
 }
 
+/** The batches a phase is sampled in: global first sample index and count (the last one may be partial). */
+export function phaseBatches(firstSample: number, total: number, batchSize: number): { first: number; count: number }[] {
+  const batch = Math.max(1, Math.min(batchSize, total));
+  const out: { first: number; count: number }[] = [];
+  for (let start = 0; start < total; start += batch) out.push({ first: firstSample + start, count: Math.min(batch, total - start) });
+  return out;
+}
+
+/**
+ * A certification's noise drawn ahead on the noise thread, in the order the phases will take it. The whole
+ * schedule is known before sampling starts (selection: samples 0..n0-1, estimation: n0..n0+n-1, in batches),
+ * and the noise does not depend on what the selection phase finds, so the thread works across the phase
+ * boundary: the estimation phase's first batch is drawn while the selection phase's last one runs, and the
+ * first batch while the clean prediction runs when the schedule is opened before it (pipeline/certifyImage.ts).
+ * Two batch buffers in flight, as in the serial loop: a buffer given back takes the batch two ahead.
+ */
+export class NoiseAhead {
+  private readonly schedule: { first: number; count: number }[];
+  private readonly inFlight: Promise<{ data: Float32Array; count: number; ms: number }>[] = [];
+  /** index in `schedule` of the next batch next() hands out, and of the next one to request */
+  private taken = 0;
+  private requested = 0;
+
+  constructor(
+    private readonly run: NoiseRun,
+    phases: readonly { firstSample: number; total: number }[],
+    batchSize: number,
+    len: number,
+  ) {
+    this.schedule = phases.flatMap((p) => phaseBatches(p.firstSample, p.total, batchSize));
+    const width = Math.max(0, ...this.schedule.map((b) => b.count));
+    for (let i = 0; i < 2 && this.requested < this.schedule.length; i++) this.request(new Float32Array(width * len));
+  }
+
+  /** batches requested from the thread so far (tests: how far ahead it works) */
+  get requestedBatches(): number {
+    return this.requested;
+  }
+
+  private request(into: Float32Array) {
+    const { first, count } = this.schedule[this.requested++];
+    const p = this.run.fill(into, first, count).then((r) => ({ data: r.data, count, ms: r.ms }));
+    p.catch(() => {}); // a run that stops early (cancel, error) leaves its requests unawaited
+    this.inFlight.push(p);
+  }
+
+  /** The noisy batch starting at global sample `first`: must be the schedule's next one. */
+  async next(first: number, count: number): Promise<{ data: Float32Array; count: number; ms: number }> {
+    const want = this.schedule[this.taken];
+    if (!want || want.first !== first || want.count !== count)
+      throw new Error(
+        `noise schedule out of step: asked for samples ${first}+${count}, next is ${want ? `${want.first}+${want.count}` : 'none'}`,
+      );
+    this.taken++;
+    return this.inFlight.shift()!;
+  }
+
+  /** A batch's buffer is free again (its labels are in): it takes the next batch not yet requested. */
+  release(data: Float32Array) {
+    if (this.requested < this.schedule.length) this.request(data);
+  }
+
+  /** Frees the thread's copy of the image. Call once, when the certification ends (or fails). */
+  close() {
+    this.run.close();
+  }
+}
+
+/** A schedule on the process's noise thread, or null when no thread can start (the caller draws noise itself). */
+export function openNoiseAhead(
+  image: Float32Array,
+  sigma: number,
+  seed: number,
+  batchSize: number,
+  phases: readonly { firstSample: number; total: number }[],
+): NoiseAhead | null {
+  const run = startNoiseRun(image, sigma, seed);
+  return run && new NoiseAhead(run, phases, batchSize, image.length);
+}
+
 /**
  * Noise on the noise thread (noiseThread.ts): while the engine runs batch k from one buffer, the thread
- * fills the other with batch k+1; a buffer goes back to the thread for batch k+2 as soon as its labels are
- * in. timings.noise is then only the time this loop waited for noise; timings.noiseThread what the thread spent.
+ * fills the other with batch k+1, across phase boundaries (NoiseAhead). timings.noise is then only the time
+ * this loop waited for noise; timings.noiseThread what the thread spent on the batches this loop took.
  */
-async function runSamplesThreaded(job: SamplingJob, noise: NoiseRun): Promise<void> {
-  const { image, height: h, width: w, sigma, total, segmenter, denoiser, timings } = job;
-  const batch = Math.max(1, Math.min(job.batchSize, total));
-  const len = image.length;
+async function runSamplesThreaded(job: SamplingJob, ahead: NoiseAhead): Promise<void> {
+  const { height: h, width: w, sigma, segmenter, denoiser, timings } = job;
+  const len = job.image.length;
   timings.noiseThread ??= 0;
-  const request = (start: number, into: Float32Array) => {
-    const count = Math.min(batch, total - start);
-    const p = noise.fill(into, job.firstSample + start, count).then((r) => {
-      timings.noiseThread! += r.ms;
-      return { data: r.data, count };
-    });
-    p.catch(() => {}); // a run that stops early (cancel, error) leaves its requests unawaited
-    return p;
-  };
-  // Two buffers, as in the serial loop; each owns its whole ArrayBuffer, which moves to the thread and back.
-  let current = total > 0 ? request(0, new Float32Array(batch * len)) : null;
-  let next = batch < total ? request(batch, new Float32Array(batch * len)) : null;
   let done = 0;
-  while (current) {
+  for (const b of phaseBatches(job.firstSample, job.total, job.batchSize)) {
     throwIfAborted(job.signal);
     const t0 = performance.now();
-    const { data, count } = await current;
+    const { data, count, ms } = await ahead.next(b.first, b.count);
     timings.noise += performance.now() - t0;
-    const input = count === batch ? data : data.subarray(0, count * len);
-    const labels = await infer(input, count, h, w, sigma, segmenter, denoiser, timings); // the thread fills `next` meanwhile
+    timings.noiseThread += ms;
+    const input = data.length === count * len ? data : data.subarray(0, count * len);
+    const labels = await infer(input, count, h, w, sigma, segmenter, denoiser, timings); // the thread fills the other buffer meanwhile
     const t1 = performance.now();
     done += count;
     job.onLabels(labels, count, done);
     timings.count += performance.now() - t1;
-    // `data` is free again: it takes the batch after `next`
-    const after = done + batch;
-    current = next;
-    next = current && after < total ? request(after, data) : null;
+    ahead.release(data);
   }
 }
 

@@ -14,7 +14,16 @@ import { certifiedRadius } from './stats';
 import { provisionalThresholds } from './provisional';
 import type { ProvisionalThresholds } from '../../../protocol/results';
 import { assertFeasible } from './feasibility';
-import { emptyTimings, hostSampler, throwIfAborted, type Sampler, type SamplingPath, type StageTimings } from './sampling';
+import {
+  emptyTimings,
+  hostSampler,
+  openNoiseAhead,
+  throwIfAborted,
+  type NoiseAhead,
+  type Sampler,
+  type SamplingPath,
+  type StageTimings,
+} from './sampling';
 import { modeOf } from './votes';
 import { noiseThreadWanted } from './noiseThread';
 
@@ -81,15 +90,53 @@ export interface SegCertifyInput<S extends SegmentModel = SegmentModel, D extend
   sampler?: Sampler<S, D>;
   /** host loop: draw noise on the noise thread (same values); default CERTSEG_NOISE_THREAD (noiseThread.ts) */
   noiseThread?: boolean;
+  /**
+   * host loop: a noise schedule for both phases opened by the caller (openNoiseAhead with noisePhases(params)), so
+   * that the thread draws the first batch during the caller's clean prediction; the caller closes it. Without it,
+   * segCertify opens one itself when the noise thread is on.
+   */
+  noiseAhead?: NoiseAhead;
+}
+
+/** The two phases' samples, for openNoiseAhead: selection 0..n0-1, estimation n0..n0+n-1 (disjoint streams). */
+export function noisePhases(p: Pick<SegCertifyParams, 'n0' | 'n'>): { firstSample: number; total: number }[] {
+  return [
+    { firstSample: 0, total: p.n0 },
+    { firstSample: p.n0, total: p.n },
+  ];
 }
 
 export async function segCertify<S extends SegmentModel, D extends DenoiseModel>(input: SegCertifyInput<S, D>): Promise<SegCertifyOutput> {
+  const { image, height: h, width: w, params: p } = input;
+  // Say before sampling when not even a unanimous pixel could pass the test.
+  assertFeasible(p.n, p.tau, p.alpha, h * w, p.correction);
+  for (const [what, v] of [
+    ['n0', p.n0],
+    ['n', p.n],
+  ] as const) {
+    if (v > 0xffff) throw new CertsegError(`${what} must be at most 65535`, 'config'); // counts are 16-bit
+  }
+  const noiseThread = input.noiseThread ?? noiseThreadWanted();
+  const sampler: Sampler<S, D> = input.sampler ?? hostSampler;
+  const opened =
+    !input.noiseAhead && noiseThread && sampler.path === 'host'
+      ? openNoiseAhead(image, p.sigma, p.seed, p.batchSize, noisePhases(p))
+      : null;
+  try {
+    return await certify(input, sampler, { noiseThread, noiseAhead: input.noiseAhead ?? opened ?? undefined });
+  } finally {
+    opened?.close();
+  }
+}
+
+async function certify<S extends SegmentModel, D extends DenoiseModel>(
+  input: SegCertifyInput<S, D>,
+  sampler: Sampler<S, D>,
+  noise: { noiseThread: boolean; noiseAhead?: NoiseAhead },
+): Promise<SegCertifyOutput> {
   const { image, height: h, width: w, segmenter, denoiser, params: p, signal } = input;
   const K = h * w;
-  // Say before sampling when not even a unanimous pixel could pass the test.
-  assertFeasible(p.n, p.tau, p.alpha, K, p.correction);
   const timings = emptyTimings();
-  const noiseThread = input.noiseThread ?? noiseThreadWanted();
   const job = {
     image,
     height: h,
@@ -101,16 +148,9 @@ export async function segCertify<S extends SegmentModel, D extends DenoiseModel>
     denoiser,
     signal,
     timings,
-    noiseThread,
+    ...noise,
   };
-  const sampler: Sampler<S, D> = input.sampler ?? hostSampler;
   const C = segmenter.numClasses;
-  for (const [what, v] of [
-    ['n0', p.n0],
-    ['n', p.n],
-  ] as const) {
-    if (v > 0xffff) throw new CertsegError(`${what} must be at most 65535`, 'config'); // counts are 16-bit
-  }
 
   const selected = new Uint8Array(K);
   const histogram = await sampler.run(job, {

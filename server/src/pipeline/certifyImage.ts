@@ -4,8 +4,8 @@
  * run process alike.
  */
 import { certifiedRadius } from '../core/stats';
-import { segCertify, type SegCertifyProgress } from '../core/segcertify';
-import { hostSampler, throwIfAborted, type Sampler } from '../core/sampling';
+import { noisePhases, segCertify, type SegCertifyProgress } from '../core/segcertify';
+import { hostSampler, openNoiseAhead, throwIfAborted, type Sampler } from '../core/sampling';
 import { noiseThreadWanted, prestartNoiseThread } from '../core/noiseThread';
 import type { SamplingPreference } from '../../../protocol/config';
 import type { Denoiser, Segmenter } from '../engines/engine';
@@ -101,125 +101,133 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   );
   throwIfAborted(hooks.signal);
 
-  progress('clean', 0, 1, 'clean prediction');
-  const tClean = performance.now();
-  const clean = await segmenter.segment(x, 1, h, w);
-  const cleanMs = performance.now() - tClean;
+  const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
+  // the noise thread starts on the first batch while the clean prediction runs, and crosses the phase boundary
+  const noiseAhead =
+    noiseThread && sampler.path === 'host' ? openNoiseAhead(x, cfg.sigma, cfg.seed, plan.batchSize, noisePhases(cfg)) : null;
+  try {
+    progress('clean', 0, 1, 'clean prediction');
+    const tClean = performance.now();
+    const clean = await segmenter.segment(x, 1, h, w);
+    const cleanMs = performance.now() - tClean;
 
-  let lastPartial = 0;
-  let lastPhase = '';
-  const interval = hooks.partialIntervalMs ?? 250;
-  if (hooks.onPartial) {
-    // a first picture before any noisy sample (the first batch takes a while): the clean prediction, provisional
-    lastPartial = performance.now();
-    hooks.onPartial({
+    let lastPartial = 0;
+    let lastPhase = '';
+    const interval = hooks.partialIntervalMs ?? 250;
+    if (hooks.onPartial) {
+      // a first picture before any noisy sample (the first batch takes a while): the clean prediction, provisional
+      lastPartial = performance.now();
+      hooks.onPartial({
+        width: W,
+        height: H,
+        phase: 'clean',
+        samplesDone: 0,
+        samplesTotal: cfg.n0,
+        selected: region.place(clean),
+        counts: new Uint16Array(W * H),
+        certifiedSoFar: null,
+        thresholds: null,
+      });
+    }
+    // the host loop runs the composed ONNX graphs where they apply (engines/compose.ts), recording which path ran
+    const processing = newProcessingRecord();
+    const sampled = sampler.path === 'host' ? forSampling(segmenter, denoiser, cfg.sigma, processing) : { segmenter, denoiser };
+    const out = await segCertify({
+      sampler,
+      image: x,
+      height: h,
+      width: w,
+      segmenter: sampled.segmenter,
+      denoiser: sampled.denoiser,
+      params: { ...cfg, batchSize: plan.batchSize },
+      noiseThread,
+      noiseAhead: noiseAhead ?? undefined,
+      signal: hooks.signal,
+      onProgress: (p: SegCertifyProgress) => {
+        progress(p.phase, p.done, p.total, `${p.phase} ${p.done}/${p.total} samples`);
+        const now = performance.now();
+        const last = p.phase === 'estimation' && p.done === p.total;
+        // the first noisy batch always shows (the running mode replaces the clean prediction)
+        const firstSamples = p.phase === 'selection' && lastPhase !== 'selection';
+        lastPhase = p.phase;
+        if (hooks.onPartial && (now - lastPartial >= interval || last || firstSamples)) {
+          lastPartial = now;
+          hooks.onPartial(partial(p, region));
+        }
+      },
+    });
+    progress('stats', 1, 1, 'statistics done');
+
+    const total = performance.now() - tStart;
+    const report: ImageReport = {
+      reportVersion: 1,
+      kind: 'certify',
+      exploratory: false,
+      image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
+      mask: req.maskPath ? { path: req.maskPath } : null,
+      config: cfg.configPath,
+      params: {
+        sigma: cfg.sigma,
+        n0: cfg.n0,
+        n: cfg.n,
+        alpha: cfg.alpha,
+        tau: cfg.tau,
+        correction: cfg.correction,
+        denoiser: denoiser ? { card: cfg.denoiser as string, convention: cfg.denoiseConvention, timestep } : null,
+        seed: cfg.seed,
+        batchSize: cfg.batchSize,
+      },
+      classes: classes.map((c) => ({ name: c.name, color: c.color })),
+      radius: certifiedRadius(cfg.sigma, cfg.tau),
+      working: {
+        budgetMiB,
+        estimatedPeakMiB: Math.round(plan.estimatedBytes / 2 ** 20),
+        batchSize: plan.batchSize,
+        limitedBy: plan.limitedBy,
+        segmenter: shapeReport(plan.segmenter, h, w),
+        denoiser: plan.denoiser ? shapeReport(plan.denoiser, h, w) : null,
+      },
+      abstainRate: 1 - out.certifiedPixels / (w * h),
+      crop: region.describe(),
+      minCertifiedCount: out.minCount,
+      certifiedPixels: out.certifiedPixels,
+      clean: gt ? metricBlock(clean, gt, segmenter.numClasses, ignoreLabel) : null,
+      certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, ignoreLabel) : null,
+      timings: {
+        noise: round(out.timings.noise),
+        denoise: round(out.timings.denoise),
+        segment: round(out.timings.segment + cleanMs),
+        count: round(out.timings.count),
+        stats: round(out.timings.stats),
+        warmUp: round(warmMs),
+        ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
+        total: round(total),
+      },
+      provenance: provenance(segmenter, denoiser, out.sampling, out.noise, sampler.path === 'host' ? processing : undefined),
+      files: {},
+    };
+    // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
+    const result: CertifyImageResult = {
+      report,
       width: W,
       height: H,
-      phase: 'clean',
-      samplesDone: 0,
-      samplesTotal: cfg.n0,
-      selected: region.place(clean),
-      counts: new Uint16Array(W * H),
-      certifiedSoFar: null,
-      thresholds: null,
-    });
+      clean: region.place(clean),
+      selected: region.place(out.selected),
+      counts: region.place(out.counts),
+      certified: region.place(out.certified),
+      radiusMap: out.radiusMap ? region.place(out.radiusMap) : null,
+      mask,
+    };
+    if (req.outDir) {
+      throwIfAborted(hooks.signal);
+      progress('write', 0, 1, 'writing results');
+      await writeImageOutputs(req.outDir, result, image.data);
+    }
+    progress('write', 1, 1, 'done');
+    return result;
+  } finally {
+    noiseAhead?.close(); // the thread's copy of the image, and the process may exit
   }
-  const sampler = await samplerFor(segmenter, denoiser, cfg.sampling ?? 'auto');
-  // the host loop runs the composed ONNX graphs where they apply (engines/compose.ts), recording which path ran
-  const processing = newProcessingRecord();
-  const sampled = sampler.path === 'host' ? forSampling(segmenter, denoiser, cfg.sigma, processing) : { segmenter, denoiser };
-  const out = await segCertify({
-    sampler,
-    image: x,
-    height: h,
-    width: w,
-    segmenter: sampled.segmenter,
-    denoiser: sampled.denoiser,
-    params: { ...cfg, batchSize: plan.batchSize },
-    noiseThread,
-    signal: hooks.signal,
-    onProgress: (p: SegCertifyProgress) => {
-      progress(p.phase, p.done, p.total, `${p.phase} ${p.done}/${p.total} samples`);
-      const now = performance.now();
-      const last = p.phase === 'estimation' && p.done === p.total;
-      // the first noisy batch always shows (the running mode replaces the clean prediction)
-      const firstSamples = p.phase === 'selection' && lastPhase !== 'selection';
-      lastPhase = p.phase;
-      if (hooks.onPartial && (now - lastPartial >= interval || last || firstSamples)) {
-        lastPartial = now;
-        hooks.onPartial(partial(p, region));
-      }
-    },
-  });
-  progress('stats', 1, 1, 'statistics done');
-
-  const total = performance.now() - tStart;
-  const report: ImageReport = {
-    reportVersion: 1,
-    kind: 'certify',
-    exploratory: false,
-    image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
-    mask: req.maskPath ? { path: req.maskPath } : null,
-    config: cfg.configPath,
-    params: {
-      sigma: cfg.sigma,
-      n0: cfg.n0,
-      n: cfg.n,
-      alpha: cfg.alpha,
-      tau: cfg.tau,
-      correction: cfg.correction,
-      denoiser: denoiser ? { card: cfg.denoiser as string, convention: cfg.denoiseConvention, timestep } : null,
-      seed: cfg.seed,
-      batchSize: cfg.batchSize,
-    },
-    classes: classes.map((c) => ({ name: c.name, color: c.color })),
-    radius: certifiedRadius(cfg.sigma, cfg.tau),
-    working: {
-      budgetMiB,
-      estimatedPeakMiB: Math.round(plan.estimatedBytes / 2 ** 20),
-      batchSize: plan.batchSize,
-      limitedBy: plan.limitedBy,
-      segmenter: shapeReport(plan.segmenter, h, w),
-      denoiser: plan.denoiser ? shapeReport(plan.denoiser, h, w) : null,
-    },
-    abstainRate: 1 - out.certifiedPixels / (w * h),
-    crop: region.describe(),
-    minCertifiedCount: out.minCount,
-    certifiedPixels: out.certifiedPixels,
-    clean: gt ? metricBlock(clean, gt, segmenter.numClasses, ignoreLabel) : null,
-    certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, ignoreLabel) : null,
-    timings: {
-      noise: round(out.timings.noise),
-      denoise: round(out.timings.denoise),
-      segment: round(out.timings.segment + cleanMs),
-      count: round(out.timings.count),
-      stats: round(out.timings.stats),
-      warmUp: round(warmMs),
-      ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
-      total: round(total),
-    },
-    provenance: provenance(segmenter, denoiser, out.sampling, out.noise, sampler.path === 'host' ? processing : undefined),
-    files: {},
-  };
-  // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
-  const result: CertifyImageResult = {
-    report,
-    width: W,
-    height: H,
-    clean: region.place(clean),
-    selected: region.place(out.selected),
-    counts: region.place(out.counts),
-    certified: region.place(out.certified),
-    radiusMap: out.radiusMap ? region.place(out.radiusMap) : null,
-    mask,
-  };
-  if (req.outDir) {
-    throwIfAborted(hooks.signal);
-    progress('write', 0, 1, 'writing results');
-    await writeImageOutputs(req.outDir, result, image.data);
-  }
-  progress('write', 1, 1, 'done');
-  return result;
 }
 
 function shapeReport(s: WorkingShape, h: number, w: number): WorkingShapeReport {
