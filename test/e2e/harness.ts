@@ -58,6 +58,8 @@ export interface VSCode {
   runCommand(title: string): Promise<void>;
   /** open a workspace file with Quick Open */
   openFile(name: string): Promise<void>;
+  /** click the open context menu's item `label`; true once the menu has closed (the item ran) */
+  clickMenuItem(label: string): Promise<boolean>;
   /** the first frame (webviews are nested iframes) for which `probe`, run inside it, is true */
   frameWhere<A = undefined>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null>;
   /** what each frame holds and the page's recent console lines: printed when a webview does not show up */
@@ -197,6 +199,19 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         await quickPick('Control+P', name, '.quick-input-list .monaco-list-row');
         await page.waitForTimeout(1000);
       },
+      // VS Code's menu attaches an item's mouse-up handler 100 ms after the menu renders (menu.ts, a
+      // RunOnceScheduler); on a loaded machine a click can land before that, and it is dropped with the menu left
+      // open (seen: three right-clicks in a row lost). A user clicks again; so does this.
+      async clickMenuItem(label) {
+        const item = page.locator('.context-view .action-label', { hasText: label }).first();
+        if (!(await until('the context menu item', async () => (await item.count()) > 0, 10_000).catch(() => null))) return false;
+        for (let attempt = 1; attempt <= 10; attempt++) {
+          await item.click({ timeout: 5_000 }).catch(() => undefined);
+          if (await until('the menu to close', async () => (await item.count()) === 0, 1_000).catch(() => false)) return true;
+          console.log(`E2E: the menu item "${label}" did not take the click (attempt ${attempt}); clicking again`);
+        }
+        return false;
+      },
       async frameWhere<A>(probe: (arg: A) => boolean, arg?: A) {
         for (const f of page.frames()) {
           try {
@@ -220,7 +235,29 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
             .catch((e: Error) => ({ error: e.message.split('\n')[0] }));
           rows.push(`frame ${f.name() || '-'} ${f.url().slice(0, 160)}${f.isDetached() ? ' (detached)' : ''}: ${JSON.stringify(inside)}`);
         }
-        return `${rows.join('\n')}\n--- last console lines ---\n${consoleLines.slice(-60).join('\n')}`;
+        const toasts = await page
+          .locator('.notifications-toasts')
+          .innerText()
+          .catch(() => '');
+        const tabs = await page
+          .locator('.tabs-container .tab')
+          .allInnerTexts()
+          .catch(() => []);
+        const logTail = execFileSync('bash', [
+          '-c',
+          `tail -n 15 $(find ${join(ud, 'logs')} -name '*.log' -newer ${join(ud, 'User', 'settings.json')}) 2>/dev/null || true`,
+        ])
+          .toString()
+          .split('\n')
+          .map((l) => l.slice(0, 300));
+        return [
+          ...rows,
+          `tabs: ${JSON.stringify(tabs)}; notifications: ${toasts.replace(/\s+/g, ' ')}`,
+          '--- last console lines ---',
+          ...consoleLines.slice(-40),
+          '--- code-server logs (last lines of each) ---',
+          ...logTail,
+        ].join('\n');
       },
     };
   } catch (e) {

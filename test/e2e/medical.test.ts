@@ -51,16 +51,20 @@ async function fromContextMenu(name: string, label: string, probe: () => boolean
   const { page } = vs;
   const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: name }).first();
   await until(`the Explorer row of ${name}`, async () => (await row.count()) > 0, 60_000);
-  const item = page.locator('.context-view .action-label', { hasText: label }).first();
   for (let attempt = 1; attempt <= 4; attempt++) {
-    if (attempt > 1) console.log(`E2E: no panel yet for ${name}; right-click again (attempt ${attempt})`);
+    if (attempt > 1) {
+      mkdirSync(join(ROOT, 'dist', 'test-out'), { recursive: true });
+      await page.screenshot({ path: join(ROOT, 'dist', 'test-out', `medical-${name}-attempt-${attempt}.png`) }).catch(() => undefined);
+      console.log(
+        `E2E: no panel yet for ${name}; right-click again (attempt ${attempt}). Frames and console:\n${await vs.describeFrames()}`,
+      );
+    }
     await page.keyboard.press('Escape');
     // right-click only: a left click on a .dcm opens it in the Segmentation Preview custom editor, whose
     // opening could move the menu under the click (CI: the item click was lost, and that editor's frame,
     // which runs nothing, was then taken for the Certify panel)
     await row.click({ button: 'right' });
-    if (!(await until('the context menu item', async () => (await item.count()) > 0, 10_000).catch(() => null))) continue;
-    await item.click();
+    if (!(await vs.clickMenuItem(label))) continue;
     const frame = await until(`the panel of ${name}`, () => vs.frameWhere(probe), attempt === 4 ? 120_000 : 30_000).catch(() => null);
     if (frame) return frame;
   }
