@@ -13,7 +13,7 @@ import { certifyImage } from '../../server/src/pipeline/certifyImage';
 import { getDenoiser, getSegmenter, disposeModels } from '../../server/src/pipeline/models';
 import { readImage } from '../../server/src/image/read';
 import { certifyFromCounts, clopperPearsonRadiusMap } from '../../server/src/core/multipleTesting';
-import { fillGaussian, noisyBatch, Xoshiro128 } from '../../server/src/core/rng';
+import { fillGaussian, noisyBatch } from '../../server/src/core/rng';
 import { repoRoot } from '../../server/src/paths';
 import type { Feed } from '../../server/src/engines/runner';
 import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
@@ -611,8 +611,8 @@ async function spareCore(doc: string, reps: number) {
     '',
     '', // the description, once the run's loads are known
     '',
-    '| models | noise | certification total ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
-    '|---|---|---|---|---|---|',
+    '| models | noise | certification total ms (median) | noise on the critical path ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
+    '|---|---|---|---|---|---|---|',
   ];
   const certify = (t: Target, config: Awaited<ReturnType<typeof loadConfig>>, thread: boolean) =>
     withEnv({ CERTSEG_NOISE_THREAD: thread ? '1' : '0' }, async () => {
@@ -627,14 +627,15 @@ async function spareCore(doc: string, reps: number) {
       for (const t of overheadTargets()) {
         const config = await targetConfig(t);
         for (const thread of [false, true]) await certify(t, config, thread); // warm: sessions, composed graphs, the thread
+        // [certification total, raw floor, noise on the critical path (drawn, or waited for on the thread)]
         const rows = { main: [] as number[][], thread: [] as number[][] };
         for (let rep = 0; rep < reps; rep++) {
           const order = rep % 2 ? [true, false] : [false, true];
           const totals: Record<string, ImageReport> = {};
           for (const thread of order) totals[String(thread)] = await certify(t, config, thread);
           const raw = await rawFloor(t, config.n0 + config.n + 1, totals.true.working!);
-          rows.main.push([totals.false.timings.total, raw]);
-          rows.thread.push([totals.true.timings.total, raw]);
+          rows.main.push([totals.false.timings.total, raw, totals.false.timings.noise]);
+          rows.thread.push([totals.true.timings.total, raw, totals.true.timings.noise]);
           loads.push(loadavg());
           console.log(
             `${t.name} pair ${rep + 1}: main ${totals.false.timings.total} thread ${totals.true.timings.total} raw ${raw.toFixed(0)}`,
@@ -646,7 +647,7 @@ async function spareCore(doc: string, reps: number) {
         ] as const) {
           const ratios = r.map(([c, raw]) => c / raw);
           out.push(
-            `| ${t.name} | ${name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(', ')} |`,
+            `| ${t.name} | ${name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[2])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${median(ratios).toFixed(3)} | ${ratios.map((x) => x.toFixed(3)).join(', ')} |`,
           );
         }
       }
@@ -659,6 +660,29 @@ async function spareCore(doc: string, reps: number) {
   writeSections(doc, out.join('\n'));
   console.log(out.join('\n'));
 }
+
+/**
+ * One uniform value per element from xoshiro128** (rng.ts's generator), its state in local variables (the
+ * fastest form found here): the least an exact Gaussian transform that needs one 32-bit draw per value costs.
+ */
+function uniformDraws(out: Float32Array, seed: number, stream: number) {
+  let a = (seed ^ 0x9e3779b9) | 0;
+  let b = (stream + 0x6d2b79f5) | 0;
+  let c = 0x85ebca6b;
+  let d = 0xc2b2ae35 | 0;
+  for (let i = 0; i < out.length; i++) {
+    const r = Math.imul(rotl32(Math.imul(b, 5), 7), 9);
+    const t = b << 9;
+    c ^= a;
+    d ^= b;
+    b ^= c;
+    a ^= d;
+    c ^= t;
+    d = rotl32(d, 11);
+    out[i] = (r >>> 0) * 2.3283064365386963e-10;
+  }
+}
+const rotl32 = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
 export const NOISE_FLOOR_HEADING = '## What the noise alone adds to the raw floor';
 
@@ -690,16 +714,18 @@ async function noiseFloor(doc: string, reps: number) {
     const buf = new Float32Array(len);
     const rows = { raw: [] as number[], polar: [] as number[], uniform: [] as number[] };
     let sink = 0;
+    for (let j = 0; j < perSample; j++) {
+      // both generators compiled by the JIT before any timing
+      fillGaussian(buf, config.sigma, -1, j);
+      uniformDraws(buf, -1, j);
+    }
     for (let rep = 0; rep < reps; rep++) {
       rows.raw.push((await rawFloor(t, samples, report.working!)) / samples);
       let t0 = performance.now();
       for (let j = 0; j < perSample; j++) fillGaussian(buf, config.sigma, rep, j);
       rows.polar.push((performance.now() - t0) / perSample);
       t0 = performance.now();
-      for (let j = 0; j < perSample; j++) {
-        const rng = new Xoshiro128(rep, j);
-        for (let i = 0; i < len; i++) buf[i] = rng.nextU32() * 2.3283064365386963e-10;
-      }
+      for (let j = 0; j < perSample; j++) uniformDraws(buf, rep, j);
       rows.uniform.push((performance.now() - t0) / perSample);
       sink += buf[len - 1];
       loads.push(loadavg());
@@ -715,7 +741,7 @@ async function noiseFloor(doc: string, reps: number) {
     );
   }
   await disposeModels();
-  out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=noisefloor\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets without the denoiser, ONNX Runtime with its default threads. Each of ${reps} rounds: the raw floor (as in the sections above: n0 + n + 1 passes, batch 8) per sample, then ${perSample} samples of noise drawn by the polar method and ${perSample} of uniform 32-bit draws alone, one per value, on the JS thread. The last two columns are the certification / raw floor that the noise alone would give when it cannot overlap with inference, before any other cost (reading labels, counting votes). Load average (1/5/15 min) at the start and after each round: ${loads.join('; ')}.`;
+  out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=noisefloor\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets without the denoiser, ONNX Runtime with its default threads. Each of ${reps} rounds: the raw floor (as in the sections above: n0 + n + 1 passes, batch 8) per sample, then ${perSample} samples of noise drawn by the polar method and ${perSample} of uniform 32-bit draws alone, one per value (the same xoshiro128** step, its state in local variables), on the JS thread; both generators compiled by the JIT before timing. The last two columns are the certification / raw floor that the noise alone would give when it cannot overlap with inference, before any other cost (reading labels, counting votes). Load average (1/5/15 min) at the start and after each round: ${loads.join('; ')}.`;
   out.push(
     '',
     uniformRatios.every((r) => r > 1.05)

@@ -30,7 +30,7 @@ export interface NoiseReply {
  * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Left open, it is on only where the engine
  * leaves a CPU core free (engineLeavesACore): measured here, with ONNX Runtime's default threads on both of the
  * 2 cores the thread was not clearly faster ("Noise thread" in docs/performance.md), while with ORT on one
- * thread it cut certification / raw floor from 1.227 to 1.094 on the polyp models without the denoiser ("A core
+ * thread it cut certification / raw floor from 1.287 to 1.060 (with the schedule of sampling.ts NoiseAhead) on the polyp models without the denoiser ("A core
  * left to the noise thread").
  */
 export const NOISE_THREAD_DEFAULT = false;
