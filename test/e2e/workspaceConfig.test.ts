@@ -168,7 +168,7 @@ test(
     // preview finish loading first, as a user looking at the image would.
     const imageShown = await until(
       "VS Code's preview of IMD002.jpg",
-      () => vs.frameWhere(() => [...document.images].some((i) => i.src.includes('IMD002.jpg') && i.complete && i.naturalWidth > 0)),
+      () => vs.frameWhere(() => Array.from(document.images).some((i) => i.src.includes('IMD002.jpg') && i.complete && i.naturalWidth > 0)),
       30_000,
     ).catch(() => null);
     if (!imageShown)
