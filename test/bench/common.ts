@@ -50,3 +50,8 @@ export function spliceSections(old: string, fresh: string): string {
 export function writeSections(doc: string, sections: string): void {
   writeFileSync(doc, spliceSections(existsSync(doc) ? readFileSync(doc, 'utf8') : '# Performance\n', sections));
 }
+
+/** A bench section's opening lines: heading, a slot (index 2) for the description written once the run's loads are known, and a table head. */
+export function sectionHead(heading: string, columns: string[]): string[] {
+  return [heading, '', '', '', `| ${columns.join(' | ')} |`, `|${columns.map(() => '---|').join('')}`];
+}

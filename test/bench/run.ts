@@ -24,7 +24,7 @@ import { composeEnabled } from '../../server/src/engines/processing';
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { noiseThreadBench } from './noiseThread';
-import { loadavg, median, spliceSections, withEnv, writeSections } from './common';
+import { loadavg, median, sectionHead, spliceSections, withEnv, writeSections } from './common';
 import { stopNoiseThread } from '../../server/src/core/noiseThread';
 import { inferenceThreadBench } from './inferenceThread';
 import { warmDatasetBench } from './warmDataset';
@@ -606,14 +606,15 @@ export const SPARE_CORE_HEADING = '## A core left to the noise thread';
 async function spareCore(doc: string, reps: number) {
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const loads = [loadavg()];
-  const out = [
-    SPARE_CORE_HEADING,
-    '',
-    '', // the description, once the run's loads are known
-    '',
-    '| models | noise | certification total ms (median) | noise on the critical path ms (median) | raw floor ms (median) | certification / raw floor, median of pairs | pairs |',
-    '|---|---|---|---|---|---|---|',
-  ];
+  const out = sectionHead(SPARE_CORE_HEADING, [
+    'models',
+    'noise',
+    'certification total ms (median)',
+    'noise on the critical path ms (median)',
+    'raw floor ms (median)',
+    'certification / raw floor, median of pairs',
+    'pairs',
+  ]);
   const certify = (t: Target, config: Awaited<ReturnType<typeof loadConfig>>, thread: boolean) =>
     withEnv({ CERTSEG_NOISE_THREAD: thread ? '1' : '0' }, async () => {
       const { report } = await certifyImage({ imagePath: t.image, config });
@@ -696,14 +697,15 @@ export const NOISE_FLOOR_HEADING = '## What the noise alone adds to the raw floo
 async function noiseFloor(doc: string, reps: number) {
   const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
   const loads = [loadavg()];
-  const out = [
-    NOISE_FLOOR_HEADING,
-    '',
-    '', // the description, once the run's loads are known
-    '',
-    '| models | values per sample | raw floor ms per sample | polar method (certseg) ms per sample | uniform draws alone ms per sample | (raw + polar) / raw | (raw + uniform draws) / raw |',
-    '|---|---|---|---|---|---|---|',
-  ];
+  const out = sectionHead(NOISE_FLOOR_HEADING, [
+    'models',
+    'values per sample',
+    'raw floor ms per sample',
+    'polar method (certseg) ms per sample',
+    'uniform draws alone ms per sample',
+    '(raw + polar) / raw',
+    '(raw + uniform draws) / raw',
+  ]);
   const perSample = 20;
   const uniformRatios: number[] = [];
   for (const t of overheadTargets().filter((x) => x.noDenoiser)) {
