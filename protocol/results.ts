@@ -91,6 +91,8 @@ export interface OrtSessionRecord {
   graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
   enableCpuMemArena: boolean;
   executionMode: 'sequential' | 'parallel';
+  /** whether the intra-op threads spin-wait between parallel sections (absent in results written before it was recorded) */
+  allowSpinning?: boolean;
   /**
    * ORT's optimized-model cache (optimizedModelFilePath, keyed by the model file's SHA-256, ORT version, execution
    * provider, optimization level and CPU): hit = the session was created from the cached optimized graph (with

@@ -47,6 +47,35 @@ interface Target {
 const targetConfig = (t: Target) => loadConfig(t.config, t.noDenoiser ? { denoiser: null } : {});
 
 /**
+ * The raw floor's models: sessions of their own with ONNX Runtime's own defaults (its intra-op threads spin-wait,
+ * which certseg turns off: ORT_SPINNING_DEFAULT), so that "raw" is ORT as it comes whatever certseg chooses.
+ * Threads follow CERTSEG_ORT_THREADS like certseg's. Kept per card and thread setting; disposeRawModels() frees them.
+ */
+const rawModels = new Map<string, Promise<Segmenter | Denoiser>>();
+type EngineChoice = Awaited<ReturnType<typeof targetConfig>>['engine'];
+function rawModel(kind: 'seg', card: string, engine: EngineChoice): Promise<Segmenter>;
+function rawModel(kind: 'den', card: string, engine: EngineChoice): Promise<Denoiser>;
+function rawModel(kind: 'seg' | 'den', card: string, engine: EngineChoice): Promise<Segmenter | Denoiser> {
+  const key = `${kind}|${card}|${engine}|${process.env.CERTSEG_ORT_THREADS ?? ''}`;
+  let m = rawModels.get(key);
+  if (!m) {
+    const onnx: OnnxLoadOptions = { session: { allowSpinning: true } };
+    m = kind === 'seg' ? loadSegmenter(card, { engine, onnx }) : loadDenoiser(card, { engine, onnx });
+    rawModels.set(key, m);
+  }
+  return m;
+}
+const disposeAll = async () => {
+  await disposeModels();
+  await disposeRawModels();
+};
+async function disposeRawModels() {
+  const all = [...rawModels.values()];
+  rawModels.clear();
+  await Promise.allSettled(all.map(async (m) => (await m).dispose()));
+}
+
+/**
  * The raw floor: the engine's own run() (InferenceSession.run for ONNX Runtime) on feeds prepared before
  * timing, for the same models, working sizes, batch and number of samples as the certification: no noise, no
  * resizing, normalisation, layout changes, DDPM arithmetic or argmax. What certseg costs beyond this is its
@@ -54,8 +83,8 @@ const targetConfig = (t: Target) => loadConfig(t.config, t.noDenoiser ? { denois
  */
 async function rawFloor(t: Target, samples: number, working: NonNullable<ImageReport['working']>) {
   const config = await targetConfig(t);
-  const seg = await getSegmenter(config.segmenter, config.engine);
-  const den = config.denoiser ? await getDenoiser(config.denoiser, config.engine, config.denoiseConvention) : null;
+  const seg = await rawModel('seg', config.segmenter, config.engine);
+  const den = config.denoiser ? await rawModel('den', config.denoiser, config.engine) : null;
   const b = working.batchSize;
   const fill = (n: number) => {
     const a = new Float32Array(n);
@@ -595,6 +624,87 @@ function overheadTargets(): Target[] {
   return targets;
 }
 
+export const SPINNING_HEADING = "## ONNX Runtime's threads spinning, and the noise thread";
+
+/** The four settings --only=spinning compares: ORT's threads spin-wait or sleep, noise on the main or the noise thread. */
+const SPIN_SETTINGS = [
+  { spin: true, thread: false, name: 'spinning, noise on the main thread (the default before)' },
+  { spin: true, thread: true, name: 'spinning, noise thread' },
+  { spin: false, thread: false, name: 'sleeping, noise on the main thread' },
+  { spin: false, thread: true, name: 'sleeping, noise thread (the default now)' },
+] as const;
+
+/**
+ * --only=spinning: with ONNX Runtime's default threads on every core, its idle threads spin-wait between parallel
+ * sections and so compete with a noise thread for the cores; told not to (session.intra_op.allow_spinning = 0) they
+ * sleep. Certification in the four combinations, each against the raw floor of ORT as it comes (its own defaults,
+ * spinning: rawModel). Sessions are made at load, so every setting reloads the models and certifies once unmeasured
+ * (warm-up, composed graphs) before its measured run. Rounds interleave the settings, order rotating.
+ */
+async function spinningBench(doc: string, reps: number) {
+  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const loads = [loadavg()];
+  const out = sectionHead(SPINNING_HEADING, [
+    'models',
+    "ORT's threads, noise",
+    'certification total ms (median)',
+    'noise on the critical path ms (median)',
+    'raw floor ms (median)',
+    'certification / raw floor, median of rounds',
+    'rounds',
+  ]);
+  const summary: string[] = [];
+  try {
+    for (const t of overheadTargets()) {
+      const config = await targetConfig(t);
+      // [setting][round] = [certification total, raw floor, noise on the critical path]
+      const rows: number[][][] = SPIN_SETTINGS.map(() => []);
+      for (let rep = 0; rep < reps; rep++) {
+        const raw = await rawFloor(t, config.n0 + config.n + 1, (await certifyImage({ imagePath: t.image, config })).report.working!);
+        for (let k = 0; k < SPIN_SETTINGS.length; k++) {
+          const i = (k + rep) % SPIN_SETTINGS.length;
+          const s = SPIN_SETTINGS[i];
+          const report = await withEnv(
+            { CERTSEG_ORT_SPINNING: s.spin ? '1' : '0', CERTSEG_NOISE_THREAD: s.thread ? '1' : '0' },
+            async () => {
+              await disposeModels(); // the setting is a session option: load the models with it
+              await certifyImage({ imagePath: t.image, config }); // warm
+              const r = (await certifyImage({ imagePath: t.image, config })).report;
+              if (r.provenance.noise !== (s.thread ? 'thread' : 'main')) throw new Error(`noise ran on ${r.provenance.noise}`);
+              if (r.provenance.segmenter.session?.allowSpinning !== s.spin)
+                throw new Error('the segmenter did not get the spinning setting');
+              return r;
+            },
+          );
+          rows[i].push([report.timings.total, raw, report.timings.noise]);
+        }
+        loads.push(loadavg());
+        console.log(`${t.name} round ${rep + 1}: ${rows.map((r) => (r[rep][0] / r[rep][1]).toFixed(3)).join(' ')}`);
+      }
+      const ratioOf = (r: number[][]) => median(r.map(([c, raw]) => c / raw));
+      SPIN_SETTINGS.forEach((s, i) => {
+        const r = rows[i];
+        out.push(
+          `| ${t.name} | ${s.name} | ${median(r.map((x) => x[0])).toFixed(0)} | ${median(r.map((x) => x[2])).toFixed(0)} | ${median(r.map((x) => x[1])).toFixed(0)} | ${ratioOf(r).toFixed(3)} | ${r.map(([c, raw]) => (c / raw).toFixed(3)).join(', ')} |`,
+        );
+      });
+      const before = rows[0].map(([c]) => c);
+      const now = rows[3].map(([c]) => c);
+      const perRound = now.map((c, k) => c / before[k]);
+      summary.push(
+        `${t.name}: the default now / before per round ${perRound.map((x) => x.toFixed(3)).join(', ')} (median ${median(perRound).toFixed(3)}; faster in ${perRound.filter((x) => x < 1).length} of ${perRound.length})`,
+      );
+    }
+  } finally {
+    await disposeAll();
+    await stopNoiseThread();
+  }
+  out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=spinning\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets of the sections above (σ 0.25, n0 10, n 100, batch 8) with ONNX Runtime's default intra-op threads (one per core), its threads spinning (CERTSEG_ORT_SPINNING=1, ORT's own default) or sleeping (=0) between parallel sections, and the noise on the main thread (CERTSEG_NOISE_THREAD=0) or the noise thread (=1). The raw floor is ORT with its own defaults (spinning), in sessions of its own, once per round. Each setting reloads the models (a session option) and certifies once unmeasured before the measured run. ${reps} rounds, the settings' order rotating. Load average (1/5/15 min) at the start and after each round: ${loads.join('; ')}.`;
+  out.push('', `Per target: ${summary.join('; ')}.`);
+  writeSections(doc, out.join('\n'));
+  console.log(out.join('\n'));
+}
+
 export const SPARE_CORE_HEADING = '## A core left to the noise thread';
 
 /**
@@ -622,7 +732,7 @@ async function spareCore(doc: string, reps: number) {
       if (report.provenance.segmenter.session?.intraOpNumThreads !== 1) throw new Error('the segmenter did not run on one thread');
       return report;
     });
-  await disposeModels(); // sessions are made at load: the ones below load with one thread
+  await disposeAll(); // sessions are made at load: the ones below load with one thread
   await withEnv({ CERTSEG_ORT_THREADS: '1' }, async () => {
     try {
       for (const t of overheadTargets()) {
@@ -653,7 +763,7 @@ async function spareCore(doc: string, reps: number) {
         }
       }
     } finally {
-      await disposeModels(); // the one-thread sessions must not outlive the setting
+      await disposeAll(); // the one-thread sessions must not outlive the setting
       await stopNoiseThread();
     }
   });
@@ -742,7 +852,7 @@ async function noiseFloor(doc: string, reps: number) {
       `| ${t.name} | ${len} | ${raw.toFixed(2)} | ${polar.toFixed(2)} | ${uniform.toFixed(2)} | ${((raw + polar) / raw).toFixed(3)} | ${((raw + uniform) / raw).toFixed(3)} |`,
     );
   }
-  await disposeModels();
+  await disposeAll();
   out[2] = `Generated by \`node --import tsx test/bench/run.ts --only=noisefloor\` on ${started} UTC (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown CPU'}): the targets without the denoiser, ONNX Runtime with its default threads. Each of ${reps} rounds: the raw floor (as in the sections above: n0 + n + 1 passes, batch 8) per sample, then ${perSample} samples of noise drawn by the polar method and ${perSample} of uniform 32-bit draws alone, one per value (the same xoshiro128** step, its state in local variables), on the JS thread; both generators compiled by the JIT before timing. The last two columns are the certification / raw floor that the noise alone would give when it cannot overlap with inference, before any other cost (reading labels, counting votes). Load average (1/5/15 min) at the start and after each round: ${loads.join('; ')}.`;
   out.push(
     '',
@@ -759,7 +869,7 @@ const numberArg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 
 async function main() {
-  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread | --only=inferencethread | --only=warmdataset | --only=sparecore | --only=noisefloor [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
+  // --only=sizes | --only=overhead | --only=ortoptions | --only=coldprocess | --only=noisethread | --only=inferencethread | --only=warmdataset | --only=sparecore | --only=noisefloor | --only=spinning [--reps=N]: run one part and splice its sections into docs/performance.md (the rest
   // keeps the figures of its own run)
   const only =
     process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length) ?? (process.argv.includes('--sizes-only') ? 'sizes' : null);
@@ -779,6 +889,10 @@ async function main() {
   }
   if (only === 'noisefloor') {
     await noiseFloor(doc, numberArg('reps', 5));
+    return;
+  }
+  if (only === 'spinning') {
+    await spinningBench(doc, numberArg('reps', 3));
     return;
   }
   if (only === 'sparecore') {
@@ -855,13 +969,13 @@ async function main() {
     );
   }
   if (only === 'overhead') {
-    await disposeModels();
+    await disposeAll();
     writeSections(doc, lines.join('\n'));
     return;
   }
   say();
   for (const l of await sizeTable()) say(l);
-  await disposeModels();
+  await disposeAll();
   const st = statsTiming();
   say();
   say('## Statistics on a 1024×2048 image (n = 100, 19 classes)');

@@ -11,7 +11,7 @@ import {
   noiseThreadId,
   noiseThreadNice,
   noiseThreadWanted,
-  engineLeavesACore,
+  noiseThreadHelps,
   startNoiseRun,
   stopNoiseThread,
   NOISE_THREAD_DEFAULT,
@@ -215,13 +215,28 @@ test('CERTSEG_NOISE_THREAD: 1 / 0 force it, anything else is the default; CERTSE
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }), true);
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }), false);
   assert.equal(noiseThreadWanted({}), NOISE_THREAD_DEFAULT);
-  // left open: on where the engine leaves a CPU core (a GPU, or ORT on fewer threads than the process's CPUs)
-  assert.equal(engineLeavesACore({ device: 'gpu' }, 2), true);
-  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 0 }, 2), false, "ORT's default threads take every core");
-  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 1 }, 2), true);
-  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 2 }, 2), false);
-  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 4 }, 8), true);
-  assert.equal(engineLeavesACore({ device: 'cpu', intraOpNumThreads: 1 }, 1), false, 'one CPU: nothing to spare');
+  // left open: on where it measured faster: a GPU, ORT on fewer threads than the process's CPUs, or ORT's threads sleeping
+  assert.equal(noiseThreadHelps({ device: 'gpu' }, 2), true);
+  assert.equal(noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 0 }, 2), false, "ORT's default threads, spinning or not known");
+  assert.equal(
+    noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 0, allowSpinning: true }, 2),
+    false,
+    'spinning threads hold every core',
+  );
+  assert.equal(
+    noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 0, allowSpinning: false }, 2),
+    true,
+    'sleeping threads leave their cores while they wait',
+  );
+  assert.equal(noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 1 }, 2), true);
+  assert.equal(noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 2, allowSpinning: true }, 2), false);
+  assert.equal(noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 4 }, 8), true);
+  assert.equal(noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 1 }, 1), false, 'one CPU: nothing to spare');
+  assert.equal(
+    noiseThreadHelps({ device: 'cpu', intraOpNumThreads: 0, allowSpinning: false }, 1),
+    false,
+    'one CPU: the thread only takes turns',
+  );
   assert.equal(noiseThreadWanted({}, { device: 'gpu' }), true);
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '0' }, { device: 'gpu' }), false, 'the variable wins');
   assert.equal(noiseThreadWanted({ CERTSEG_NOISE_THREAD: '1' }, { device: 'cpu', intraOpNumThreads: 0 }), true);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import Ajv from 'ajv';
 import { loadDenoiser, loadSegmenter } from '../../server/src/engines/load';
-import { ortCacheDir } from '../../server/src/engines/onnx';
+import { ORT_SPINNING_DEFAULT, ortCacheDir } from '../../server/src/engines/onnx';
 import { denoiserFeeds, segmenterFeeds, warmUp } from '../../server/src/engines/warmUp';
 import { workingShape } from '../../server/src/engines/workingShape';
 import { provenance } from '../../server/src/pipeline/provenance';
@@ -123,6 +123,7 @@ test("session options reach the provenance in the report schema's shape", async 
       graphOptimizationLevel: 'all',
       enableCpuMemArena: true,
       executionMode: 'sequential',
+      allowSpinning: ORT_SPINNING_DEFAULT,
       optimizedModelCache: 'miss',
     });
     const ajv = new Ajv({ strict: false });
@@ -203,5 +204,37 @@ test("CERTSEG_ORT_THREADS sets every session's intra-op threads (recorded in the
   } finally {
     if (saved === undefined) delete process.env.CERTSEG_ORT_THREADS;
     else process.env.CERTSEG_ORT_THREADS = saved;
+  }
+});
+
+test("CERTSEG_ORT_SPINNING sets whether every session's threads spin-wait (recorded in the provenance, same outputs); anything but 1 / 0 is refused in one line", async () => {
+  const saved = process.env.CERTSEG_ORT_SPINNING;
+  const card = path.join(ROOT, 'models/default/segmenter.card.json');
+  const x = seededUniform(2 * 3 * 32 * 32, 5);
+  try {
+    const outputs: Uint8Array[] = [];
+    for (const v of ['1', '0', undefined]) {
+      if (v === undefined) delete process.env.CERTSEG_ORT_SPINNING;
+      else process.env.CERTSEG_ORT_SPINNING = v;
+      const seg = await loadSegmenter(card, { engine: 'onnx' });
+      try {
+        assert.equal(seg.info.session?.allowSpinning, v === undefined ? ORT_SPINNING_DEFAULT : v === '1');
+        outputs.push(await seg.segment(x, 2, 32, 32));
+      } finally {
+        await seg.dispose();
+      }
+    }
+    assert.deepEqual(outputs[1], outputs[0], 'spinning changes speed, not values');
+    assert.deepEqual(outputs[2], outputs[0]);
+    for (const bad of ['yes', '2', 'off']) {
+      process.env.CERTSEG_ORT_SPINNING = bad;
+      await assert.rejects(loadSegmenter(card, { engine: 'onnx' }), (e: Error) => {
+        assert.equal(e.message, `CERTSEG_ORT_SPINNING must be 1 (ONNX Runtime's threads spin-wait) or 0 (they sleep), not "${bad}"`);
+        return true;
+      });
+    }
+  } finally {
+    if (saved === undefined) delete process.env.CERTSEG_ORT_SPINNING;
+    else process.env.CERTSEG_ORT_SPINNING = saved;
   }
 });

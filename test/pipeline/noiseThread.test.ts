@@ -78,17 +78,18 @@ test('the bundled CLI finds its noise thread and exits; same counts as without i
   assert.deepEqual(on.selected, off.selected);
 });
 
-test('left open, the noise thread runs where the engine leaves a core (CERTSEG_ORT_THREADS below the CPUs) and not with ORT on every core; same counts', (t) => {
+test("left open, the noise thread runs where it helps (ORT on fewer threads than the CPUs, or ORT's threads sleeping: the default) and not beside spinning ORT threads on every core; same counts", (t) => {
   const cli = path.join(root, 'dist/server/cli.js');
   if (!existsSync(path.join(root, 'dist/server/noiseWorker.js'))) return t.skip('not built (npm run build)');
   if (os.availableParallelism() < 2) return t.skip('one CPU: no core to leave');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'certseg-noise-default-'));
-  const run = (ortThreads: string | undefined) => {
-    const out = path.join(tmp, `threads-${ortThreads ?? 'default'}`);
+  const run = (name: string, vars: { CERTSEG_ORT_THREADS?: string; CERTSEG_ORT_SPINNING?: string }) => {
+    const out = path.join(tmp, name);
     const env = { ...process.env };
     delete env.CERTSEG_NOISE_THREAD;
-    if (ortThreads === undefined) delete env.CERTSEG_ORT_THREADS;
-    else env.CERTSEG_ORT_THREADS = ortThreads;
+    delete env.CERTSEG_ORT_THREADS;
+    delete env.CERTSEG_ORT_SPINNING;
+    Object.assign(env, vars);
     const args = [cli, 'certify', sample, '--out', out, '--seed', '4', '--n0', '4', '--n', '60', '--no-denoiser'];
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000, env });
     assert.equal(r.status, 0, r.stderr);
@@ -97,10 +98,16 @@ test('left open, the noise thread runs where the engine leaves a core (CERTSEG_O
       counts: readFileSync(path.join(out, 'counts.npy')),
     };
   };
-  const spare = run('1');
-  const all = run(undefined);
+  const spare = run('spare', { CERTSEG_ORT_THREADS: '1' });
+  const byDefault = run('default', {});
+  const spinning = run('spinning', { CERTSEG_ORT_SPINNING: '1' });
   assert.equal(spare.report.provenance.segmenter.session?.intraOpNumThreads, 1);
   assert.equal(spare.report.provenance.noise, 'thread');
-  assert.equal(all.report.provenance.noise, 'main');
-  assert.deepEqual(spare.counts, all.counts);
+  assert.equal(byDefault.report.provenance.segmenter.session?.intraOpNumThreads, 0);
+  assert.equal(byDefault.report.provenance.segmenter.session?.allowSpinning, false);
+  assert.equal(byDefault.report.provenance.noise, 'thread');
+  assert.equal(spinning.report.provenance.segmenter.session?.allowSpinning, true);
+  assert.equal(spinning.report.provenance.noise, 'main');
+  assert.deepEqual(byDefault.counts, spare.counts);
+  assert.deepEqual(spinning.counts, spare.counts);
 });

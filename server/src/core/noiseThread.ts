@@ -27,29 +27,34 @@ export interface NoiseReply {
 }
 
 /**
- * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Left open, it is on only where the engine
- * leaves a CPU core free (engineLeavesACore): measured here, with ONNX Runtime's default threads on both of the
- * 2 cores the thread was not clearly faster ("Noise thread" in docs/performance.md), while with ORT on one
- * thread it cut certification / raw floor from 1.287 to 1.060 (with the schedule of sampling.ts NoiseAhead) on the polyp models without the denoiser ("A core
- * left to the noise thread").
+ * CERTSEG_NOISE_THREAD=1 / =0 forces the noise thread on / off. Left open, it is on where it measured faster
+ * (noiseThreadHelps), and NOISE_THREAD_DEFAULT where nothing is known of the engine.
  */
 export const NOISE_THREAD_DEFAULT = false;
 
-/** What the default needs to know of the engine: where it runs and its intra-op threads (0: ORT's default). */
+/** What the default needs to know of the engine: where it runs, its intra-op threads (0: ORT's default), whether they spin. */
 export interface EngineLoad {
   device: string;
   intraOpNumThreads?: number;
+  /** ONNX Runtime only: its intra-op threads spin-wait between parallel sections (absent: not ORT, or not known) */
+  allowSpinning?: boolean;
 }
 
 /**
- * Whether inference leaves a CPU core to the noise thread: a GPU engine (inference off the CPU; reasoned, not
- * measured here), or ONNX Runtime given fewer intra-op threads (CERTSEG_ORT_THREADS) than this process may use.
- * ORT's default (one thread per physical core) takes them all.
+ * Whether drawing noise on the thread while the engine runs is faster than drawing it on the main thread:
+ *  - a GPU engine: inference is off the CPU (reasoned, not measured here);
+ *  - ONNX Runtime given fewer intra-op threads (CERTSEG_ORT_THREADS) than this process may use: a core is free
+ *    ("A core left to the noise thread" in docs/performance.md: 1.287 → 1.060 of the raw floor, polyp, no denoiser);
+ *  - ONNX Runtime on every core with its threads sleeping instead of spin-waiting (engines/onnx.ts
+ *    ORT_SPINNING_DEFAULT): the thread takes the cores while they wait ("ONNX Runtime's threads spinning").
+ *    With them spinning it was not clearly faster ("Noise thread"), so then it stays off.
  */
-export function engineLeavesACore(e: EngineLoad, cpus: number = availableParallelism()): boolean {
+export function noiseThreadHelps(e: EngineLoad, cpus: number = availableParallelism()): boolean {
   if (e.device === 'gpu') return true;
+  if (cpus < 2) return false; // one CPU: the thread can only take turns with inference
   const t = e.intraOpNumThreads ?? 0;
-  return t > 0 && t < cpus;
+  if (t > 0 && t < cpus) return true;
+  return e.allowSpinning === false;
 }
 
 /**
@@ -63,12 +68,12 @@ export function noiseThreadNice(env: NodeJS.ProcessEnv = process.env): number {
   return env.CERTSEG_NOISE_THREAD_NICE?.trim() && Number.isInteger(v) ? Math.max(0, Math.min(19, v)) : NOISE_THREAD_NICE_DEFAULT;
 }
 
-/** CERTSEG_NOISE_THREAD when set; else on where the engine leaves a core (`engine` given), else NOISE_THREAD_DEFAULT. */
+/** CERTSEG_NOISE_THREAD when set; else where the thread helps this engine (`engine` given), else NOISE_THREAD_DEFAULT. */
 export function noiseThreadWanted(env: NodeJS.ProcessEnv = process.env, engine?: EngineLoad): boolean {
   const v = env.CERTSEG_NOISE_THREAD?.trim();
   if (v === '1' || v === 'true') return true;
   if (v === '0' || v === 'false') return false;
-  return engine ? engineLeavesACore(engine) : NOISE_THREAD_DEFAULT;
+  return engine ? noiseThreadHelps(engine) : NOISE_THREAD_DEFAULT;
 }
 
 /** The thread's entry: beside the bundle (dist/server/noiseWorker.js, esbuild.mjs) or, running from the sources under tsx, beside this file. null: neither. */

@@ -295,6 +295,7 @@ function choiceOf(seg: Segmenter | Denoiser): OrtSessionChoice {
     graphOptimizationLevel: s.graphOptimizationLevel,
     enableCpuMemArena: s.enableCpuMemArena,
     executionMode: s.executionMode,
+    allowSpinning: s.allowSpinning ?? DEFAULT_ORT_OPTIONS.allowSpinning,
   };
 }
 

@@ -28,11 +28,19 @@ export type OrtSessionChoice = Omit<OrtSessionRecord, 'optimizedModelCache'>;
  * The defaults: what certseg used before the options were measured. docs/performance.md ("ONNX Runtime session
  * options") has the sweep on this machine (2 shared cores): no option beat these beyond the noise.
  */
+/**
+ * Whether ORT's intra-op threads spin-wait between parallel sections (ORT's own default: they do). Off, they
+ * sleep, which leaves their cores to the noise thread while run() blocks the JS thread: measured here on 2 cores
+ * ("ONNX Runtime's threads spinning" in docs/performance.md).
+ */
+export const ORT_SPINNING_DEFAULT = false;
+
 export const DEFAULT_ORT_OPTIONS: Readonly<OrtSessionChoice> = Object.freeze({
   intraOpNumThreads: 0,
   graphOptimizationLevel: 'all',
   enableCpuMemArena: true,
   executionMode: 'sequential',
+  allowSpinning: ORT_SPINNING_DEFAULT,
 });
 
 export interface OnnxLoadOptions {
@@ -107,6 +115,8 @@ function sessionOptions(ep: string, o: OrtSessionChoice): ort.InferenceSession.S
     enableCpuMemArena: o.enableCpuMemArena,
     executionMode: o.executionMode,
     ...(o.intraOpNumThreads > 0 ? { intraOpNumThreads: o.intraOpNumThreads } : {}),
+    // session config entry session.intra_op.allow_spinning (onnxruntime-node passes `extra` through as strings)
+    extra: { session: { intra_op: { allow_spinning: o.allowSpinning ? '1' : '0' } } },
   };
 }
 
@@ -224,8 +234,20 @@ export function ortThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial
   return { intraOpNumThreads: n };
 }
 
+/**
+ * CERTSEG_ORT_SPINNING=1 / =0: ORT's intra-op threads spin-wait between parallel sections, or sleep (unset:
+ * ORT_SPINNING_DEFAULT). Spinning can pay where the cores are ORT's alone and nothing else wants them.
+ */
+export function ortSpinningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<OrtSessionChoice> {
+  const v = env.CERTSEG_ORT_SPINNING?.trim();
+  if (!v) return {};
+  if (v === '1' || v === 'true') return { allowSpinning: true };
+  if (v === '0' || v === 'false') return { allowSpinning: false };
+  throw new CertsegError(`CERTSEG_ORT_SPINNING must be 1 (ONNX Runtime's threads spin-wait) or 0 (they sleep), not "${v}"`, 'config');
+}
+
 export async function loadOnnxRunner(file: string, shown: string, opts: OnnxLoadOptions = {}): Promise<ModelRunner> {
-  const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...ortThreadsFromEnv(), ...opts.session };
+  const choice: OrtSessionChoice = { ...DEFAULT_ORT_OPTIONS, ...ortThreadsFromEnv(), ...ortSpinningFromEnv(), ...opts.session };
   const { session, backend, cache } = await createSession(file, shown, choice, opts.cache ?? true);
   const info: EngineInfo = {
     engine: 'onnx',

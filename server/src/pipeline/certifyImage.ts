@@ -66,10 +66,11 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // Memory bounded whatever the image size: samples per batch and where each model sees the image.
   const budgetMiB = cfg.memoryBudgetMiB ?? defaultBudgetMiB(loadedSegmenter.info.device);
   const baseline = baselineBytes();
-  // the noise thread: as CERTSEG_NOISE_THREAD says, else where the segmenter's engine leaves a CPU core free
+  // the noise thread: as CERTSEG_NOISE_THREAD says, else where it helps the segmenter's engine
   const noiseThread = noiseThreadWanted(process.env, {
     device: loadedSegmenter.info.device,
     intraOpNumThreads: loadedSegmenter.info.session?.intraOpNumThreads,
+    allowSpinning: loadedSegmenter.info.session?.allowSpinning,
   });
   const plan = planMemory({
     height: h,
