@@ -7,6 +7,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 /** The median (the upper one for an even count). */
 export const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
+/** Now, as a section's "Generated … on" says it: 'YYYY-MM-DD HH:MM' (UTC). */
+export const startedAt = () => new Date().toISOString().slice(0, 16).replace('T', ' ');
+
 /** The 1/5/15-minute load average as /proc/loadavg prints it. */
 export const loadavg = () =>
   existsSync('/proc/loadavg') ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'unknown';

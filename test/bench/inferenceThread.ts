@@ -16,7 +16,7 @@ import { EstimationVotes } from '../../server/src/core/votes';
 import { readImage } from '../../server/src/image/read';
 import { disposeModels } from '../../server/src/pipeline/models';
 import { loadPair, type InferenceJob, type InferenceReply, type InferenceRequest } from './inferenceWorker';
-import { loadavg, median, writeSections } from './common';
+import { loadavg, median, startedAt, writeSections } from './common';
 
 export const INFERENCE_THREAD_HEADING = '## Inference in a worker thread';
 
@@ -57,7 +57,7 @@ export async function inferenceThreadBench(root: string, doc: string, reps: numb
     { name: 'polyp, with the denoiser', noDenoiser: false },
     { name: 'polyp, no denoiser', noDenoiser: true },
   ];
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const results = new Map<string, Run[]>();
   const loads: string[] = [];
   let batch = 8;

@@ -14,7 +14,7 @@ import { certifyImage } from '../../server/src/pipeline/certifyImage';
 import { disposeModels } from '../../server/src/pipeline/models';
 import { noiseThreadHelps, stopNoiseThread } from '../../server/src/core/noiseThread';
 import type { ImageReport } from '../../protocol/results';
-import { loadavg, median, withEnv, writeSections } from './common';
+import { loadavg, median, startedAt, withEnv, writeSections } from './common';
 
 export const NOISE_THREAD_HEADING = '## Noise thread';
 
@@ -51,7 +51,7 @@ async function noiseThreadRounds(root: string, doc: string, reps: number): Promi
     });
   const res = new Map<string, Timings[]>();
   const key = (s: { name: string }, v: { name: string }) => `${s.name}|${v.name}`;
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const config0 = await loadConfig(configPath, {});
   let loads: string[] = [];
   try {

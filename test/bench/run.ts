@@ -24,7 +24,7 @@ import { composeEnabled } from '../../server/src/engines/processing';
 import type { Denoiser, Segmenter } from '../../server/src/engines/engine';
 import type { ImageReport } from '../../server/src/pipeline/types';
 import { noiseThreadBench } from './noiseThread';
-import { loadavg, median, sectionHead, spliceSections, withEnv, writeSections } from './common';
+import { loadavg, median, sectionHead, spliceSections, startedAt, withEnv, writeSections } from './common';
 import { stopNoiseThread } from '../../server/src/core/noiseThread';
 import { inferenceThreadBench } from './inferenceThread';
 import { warmDatasetBench } from './warmDataset';
@@ -410,7 +410,7 @@ async function ortOptions(doc: string, reps: number): Promise<void> {
   const cold = new Map<string, OrtMeasure[]>();
   const variants: OrtVariant[] = ['plain', 'cache', 'warmup'];
   const loads: string[] = [loadavg()];
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   // the cache variant must hit: one load per set fills the cache first
   for (const set of sets) await ortMeasure(set, DEFAULT_ORT_OPTIONS, 1, 'cache');
   const fmt = (x: number) => x.toFixed(x < 10 ? 1 : 0);
@@ -531,7 +531,7 @@ async function coldProcess(doc: string, reps: number): Promise<void> {
   ];
   const res = new Map<string, MemoryChildResult[]>();
   const loads = [loadavg()];
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   for (let r = 0; r < reps; r++) {
     for (const v of variants) {
       const dir = v.hit ? filled : mkdtempSync(path.join(os.tmpdir(), 'certseg-bench-cache-'));
@@ -642,7 +642,7 @@ const SPIN_SETTINGS = [
  * (warm-up, composed graphs) before its measured run. Rounds interleave the settings, order rotating.
  */
 async function spinningBench(doc: string, reps: number) {
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const loads = [loadavg()];
   const out = sectionHead(SPINNING_HEADING, [
     'models',
@@ -714,7 +714,7 @@ export const SPARE_CORE_HEADING = '## A core left to the noise thread';
  * thread on and off is compared with the raw floor at the same setting. Interleaved pairs, order alternating.
  */
 async function spareCore(doc: string, reps: number) {
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const loads = [loadavg()];
   const out = sectionHead(SPARE_CORE_HEADING, [
     'models',
@@ -805,7 +805,7 @@ export const NOISE_FLOOR_HEADING = '## What the noise alone adds to the raw floo
  * raw floor per sample, for the targets without the denoiser. Interleaved rounds; medians.
  */
 async function noiseFloor(doc: string, reps: number) {
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const loads = [loadavg()];
   const out = sectionHead(NOISE_FLOOR_HEADING, [
     'models',

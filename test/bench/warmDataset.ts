@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatasetSummary } from '../../protocol/results';
-import { loadavg, median, writeSections } from './common';
+import { loadavg, median, startedAt, writeSections } from './common';
 import { SKIP_NO_KVASIR, certseg, makeDataset } from '../cluster/helpers';
 
 export const WARM_DATASET_HEADING = '## Dataset throughput with warm sessions';
@@ -25,7 +25,7 @@ export async function warmDatasetBench(root: string, doc: string, opts: { images
   if (SKIP_NO_KVASIR) throw new Error(SKIP_NO_KVASIR);
   const config = path.join(root, 'models/polyp/polyp.certseg.json');
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'certseg-warm-dataset-'));
-  const started = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const started = startedAt();
   const sets = [
     { name: 'polyp config, with the denoiser', args: [] as string[] },
     { name: 'polyp config, no denoiser', args: ['--no-denoiser'] },
