@@ -25,16 +25,17 @@ import type { Feed, ModelRunner, RunOutput, TensorMeta } from './runner';
 export type OrtSessionChoice = Omit<OrtSessionRecord, 'optimizedModelCache'>;
 
 /**
- * The defaults: what certseg used before the options were measured. docs/performance.md ("ONNX Runtime session
- * options") has the sweep on this machine (2 shared cores): no option beat these beyond the noise.
- */
-/**
  * Whether ORT's intra-op threads spin-wait between parallel sections (ORT's own default: they do). Off, they
  * sleep, which leaves their cores to the noise thread while run() blocks the JS thread: measured here on 2 cores
  * ("ONNX Runtime's threads spinning" in docs/performance.md).
  */
 export const ORT_SPINNING_DEFAULT = false;
 
+/**
+ * The defaults. docs/performance.md ("ONNX Runtime session options") has the sweep of threads, optimization level,
+ * arena and batch on this machine (2 shared cores): no option beat what certseg used before beyond the noise.
+ * Spinning was measured on its own, with the noise thread ("ONNX Runtime's threads spinning").
+ */
 export const DEFAULT_ORT_OPTIONS: Readonly<OrtSessionChoice> = Object.freeze({
   intraOpNumThreads: 0,
   graphOptimizationLevel: 'all',
