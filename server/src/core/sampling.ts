@@ -57,49 +57,41 @@ export async function runSamples(job: SamplingJob): Promise<void> {
   // no certification-wide schedule (a phase run on its own, or a device sampler's fallback): one for this phase
   const ahead = job.noiseThread ? openNoiseAhead(job.image, job.sigma, job.seed, job.batchSize, [job]) : null;
   if (!ahead) return runSamplesSerial(job);
-  try {
-    await runSamplesThreaded(job, ahead);
-  } finally {
-    ahead.close();
-  }
+  await usingNoiseAhead(ahead, () => runSamplesThreaded(job, ahead));
 }
 
 /** Noise on the main thread: it cannot overlap with onnxruntime-node's run(), which blocks this thread. */
 async function runSamplesSerial(job: SamplingJob): Promise<void> {
-  const { image, height: h, width: w, sigma, seed, total, segmenter, denoiser, timings } = job;
-  const batch = Math.max(1, Math.min(job.batchSize, total));
+  const { image, height: h, width: w, sigma, seed, segmenter, denoiser, timings } = job;
+  const batches = phaseBatches(job.firstSample, job.total, job.batchSize);
   const len = image.length;
   const scratch = new Float32Array(len);
-  // Two input buffers: one being consumed by the engine, one being filled with the next batch.
-  const buffers = [new Float32Array(batch * len), new Float32Array(batch * len)];
+  // Two input buffers: one being consumed by the engine, one being filled with the next batch (the first batch is the widest).
+  const width = batches[0]?.count ?? 0;
+  const buffers = [new Float32Array(width * len), new Float32Array(width * len)];
 
-  const fill = (slot: number, start: number): number => {
-    const count = Math.min(batch, total - start);
+  const fill = (slot: number, b: { first: number; count: number }) => {
     const t0 = performance.now();
-    noisyBatch(image, sigma, seed, job.firstSample + start, count, buffers[slot], scratch);
+    noisyBatch(image, sigma, seed, b.first, b.count, buffers[slot], scratch);
     timings.noise += performance.now() - t0;
-    return count;
   };
 
   let done = 0;
-  let slot = 0;
-  let count = total > 0 ? fill(slot, 0) : 0;
-  while (done < total) {
+  if (batches.length) fill(0, batches[0]);
+  for (let k = 0; k < batches.length; k++) {
     throwIfAborted(job.signal);
-    const input = count === batch ? buffers[slot] : buffers[slot].subarray(0, count * len);
+    const slot = k % 2;
+    const { count } = batches[k];
+    const input = count === width ? buffers[slot] : buffers[slot].subarray(0, count * len);
     // Kick off the engine, then prepare the next batch before awaiting it (engines whose run() works off
     // this thread overlap the two; onnxruntime-node's does not, see runSamplesThreaded).
     const labelsPromise = infer(input, count, h, w, sigma, segmenter, denoiser, timings);
-    const nextStart = done + count;
-    let nextCount = 0;
-    if (nextStart < total) nextCount = fill(1 - slot, nextStart);
+    if (k + 1 < batches.length) fill(1 - slot, batches[k + 1]);
     const labels = await labelsPromise;
     const t0 = performance.now();
     done += count;
     job.onLabels(labels, count, done);
     timings.count += performance.now() - t0;
-    slot = 1 - slot;
-    count = nextCount;
   }
 }
 
@@ -181,6 +173,15 @@ export function openNoiseAhead(
 ): NoiseAhead | null {
   const run = startNoiseRun(image, sigma, seed);
   return run && new NoiseAhead(run, phases, batchSize, image.length);
+}
+
+/** f's result, with `ahead` closed once f settles, however it ends (null: nothing to close). */
+export async function usingNoiseAhead<T>(ahead: NoiseAhead | null, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } finally {
+    ahead?.close();
+  }
 }
 
 /**

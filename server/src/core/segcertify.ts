@@ -19,6 +19,7 @@ import {
   hostSampler,
   openNoiseAhead,
   throwIfAborted,
+  usingNoiseAhead,
   type NoiseAhead,
   type Sampler,
   type SamplingPath,
@@ -122,11 +123,7 @@ export async function segCertify<S extends SegmentModel, D extends DenoiseModel>
     !input.noiseAhead && noiseThread && sampler.path === 'host'
       ? openNoiseAhead(image, p.sigma, p.seed, p.batchSize, noisePhases(p))
       : null;
-  try {
-    return await certify(input, sampler, { noiseThread, noiseAhead: input.noiseAhead ?? opened ?? undefined });
-  } finally {
-    opened?.close();
-  }
+  return usingNoiseAhead(opened, () => certify(input, sampler, { noiseThread, noiseAhead: input.noiseAhead ?? opened ?? undefined }));
 }
 
 async function certify<S extends SegmentModel, D extends DenoiseModel>(

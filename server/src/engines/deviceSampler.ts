@@ -23,7 +23,15 @@ import { CertsegError } from '../core/errors';
 import { resizeWeights1D, type ResizeMode } from '../core/resize';
 import { workingShape, type WorkingShape } from './workingShape';
 import { fillGaussian, Xoshiro128 } from '../core/rng';
-import { hostSampler, throwIfAborted, type Sampler, type SamplerJob, type SamplerPhase, type SamplingPath } from '../core/sampling';
+import {
+  hostSampler,
+  phaseBatches,
+  throwIfAborted,
+  type Sampler,
+  type SamplerJob,
+  type SamplerPhase,
+  type SamplingPath,
+} from '../core/sampling';
 import type { SamplingPreference } from '../../../protocol/config';
 import type { TensorSpec } from '../models/card';
 import type { DenoiserPlan, SegmenterPlan } from './plans';
@@ -341,7 +349,6 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
     const K = h * w;
     const C = job.segmenter.numClasses;
     const total = phase.total;
-    const batch = Math.max(1, Math.min(job.batchSize, total));
     const sel = phase.selected;
 
     const image = tf.tensor4d(job.image, [1, 3, h, w]);
@@ -362,11 +369,11 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
       }
     };
     try {
-      for (let start = 0, b = 0; start < total; start += batch, b++) {
+      let done = 0;
+      for (const [b, { first, count }] of phaseBatches(phase.firstSample, total, job.batchSize).entries()) {
         throwIfAborted(job.signal);
-        const count = Math.min(batch, total - start);
         let t0 = performance.now();
-        const noise = noiseBatch(this.noise, sigma, seed, phase.firstSample + start, count, h, w);
+        const noise = noiseBatch(this.noise, sigma, seed, first, count, h, w);
         timings.noise += performance.now() - t0;
         let next: [tf.Tensor, tf.Scalar];
         try {
@@ -391,7 +398,7 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
         } catch (e) {
           // A graph that needs executeAsync (control flow) cannot run inside tidy: use the host loop
           // for the whole run, decided before any sample is counted.
-          if (/executeAsync/.test(String((e as Error)?.message)) && phase.firstSample === 0 && start === 0) {
+          if (/executeAsync/.test(String((e as Error)?.message)) && phase.firstSample === 0 && b === 0) {
             this.fellBack = true;
             return await hostSampler.run(job, phase);
           }
@@ -402,7 +409,7 @@ export class DeviceSampler implements Sampler<Segmenter, Denoiser> {
         acc.dispose();
         bad.dispose();
         [acc, bad] = next;
-        const done = start + count;
+        done += count;
         t0 = performance.now();
         if ((b + 1) % this.syncEvery === 0)
           await checkBad(); // bounds queued device work, fails early

@@ -5,7 +5,7 @@
  */
 import { certifiedRadius } from '../core/stats';
 import { noisePhases, segCertify, type SegCertifyProgress } from '../core/segcertify';
-import { hostSampler, openNoiseAhead, throwIfAborted, type Sampler } from '../core/sampling';
+import { hostSampler, openNoiseAhead, throwIfAborted, usingNoiseAhead, type Sampler } from '../core/sampling';
 import { noiseThreadWanted, prestartNoiseThread } from '../core/noiseThread';
 import type { SamplingPreference } from '../../../protocol/config';
 import type { Denoiser, Segmenter } from '../engines/engine';
@@ -106,7 +106,7 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
   // the noise thread starts on the first batch while the clean prediction runs, and crosses the phase boundary
   const noiseAhead =
     noiseThread && sampler.path === 'host' ? openNoiseAhead(x, cfg.sigma, cfg.seed, plan.batchSize, noisePhases(cfg)) : null;
-  try {
+  const { clean, cleanMs, processing, out } = await usingNoiseAhead(noiseAhead, async () => {
     progress('clean', 0, 1, 'clean prediction');
     const tClean = performance.now();
     const clean = await segmenter.segment(x, 1, h, w);
@@ -157,78 +157,77 @@ export async function certifyImage(req: CertifyImageRequest, hooks: RunHooks = {
         }
       },
     });
-    progress('stats', 1, 1, 'statistics done');
+    return { clean, cleanMs, processing, out };
+  }); // closed: the thread's copy of the image is freed, and the process may exit
+  progress('stats', 1, 1, 'statistics done');
 
-    const total = performance.now() - tStart;
-    const report: ImageReport = {
-      reportVersion: 1,
-      kind: 'certify',
-      exploratory: false,
-      image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
-      mask: req.maskPath ? { path: req.maskPath } : null,
-      config: cfg.configPath,
-      params: {
-        sigma: cfg.sigma,
-        n0: cfg.n0,
-        n: cfg.n,
-        alpha: cfg.alpha,
-        tau: cfg.tau,
-        correction: cfg.correction,
-        denoiser: denoiser ? { card: cfg.denoiser as string, convention: cfg.denoiseConvention, timestep } : null,
-        seed: cfg.seed,
-        batchSize: cfg.batchSize,
-      },
-      classes: classes.map((c) => ({ name: c.name, color: c.color })),
-      radius: certifiedRadius(cfg.sigma, cfg.tau),
-      working: {
-        budgetMiB,
-        estimatedPeakMiB: Math.round(plan.estimatedBytes / 2 ** 20),
-        batchSize: plan.batchSize,
-        limitedBy: plan.limitedBy,
-        segmenter: shapeReport(plan.segmenter, h, w),
-        denoiser: plan.denoiser ? shapeReport(plan.denoiser, h, w) : null,
-      },
-      abstainRate: 1 - out.certifiedPixels / (w * h),
-      crop: region.describe(),
-      minCertifiedCount: out.minCount,
-      certifiedPixels: out.certifiedPixels,
-      clean: gt ? metricBlock(clean, gt, segmenter.numClasses, ignoreLabel) : null,
-      certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, ignoreLabel) : null,
-      timings: {
-        noise: round(out.timings.noise),
-        denoise: round(out.timings.denoise),
-        segment: round(out.timings.segment + cleanMs),
-        count: round(out.timings.count),
-        stats: round(out.timings.stats),
-        warmUp: round(warmMs),
-        ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
-        total: round(total),
-      },
-      provenance: provenance(segmenter, denoiser, out.sampling, out.noise, sampler.path === 'host' ? processing : undefined),
-      files: {},
-    };
-    // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
-    const result: CertifyImageResult = {
-      report,
-      width: W,
-      height: H,
-      clean: region.place(clean),
-      selected: region.place(out.selected),
-      counts: region.place(out.counts),
-      certified: region.place(out.certified),
-      radiusMap: out.radiusMap ? region.place(out.radiusMap) : null,
-      mask,
-    };
-    if (req.outDir) {
-      throwIfAborted(hooks.signal);
-      progress('write', 0, 1, 'writing results');
-      await writeImageOutputs(req.outDir, result, image.data);
-    }
-    progress('write', 1, 1, 'done');
-    return result;
-  } finally {
-    noiseAhead?.close(); // the thread's copy of the image, and the process may exit
+  const total = performance.now() - tStart;
+  const report: ImageReport = {
+    reportVersion: 1,
+    kind: 'certify',
+    exploratory: false,
+    image: { path: req.imagePath, width: W, height: H, sha256: image.sha256, ...(image.intensity ? { intensity: image.intensity } : {}) },
+    mask: req.maskPath ? { path: req.maskPath } : null,
+    config: cfg.configPath,
+    params: {
+      sigma: cfg.sigma,
+      n0: cfg.n0,
+      n: cfg.n,
+      alpha: cfg.alpha,
+      tau: cfg.tau,
+      correction: cfg.correction,
+      denoiser: denoiser ? { card: cfg.denoiser as string, convention: cfg.denoiseConvention, timestep } : null,
+      seed: cfg.seed,
+      batchSize: cfg.batchSize,
+    },
+    classes: classes.map((c) => ({ name: c.name, color: c.color })),
+    radius: certifiedRadius(cfg.sigma, cfg.tau),
+    working: {
+      budgetMiB,
+      estimatedPeakMiB: Math.round(plan.estimatedBytes / 2 ** 20),
+      batchSize: plan.batchSize,
+      limitedBy: plan.limitedBy,
+      segmenter: shapeReport(plan.segmenter, h, w),
+      denoiser: plan.denoiser ? shapeReport(plan.denoiser, h, w) : null,
+    },
+    abstainRate: 1 - out.certifiedPixels / (w * h),
+    crop: region.describe(),
+    minCertifiedCount: out.minCount,
+    certifiedPixels: out.certifiedPixels,
+    clean: gt ? metricBlock(clean, gt, segmenter.numClasses, ignoreLabel) : null,
+    certified: gt ? metricBlock(out.certified, gt, segmenter.numClasses, ignoreLabel) : null,
+    timings: {
+      noise: round(out.timings.noise),
+      denoise: round(out.timings.denoise),
+      segment: round(out.timings.segment + cleanMs),
+      count: round(out.timings.count),
+      stats: round(out.timings.stats),
+      warmUp: round(warmMs),
+      ...(out.timings.noiseThread !== undefined ? { noiseThread: round(out.timings.noiseThread) } : {}),
+      total: round(total),
+    },
+    provenance: provenance(segmenter, denoiser, out.sampling, out.noise, sampler.path === 'host' ? processing : undefined),
+    files: {},
+  };
+  // Back into the frame: pixels outside the crop are NOT_COVERED, never filled in.
+  const result: CertifyImageResult = {
+    report,
+    width: W,
+    height: H,
+    clean: region.place(clean),
+    selected: region.place(out.selected),
+    counts: region.place(out.counts),
+    certified: region.place(out.certified),
+    radiusMap: out.radiusMap ? region.place(out.radiusMap) : null,
+    mask,
+  };
+  if (req.outDir) {
+    throwIfAborted(hooks.signal);
+    progress('write', 0, 1, 'writing results');
+    await writeImageOutputs(req.outDir, result, image.data);
   }
+  progress('write', 1, 1, 'done');
+  return result;
 }
 
 function shapeReport(s: WorkingShape, h: number, w: number): WorkingShapeReport {
