@@ -7,7 +7,6 @@
  * on the composed path, the same vote counting), and their vote counts must come out identical.
  */
 import { existsSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as esbuild from 'esbuild';

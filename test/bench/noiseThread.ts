@@ -7,7 +7,6 @@
  * spinning, and the noise thread", run.ts --only=spinning).
  */
 import { existsSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../server/src/config/config';
 import { certifyImage } from '../../server/src/pipeline/certifyImage';
