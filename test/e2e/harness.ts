@@ -62,6 +62,8 @@ export interface VSCode {
   clickMenuItem(label: string): Promise<boolean>;
   /** the first frame (webviews are nested iframes) for which `probe`, run inside it, is true */
   frameWhere<A = undefined>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null>;
+  /** close the editor tab whose label contains `label`, if there is one; true once it is gone */
+  closeTab(label: string): Promise<boolean>;
   /** what each frame holds and the page's recent console lines: printed when a webview does not show up */
   describeFrames(): Promise<string>;
   close(): Promise<void>;
@@ -168,6 +170,8 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         }
       }
     };
+    const runCommand = (title: string) =>
+      quickPick('F1', title, `.quick-input-list .monaco-list-row[aria-label*="${title.replace(/"/g, '\\"')}"]`);
     return {
       page,
       workspace: ws,
@@ -194,7 +198,7 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         }
         return rows.filter((r) => mine.has(r.pid) && r.args.includes('dist/server/server.js')).map((r) => r.pid);
       },
-      runCommand: (title) => quickPick('F1', title, `.quick-input-list .monaco-list-row[aria-label*="${title.replace(/"/g, '\\"')}"]`),
+      runCommand,
       async openFile(name) {
         await quickPick('Control+P', name, '.quick-input-list .monaco-list-row');
         await page.waitForTimeout(1000);
@@ -221,6 +225,15 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
           }
         }
         return null;
+      },
+      async closeTab(label) {
+        const tab = page.locator('.tab', { hasText: label }).first();
+        if ((await tab.count()) === 0) return true;
+        await tab.click({ timeout: 10_000 }).catch(() => undefined);
+        await runCommand('View: Close Editor').catch(() => undefined);
+        return until('the tab to close', async () => (await page.locator('.tab', { hasText: label }).count()) === 0, 10_000).catch(
+          () => false,
+        );
       },
       async describeFrames() {
         const rows: string[] = [];

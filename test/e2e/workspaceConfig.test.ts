@@ -65,17 +65,45 @@ test(
     const preview = () => vs.frameWhere(() => !!document.getElementById('metrics') && !!document.getElementById('layer-certified'));
     const started = Date.now();
     let clickedAt = 0;
-    // The workbench may still be settling (activation, a notification, a focus change closes the menu or eats
-    // the click): right-click again until the preview opens, logging each retry.
+    // As a user works: click the image, see it in VS Code's own image preview, then right-click it. Waiting for
+    // that preview lets the workbench settle first: in CI a right-click made while the first webview was still
+    // starting was lost (the menu closed, no command ran, no panel tab), once on every attempt.
+    await row.click();
+    const imageShown = await until(
+      "VS Code's preview of polyp.jpg",
+      () => vs.frameWhere(() => Array.from(document.images).some((i) => i.src.includes('polyp.jpg') && i.complete && i.naturalWidth > 0)),
+      60_000,
+    ).catch(() => null);
+    if (!imageShown)
+      console.log(
+        `E2E: VS Code's image preview of polyp.jpg did not show within 60 s; right-clicking anyway.\n${await vs.describeFrames()}`,
+      );
+    // Right-click again until the preview opens, saying each time which step failed: the click ran nothing (no
+    // "Certify: polyp.jpg" tab), or the panel's tab came but its page never rendered (closed, so that the next
+    // click makes a fresh panel rather than revealing the blank one).
     let frame = null;
     for (let attempt = 1; attempt <= 4 && !frame; attempt++) {
-      if (attempt > 1) console.log(`no preview yet; right-click again (attempt ${attempt})`);
       await page.keyboard.press('Escape');
       await row.click();
       await row.click({ button: 'right' });
       clickedAt = Date.now();
-      if (!(await vs.clickMenuItem('Certify Segmentation'))) continue;
-      frame = await until('the preview', preview, attempt === 4 ? 120_000 : 30_000).catch(() => null);
+      if (!(await vs.clickMenuItem('Certify Segmentation'))) {
+        console.log(`E2E: attempt ${attempt}: the context menu or its item did not take the click; right-clicking again`);
+        continue;
+      }
+      const tab = page.locator('.tab', { hasText: 'Certify: polyp.jpg' });
+      if (!(await until('the panel tab', async () => (await tab.count()) > 0, 15_000).catch(() => null))) {
+        console.log(`E2E: attempt ${attempt}: the menu closed but no "Certify: polyp.jpg" tab opened; right-clicking again`);
+        continue;
+      }
+      frame = await until('the preview', preview, attempt === 4 ? 180_000 : 60_000).catch(() => null);
+      if (!frame) {
+        console.log(
+          `E2E: attempt ${attempt}: the panel tab is there but its page did not render. Frames and console:\n${await vs.describeFrames()}`,
+        );
+        await page.keyboard.press('Escape');
+        await vs.closeTab('Certify: polyp.jpg');
+      }
     }
     assert.ok(frame, 'the preview opened from the context menu');
     // The live picture: what the PROVISIONAL overlay showed, polled until the result (every distinct state kept).
@@ -193,16 +221,7 @@ test(
         await page.keyboard.press('Escape');
         // seen in CI: the panel's tab was there but its webview stayed blank, and running the command again only
         // revealed that same panel: close it, so that the command makes a fresh one
-        const blank = page.locator('.tab', { hasText: 'Certify: IMD002.jpg' }).first();
-        if ((await blank.count()) > 0) {
-          await blank.click({ timeout: 10_000 }).catch(() => undefined);
-          await vs.runCommand('View: Close Editor').catch(() => undefined);
-          await until(
-            'the blank panel closed',
-            async () => (await page.locator('.tab', { hasText: 'Certify: IMD002.jpg' }).count()) === 0,
-            10_000,
-          ).catch(() => undefined);
-        }
+        await vs.closeTab('Certify: IMD002.jpg');
         await page
           .locator('.tab', { hasText: 'IMD002.jpg' })
           .first()

@@ -172,10 +172,16 @@ test('consistency: bad params, missing image, cancellation', async () => {
     CertsegErrorCodes.UserError,
     /not found/,
   );
+  // Cancel once the run process says it is measuring: a timer raced the whole run (about 150 ms warm here),
+  // and on a faster machine the answer came first. After "plain: 9 views" 18 segmentations remain.
   const cts = new CancellationTokenSource();
-  const p = w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE }, cts.token);
-  setTimeout(() => cts.cancel(), 150);
+  const d = w.conn.onProgress(WorkDoneProgress.type, 'cons-cancel', (v) => {
+    if (v.kind !== 'end' && /plain/.test(v.message ?? '')) cts.cancel();
+  });
+  const p = w.conn.sendRequest(ConsistencyRequest.type, { imagePath: SAMPLE, workDoneToken: 'cons-cancel' }, cts.token);
   await expectError(p, LSPErrorCodes.RequestCancelled, /cancelled/i);
+  d.dispose();
+  assert.ok(cts.token.isCancellationRequested, 'cancelled by the test, after the run reported its measuring phase');
   // the worker is still serving
   const again = await w.conn.sendRequest(ListDatasetRequest.type, { dir: ds, limit: 1 });
   assert.equal(again.pairs.length, 1);
