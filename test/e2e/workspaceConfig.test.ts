@@ -65,18 +65,32 @@ test(
     const preview = () => vs.frameWhere(() => !!document.getElementById('metrics') && !!document.getElementById('layer-certified'));
     const started = Date.now();
     let clickedAt = 0;
-    // As a user works: click the image, see it in VS Code's own image preview, then right-click it. Waiting for
-    // that preview lets the workbench settle first: in CI a right-click made while the first webview was still
-    // starting was lost (the menu closed, no command ran, no panel tab), once on every attempt.
+    // As a user works: wait for the window to finish starting (certseg's status bar item names the worker's
+    // engine: the extensions are registered), click the image, see it in VS Code's own image preview, then
+    // right-click it. A click made before the extensions are registered opens the image in the text editor
+    // ("binary file", screenshot 2026-12-04), and in CI a right-click made then was lost (the menu closed, no
+    // command ran, no panel tab), once on every attempt.
+    await until(
+      "certseg's status bar item with the worker's engine",
+      async () =>
+        /certseg: \S+\/\S+/.test(
+          await page
+            .locator('.statusbar-item', { hasText: 'certseg' })
+            .first()
+            .innerText()
+            .catch(() => ''),
+        ),
+      120_000,
+    );
     await row.click();
     const imageShown = await until(
       "VS Code's preview of polyp.jpg",
       () => vs.frameWhere(() => Array.from(document.images).some((i) => i.src.includes('polyp.jpg') && i.complete && i.naturalWidth > 0)),
-      60_000,
+      30_000,
     ).catch(() => null);
     if (!imageShown)
       console.log(
-        `E2E: VS Code's image preview of polyp.jpg did not show within 60 s; right-clicking anyway.\n${await vs.describeFrames()}`,
+        `E2E: VS Code's image preview of polyp.jpg did not show within 30 s; right-clicking anyway.\n${await vs.describeFrames()}`,
       );
     // Right-click again until the preview opens, saying each time which step failed: the click ran nothing (no
     // "Certify: polyp.jpg" tab), or the panel's tab came but its page never rendered (closed, so that the next
