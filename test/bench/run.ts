@@ -626,8 +626,10 @@ function overheadTargets(): Target[] {
 
 /**
  * A table row of the parts that set certification against the raw floor (spinning, sparecore): `rows` holds one
- * [certification total, raw floor, noise on the critical path] per round; medians, then each round's ratio.
+ * [certification total, raw floor, noise on the critical path] per round; medians (RATIO_COLUMNS), then the
+ * median ratio and each round's.
  */
+const RATIO_COLUMNS = ['certification total ms (median)', 'noise on the critical path ms (median)', 'raw floor ms (median)'] as const;
 function ratioRow(cells: string[], rows: number[][]): string {
   const ratios = rows.map(([c, raw]) => c / raw);
   const med = (k: number) => median(rows.map((x) => x[k])).toFixed(0);
@@ -657,9 +659,7 @@ async function spinningBench(doc: string, reps: number) {
   const out = sectionHead(SPINNING_HEADING, [
     'models',
     "ORT's threads, noise",
-    'certification total ms (median)',
-    'noise on the critical path ms (median)',
-    'raw floor ms (median)',
+    ...RATIO_COLUMNS,
     'certification / raw floor, median of rounds',
     'rounds',
   ]);
@@ -669,8 +669,10 @@ async function spinningBench(doc: string, reps: number) {
       const config = await targetConfig(t);
       // [setting][round] = [certification total, raw floor, noise on the critical path]
       const rows: number[][][] = SPIN_SETTINGS.map(() => []);
+      // the working sizes and batch the raw floor matches: the same for every setting and round
+      const { working } = (await certifyImage({ imagePath: t.image, config })).report;
       for (let rep = 0; rep < reps; rep++) {
-        const raw = await rawFloor(t, config.n0 + config.n + 1, (await certifyImage({ imagePath: t.image, config })).report.working!);
+        const raw = await rawFloor(t, config.n0 + config.n + 1, working!);
         for (let k = 0; k < SPIN_SETTINGS.length; k++) {
           const i = (k + rep) % SPIN_SETTINGS.length;
           const s = SPIN_SETTINGS[i];
@@ -692,8 +694,8 @@ async function spinningBench(doc: string, reps: number) {
         console.log(`${t.name} round ${rep + 1}: ${rows.map((r) => (r[rep][0] / r[rep][1]).toFixed(3)).join(' ')}`);
       }
       SPIN_SETTINGS.forEach((s, i) => out.push(ratioRow([t.name, s.name], rows[i])));
-      const before = rows[0].map(([c]) => c);
-      const now = rows[3].map(([c]) => c);
+      const before = rows[SPIN_SETTINGS.findIndex((x) => x.spin && !x.thread)].map(([c]) => c);
+      const now = rows[SPIN_SETTINGS.findIndex((x) => !x.spin && x.thread)].map(([c]) => c);
       const perRound = now.map((c, k) => c / before[k]);
       summary.push(
         `${t.name}: the default now / before per round ${perRound.map((x) => x.toFixed(3)).join(', ')} (median ${median(perRound).toFixed(3)}; faster in ${perRound.filter((x) => x < 1).length} of ${perRound.length})`,
@@ -720,15 +722,7 @@ export const SPARE_CORE_HEADING = '## A core left to the noise thread';
 async function spareCore(doc: string, reps: number) {
   const started = startedAt();
   const loads = [loadavg()];
-  const out = sectionHead(SPARE_CORE_HEADING, [
-    'models',
-    'noise',
-    'certification total ms (median)',
-    'noise on the critical path ms (median)',
-    'raw floor ms (median)',
-    'certification / raw floor, median of pairs',
-    'pairs',
-  ]);
+  const out = sectionHead(SPARE_CORE_HEADING, ['models', 'noise', ...RATIO_COLUMNS, 'certification / raw floor, median of pairs', 'pairs']);
   const certify = (t: Target, config: Awaited<ReturnType<typeof loadConfig>>, thread: boolean) =>
     withEnv({ CERTSEG_NOISE_THREAD: thread ? '1' : '0' }, async () => {
       const { report } = await certifyImage({ imagePath: t.image, config });

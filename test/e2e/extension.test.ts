@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, skip, startVSCode, until, type VSCode } from './harness';
+import { ENGINE_SHOWN, ROOT, skip, startVSCode, until, type VSCode } from './harness';
 
 let vs: VSCode;
 
@@ -36,16 +36,6 @@ before(async () => {
 after(async () => {
   await vs?.close();
 });
-
-/** certseg's status bar item, as shown ('' while there is none). */
-const statusBarText = (): Promise<string> =>
-  vs.page
-    .locator('.statusbar-item', { hasText: 'certseg' })
-    .first()
-    .innerText()
-    .catch(() => '');
-/** the status bar names a running worker's engine, e.g. "certseg: onnx/cpu" */
-const ENGINE_SHOWN = /certseg: \S+\/\S+/;
 
 /** The frame holding the certseg preview. */
 const previewFrame = () => vs.frameWhere(() => !!document.getElementById('metrics') && !!document.getElementById('layer-certified'));
@@ -79,7 +69,7 @@ test(
     assert.ok(firstPartial, 'the webview got partial results');
     assert.match(metrics, /certified pixels/);
     assert.match(metrics, /clean foreground Dice/, 'the mask beside the image was found');
-    const status = await until('the status bar item', async () => (await statusBarText()) || null, 30_000);
+    const status = await until('the status bar item', async () => (await vs.statusBarText()) || null, 30_000);
     console.log(`status bar: ${status}`);
     assert.match(status, /certseg/);
     await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'e2e.png') }).catch(() => undefined);
@@ -141,7 +131,7 @@ test(
     await until(
       "the reloaded window's worker",
       async () => {
-        return ENGINE_SHOWN.test(await statusBarText()) && vs.workerPids().length === 1;
+        return ENGINE_SHOWN.test(await vs.statusBarText()) && vs.workerPids().length === 1;
       },
       60_000,
     ).catch(() => console.log(`worker processes before the kill: ${vs.workerPids().length}`));
@@ -178,7 +168,7 @@ test(
     const after = await until(
       'the status bar with the engine',
       async () => {
-        const t = await statusBarText();
+        const t = await vs.statusBarText();
         return ENGINE_SHOWN.test(t) ? t : null;
       },
       60_000,

@@ -47,6 +47,9 @@ export async function until<T>(what: string, f: () => Promise<T | null | undefin
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** certseg's status bar item names a running worker's engine, e.g. "certseg: onnx/cpu" */
+export const ENGINE_SHOWN = /certseg: \S+\/\S+/;
+
 export interface VSCode {
   page: Page;
   workspace: string;
@@ -62,6 +65,10 @@ export interface VSCode {
   clickMenuItem(label: string): Promise<boolean>;
   /** the first frame (webviews are nested iframes) for which `probe`, run inside it, is true */
   frameWhere<A = undefined>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null>;
+  /** certseg's status bar item as shown ('' while there is none) */
+  statusBarText(): Promise<string>;
+  /** the frame of VS Code's own image preview once it shows `name` (the image loaded), or null after `ms` */
+  imagePreviewOf(name: string, ms: number): Promise<Frame | null>;
   /** close the editor tab whose label contains `label`, if there is one; true once it is gone */
   closeTab(label: string): Promise<boolean>;
   /** what each frame holds and the page's recent console lines: printed when a webview does not show up */
@@ -170,6 +177,16 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         }
       }
     };
+    const frameWhere = async <A>(probe: (arg: A) => boolean, arg?: A): Promise<Frame | null> => {
+      for (const f of page.frames()) {
+        try {
+          if (await f.evaluate(probe as (arg: unknown) => boolean, arg)) return f;
+        } catch {
+          /* detached or cross-origin */
+        }
+      }
+      return null;
+    };
     const runCommand = (title: string) =>
       quickPick('F1', title, `.quick-input-list .monaco-list-row[aria-label*="${title.replace(/"/g, '\\"')}"]`);
     return {
@@ -216,15 +233,20 @@ export async function startVSCode(prepare: (ws: string) => void, settings: Recor
         }
         return false;
       },
-      async frameWhere<A>(probe: (arg: A) => boolean, arg?: A) {
-        for (const f of page.frames()) {
-          try {
-            if (await f.evaluate(probe as (arg: unknown) => boolean, arg)) return f;
-          } catch {
-            /* detached or cross-origin */
-          }
-        }
-        return null;
+      frameWhere,
+      statusBarText: () =>
+        page
+          .locator('.statusbar-item', { hasText: 'certseg' })
+          .first()
+          .innerText()
+          .catch(() => ''),
+      imagePreviewOf(name, ms) {
+        return until(
+          `VS Code's image preview of ${name}`,
+          () =>
+            frameWhere((n: string) => Array.from(document.images).some((i) => i.src.includes(n) && i.complete && i.naturalWidth > 0), name),
+          ms,
+        ).catch(() => null);
       },
       async closeTab(label) {
         const tab = page.locator('.tab', { hasText: label }).first();

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, skip as noVSCode, startVSCode, until, type VSCode } from './harness';
+import { ENGINE_SHOWN, ROOT, skip as noVSCode, startVSCode, until, type VSCode } from './harness';
 
 const KVASIR = join(ROOT, '..', 'shared', 'datasets', 'kvasir-seg-256');
 const skip = noVSCode || (!existsSync(KVASIR) ? '../shared/datasets is absent' : false);
@@ -70,24 +70,9 @@ test(
     // right-click it. A click made before the extensions are registered opens the image in the text editor
     // ("binary file", screenshot 2026-12-04), and in CI a right-click made then was lost (the menu closed, no
     // command ran, no panel tab), once on every attempt.
-    await until(
-      "certseg's status bar item with the worker's engine",
-      async () =>
-        /certseg: \S+\/\S+/.test(
-          await page
-            .locator('.statusbar-item', { hasText: 'certseg' })
-            .first()
-            .innerText()
-            .catch(() => ''),
-        ),
-      120_000,
-    );
+    await until("certseg's status bar item with the worker's engine", async () => ENGINE_SHOWN.test(await vs.statusBarText()), 120_000);
     await row.click();
-    const imageShown = await until(
-      "VS Code's preview of polyp.jpg",
-      () => vs.frameWhere(() => Array.from(document.images).some((i) => i.src.includes('polyp.jpg') && i.complete && i.naturalWidth > 0)),
-      30_000,
-    ).catch(() => null);
+    const imageShown = await vs.imagePreviewOf('polyp.jpg', 30_000);
     if (!imageShown)
       console.log(
         `E2E: VS Code's image preview of polyp.jpg did not show within 30 s; right-clicking anyway.\n${await vs.describeFrames()}`,
@@ -210,11 +195,7 @@ test(
     // origin and one service-worker registration, which each new webview re-registers with its own id; two
     // webviews starting at once race on it (the suspected cause of the blank panel below): let the image
     // preview finish loading first, as a user looking at the image would.
-    const imageShown = await until(
-      "VS Code's preview of IMD002.jpg",
-      () => vs.frameWhere(() => Array.from(document.images).some((i) => i.src.includes('IMD002.jpg') && i.complete && i.naturalWidth > 0)),
-      30_000,
-    ).catch(() => null);
+    const imageShown = await vs.imagePreviewOf('IMD002.jpg', 30_000);
     if (!imageShown)
       console.log(`E2E: VS Code's image preview of IMD002.jpg did not show within 30 s; certifying anyway.\n${await vs.describeFrames()}`);
     const isPanel = () => document.getElementById('title')?.textContent === 'IMD002.jpg' && !!document.getElementById('layer-certified');
@@ -321,12 +302,8 @@ test(
       async () => {
         const now = vs.workerPids();
         if (!(now.length >= 1 && now.every((p) => !pids.includes(p)))) return null;
-        const t = await page
-          .locator('.statusbar-item', { hasText: 'certseg' })
-          .first()
-          .innerText()
-          .catch(() => '');
-        return /certseg: \S+\/\S+/.test(t) ? t : null;
+        const t = await vs.statusBarText();
+        return ENGINE_SHOWN.test(t) ? t : null;
       },
       60_000,
       250,

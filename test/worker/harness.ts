@@ -111,3 +111,13 @@ export async function expectError(p: Promise<unknown>, code: number, message: Re
     return true;
   });
 }
+
+/** The worker's first log line matching `re`, waited for up to `ms` (undefined if none came). */
+export async function logLine(w: Worker, re: RegExp, ms: number): Promise<string | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const line = w.logs.find((l) => re.test(l));
+    if (line || Date.now() > end) return line;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
