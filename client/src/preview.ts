@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runWithProgress } from './progress';
@@ -392,7 +392,10 @@ export class PreviewController implements vscode.Disposable {
       );
       try {
         await mkdir(path.dirname(this.consistencyFile), { recursive: true });
-        await writeFile(this.consistencyFile, JSON.stringify(r));
+        // temp file + rename: a crash never leaves a half-written file that the next open would read
+        const tmp = `${this.consistencyFile}.${process.pid}.tmp`;
+        await writeFile(tmp, JSON.stringify(r));
+        await rename(tmp, this.consistencyFile);
       } catch (e) {
         this.worker.log.warn(`could not store ${this.consistencyFile}: ${errorMessage(e)}`);
       }

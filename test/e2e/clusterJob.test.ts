@@ -48,7 +48,9 @@ test(
     await answer('GPUs per shard', '0');
 
     const script = join(vs.workspace, 'certseg-jobs', 'certseg-polyps.sbatch');
-    await until('the array script', async () => existsSync(script), 60_000).catch(async (e) => {
+    const mergeScript = join(vs.workspace, 'certseg-jobs', 'certseg-polyps-merge.sbatch');
+    // each script is written atomically (complete or absent), one after the other: wait for both
+    await until('the two scripts', async () => existsSync(script) && existsSync(mergeScript), 60_000).catch(async (e) => {
       mkdirSync(join(ROOT, 'dist', 'test-out'), { recursive: true });
       await page.screenshot({ path: join(ROOT, 'dist', 'test-out', 'cluster-job.png') });
       throw e;
@@ -58,7 +60,7 @@ test(
     assert.ok(!text.includes('--gpus-per-task'), 'no GPU asked for');
     const out = join(vs.workspace, '.certseg', 'datasets', 'polyps', 'default');
     assert.ok(text.includes(`$CERTSEG dataset ${join(vs.workspace, 'polyps')} --out ${out} --shards 3 --resume\n`), text);
-    assert.ok(existsSync(join(vs.workspace, 'certseg-jobs', 'certseg-polyps-merge.sbatch')));
+    assert.match(readFileSync(mergeScript, 'utf8'), /\$CERTSEG merge /);
     // both open in the editor, and the message offers to submit
     await until(
       'the scripts in editor tabs',

@@ -12,13 +12,16 @@ import sharp from 'sharp';
 import { CertsegError } from '../core/errors';
 import { decodeNpy, encodeNpy, type NpyArray, type NpyContents } from './npy';
 
-/** Write `data` to `file` atomically (temp file in the same folder + fsync + rename). */
-export async function writeFileAtomic(file: string, data: Buffer | Uint8Array | string): Promise<void> {
+/**
+ * Write `data` to `file` atomically (temp file in the same folder + fsync + rename). `mode` is the new
+ * file's permission bits (before the umask), e.g. 0o755 for a script.
+ */
+export async function writeFileAtomic(file: string, data: Buffer | Uint8Array | string, mode = 0o666): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   let handle: fs.FileHandle | undefined;
   try {
-    handle = await fs.open(tmp, 'wx');
+    handle = await fs.open(tmp, 'wx', mode);
     await handle.writeFile(data);
     await handle.sync();
     await handle.close();

@@ -23,6 +23,7 @@ import type { EnginePreference, SliceSpec } from '../../../protocol/results';
 import { loadSegmenter } from '../engines/load';
 import { isImagePath, readImage, readMask } from '../image/read';
 import { findDatasetPairs, naturalCompare } from '../image/dataset';
+import { writeFileAtomic, writePngRGBA } from '../image/write';
 import { DATASET_MANIFESTS } from '../../../common/datasetLayout';
 import { checkOutputDir } from './outputLocation';
 
@@ -133,16 +134,13 @@ export async function checkConsistency(args: ConsistencyArgs, log: (line: string
       files: {} as Record<string, string>,
     };
     if (args.out) {
-      const sharp = (await import('sharp')).default;
       await fs.mkdir(args.out, { recursive: true });
       for (const [name, fm] of Object.entries(ev.flipMaps)) {
         const file = `flipmap-${name}.png`;
-        await sharp(Buffer.from(heatRGBA(fm.data)), { raw: { width: fm.width, height: fm.height, channels: 4 } })
-          .png()
-          .toFile(path.join(args.out, file));
+        await writePngRGBA(path.join(args.out, file), heatRGBA(fm.data), fm.width, fm.height);
         summary.files[name] = file;
       }
-      await fs.writeFile(path.join(args.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      await writeFileAtomic(path.join(args.out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
       log(`summary in ${path.join(args.out, 'summary.json')}`);
     }
     return summary;

@@ -4,9 +4,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { CertsegError } from '../../core/errors';
+import { writeFileAtomic } from '../../image/write';
 import { packagePath } from '../../paths';
 import { loadConfig } from '../../config/config';
 import type { CertsegConfig } from '../../../../protocol/config';
@@ -88,8 +89,8 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
     await makeJobDir('logs'); // sbatch does not create the folder of --output
     const s = slurmScripts(job);
     const f = slurmFiles(job);
-    await writeFile(f.array, s.array, { mode: 0o755 });
-    await writeFile(f.merge, s.merge, { mode: 0o755 });
+    await writeFileAtomic(f.array, s.array, 0o755);
+    await writeFileAtomic(f.merge, s.merge, 0o755);
     const line = slurmSubmitLine(job);
     log(
       `wrote ${f.array} (${c.shards} array tasks${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge, after all shards succeeded)`,
@@ -141,8 +142,8 @@ export async function writeClusterJob(c: ClusterCommand, log: (s: string) => voi
   const header = (what: string) =>
     `# ${what}\n# Written by \`certseg cluster k8s\`; yours to edit. Run:\n#   ${kubernetesSubmitLine(job, jobDir)}\n`;
   await makeJobDir();
-  await writeFile(f.shards, header(`certseg: certify ${dataset} in ${c.shards} shards (an Indexed Job).`) + toYaml(m.shards) + '\n');
-  await writeFile(f.merge, header(`certseg: merge the shards into ${out}/summary.json.`) + toYaml(m.merge) + '\n');
+  await writeFileAtomic(f.shards, header(`certseg: certify ${dataset} in ${c.shards} shards (an Indexed Job).`) + toYaml(m.shards) + '\n');
+  await writeFileAtomic(f.merge, header(`certseg: merge the shards into ${out}/summary.json.`) + toYaml(m.merge) + '\n');
   const line = kubernetesSubmitLine(job, jobDir);
   log(
     `wrote ${f.shards} (Indexed Job, ${c.shards} pods${gpus ? `, ${gpus} GPU each` : ''}) and ${f.merge} (the merge Job)\nrun:\n  ${line}`,
